@@ -1,0 +1,144 @@
+// Package backend chooses the GoMLX compute backend for every gominitron
+// entry point (CLI, notebooks, tests) and says which one in one line.
+//
+// Order of choice:
+//
+//  1. GOMLX_BACKEND, when set (the CLI's --backend flag sets it), is used as
+//     given — e.g. "go", or "xla:/abs/path/xla_cuda_plugin.so".
+//  2. Otherwise a CUDA PJRT plugin is searched where one is installed:
+//     PJRT_PLUGIN_LIBRARY_PATH directories, go-xla's install directories
+//     (~/.local/lib/go-xla, /usr/local/lib/go-xla), and a JAX installation's
+//     jax_plugins/xla_cuda*/xla_cuda_plugin.so in the usual site-packages
+//     directories. It is used only when an NVIDIA driver is present.
+//  3. Otherwise the pure-Go backend.
+//
+// Nothing is ever downloaded: go-xla's auto-installer is not linked in.
+// A plugin that fails to load falls back to the Go backend, with the reason
+// in the printed line.
+package backend
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, registered as "go"
+)
+
+// EnvVar is the environment variable GoMLX reads for its backend configuration.
+const EnvVar = compute.ConfigEnvVar // "GOMLX_BACKEND"
+
+// Choice is a decision of which backend configuration to use and why.
+type Choice struct {
+	Config string // GoMLX configuration string, e.g. "go" or "xla:/path/plugin.so"
+	Reason string // human-readable reason, e.g. "GOMLX_BACKEND is set"
+}
+
+var (
+	mu      sync.Mutex
+	current compute.Backend
+	// Log is where the one-line backend banner goes (stderr by default, so
+	// that CLI JSON on stdout stays clean).
+	Log io.Writer = os.Stderr
+)
+
+// New returns the process-wide backend, creating it on the first call and
+// printing one line saying which backend/device was chosen and why.
+func New() (compute.Backend, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if current != nil {
+		return current, nil
+	}
+	b, line, err := open(Choose(os.Getenv, osFS{}))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(Log, line)
+	current = b
+	return b, nil
+}
+
+// Must is New that panics on error, for notebooks and tests.
+func Must() compute.Backend {
+	b, err := New()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Choose decides the backend configuration from the environment and the
+// file system, without loading anything.
+func Choose(getenv func(string) string, fs fileSystem) Choice {
+	if cfg := strings.TrimSpace(getenv(EnvVar)); cfg != "" {
+		return Choice{Config: cfg, Reason: EnvVar + " is set"}
+	}
+	if !xlaCompiledIn {
+		return Choice{Config: "go", Reason: "this binary was built without XLA (noxla tag)"}
+	}
+	plugin, where := findCUDAPlugin(getenv, fs)
+	if plugin == "" {
+		return Choice{Config: "go", Reason: "no CUDA PJRT plugin found (searched " + where + ")"}
+	}
+	if !fs.exists("/proc/driver/nvidia/version") && !fs.exists("/dev/nvidia0") {
+		return Choice{Config: "go", Reason: "CUDA plugin " + plugin + " found but no NVIDIA driver/GPU on this machine"}
+	}
+	return Choice{Config: "xla:" + plugin, Reason: "found CUDA PJRT plugin " + plugin}
+}
+
+// open creates the backend for a choice, falling back to the Go backend when
+// an automatically found plugin fails to load. It returns the banner line.
+func open(c Choice) (compute.Backend, string, error) {
+	name, _, _ := strings.Cut(c.Config, ":")
+	if !isRegistered(name) {
+		return nil, "", fmt.Errorf("backend %q (from %s) is not available in this binary; available: %s",
+			c.Config, c.Reason, strings.Join(compute.List(), ", "))
+	}
+	if name == "xla" && os.Getenv("GOPJRT_CUDA_CHECKS") == "" && strings.Contains(c.Config, "cuda") {
+		// go-xla otherwise sets a wrong --xla_gpu_cuda_data_dir for JAX's plugin.
+		os.Setenv("GOPJRT_CUDA_CHECKS", "0")
+	}
+	b, err := compute.NewWithConfig(c.Config)
+	if err != nil {
+		if c.Reason == EnvVar+" is set" {
+			return nil, "", fmt.Errorf("backend %q from %s failed to start: %w", c.Config, EnvVar, err)
+		}
+		gb, gerr := compute.NewWithConfig("go")
+		if gerr != nil {
+			return nil, "", gerr
+		}
+		return gb, fmt.Sprintf("gominitron: backend go (%s) — fell back: %s failed to load: %v", describe(gb), c.Config, firstLine(err)), nil
+	}
+	return b, fmt.Sprintf("gominitron: backend %s (%s) — %s", name, describe(b), c.Reason), nil
+}
+
+func isRegistered(name string) bool {
+	for _, n := range compute.List() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(b compute.Backend) string {
+	d := b.Description()
+	if b.NumDevices() > 0 {
+		if dd := b.DeviceDescription(0); dd != "" && dd != d {
+			d += "; device 0: " + dd
+		}
+	}
+	return firstLine(d)
+}
+
+func firstLine(v any) string {
+	s := fmt.Sprint(v)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
