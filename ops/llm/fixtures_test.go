@@ -52,8 +52,8 @@ func readSafetensorsFile(t testing.TB, path string) map[string]*tensors.Tensor {
 			continue
 		}
 		var info struct {
-			DType   string  `json:"dtype"`
-			Shape   []int   `json:"shape"`
+			DType   string `json:"dtype"`
+			Shape   []int  `json:"shape"`
 			Offsets [2]int `json:"data_offsets"`
 		}
 		if err := json.Unmarshal(raw, &info); err != nil {
