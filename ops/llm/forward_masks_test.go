@@ -372,7 +372,7 @@ func TestTaps(t *testing.T) {
 			}
 			seen[fmt.Sprintf("%d/%s", layer, name)]++
 		}}
-	}, func(out *Outputs) []*Node { return nil })
+	}, func(_ *Node, out *Outputs) []*Node { return nil })
 	if len(seen) != len(wantDims)*(cfg.NumLayers-1) {
 		t.Errorf("saw %d taps, want %d: %v", len(seen), len(wantDims)*(cfg.NumLayers-1), seen)
 	}
@@ -386,7 +386,7 @@ func TestTaps(t *testing.T) {
 				tapped = append(tapped, x)
 			}
 		}}
-	}, func(out *Outputs) []*Node { return tapped })
+	}, func(_ *Node, out *Outputs) []*Node { return tapped })
 	checkClose(t, "residual_in(1) = Hidden[1]", res[len(res)-2], res[2+1])
 	checkClose(t, "residual_out(last) = LastLayerRaw", res[len(res)-1], res[1])
 }

@@ -16,7 +16,7 @@ const relTolerance = 1e-3
 // runForward executes Forward for ids with the fixture's weights passed as
 // graph inputs; extra builds more outputs from the graph (may be nil).
 func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.Tensor, opts func(g *Graph) *ForwardOptions,
-	extra func(out *Outputs) []*Node) []*tensors.Tensor {
+	extra func(ids *Node, out *Outputs) []*Node) []*tensors.Tensor {
 	t.Helper()
 	names := f.weightNames()
 	exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
@@ -31,7 +31,7 @@ func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.
 		out := Forward(f.cfg, func(name string) *Node { return byName[name] }, inputs[0], o)
 		res := append([]*Node{out.Logits, out.LastLayerRaw}, out.Hidden...)
 		if extra != nil {
-			res = append(res, extra(out)...)
+			res = append(res, extra(inputs[0], out)...)
 		}
 		return res
 	})
