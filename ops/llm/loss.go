@@ -29,7 +29,7 @@ func NextTokenLoss(logits, ids *Node, mask *Node) *Node {
 		panic(fmt.Sprintf("llm.NextTokenLoss: seqLen must be at least 2, got ids %s", ids.Shape()))
 	}
 	pred := SliceAxis(ConvertDType(logits, dtypes.Float32), 1, AxisRange(0, seqLen-1)) // [batchSize, seqLen-1, vocab]
-	targets := ConvertDType(SliceAxis(ids, 1, AxisRange(1, seqLen)), dtypes.Int32)    // [batchSize, seqLen-1]
+	targets := ConvertDType(SliceAxis(ids, 1, AxisRange(1, seqLen)), dtypes.Int32)     // [batchSize, seqLen-1]
 	logProbs := LogSoftmax(pred, -1)
 
 	// Take logProbs[b, s, targets[b, s]] with one Gather.
