@@ -1,0 +1,180 @@
+package evaluate
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+// ModelOptions configures NewModelLogProber.
+type ModelOptions struct {
+	BatchSize int          // sequences per forward pass (default 8)
+	MaxLen    int          // longest input; default the config's max_position_embeddings (2048 if unset)
+	DType     dtypes.DType // compute dtype (default float32); log-probs are always float32
+}
+
+// ModelLogProber is a LogProber running llm.Forward on a backend. Batches
+// are right-padded (with an attention mask) to a power-of-two length and
+// row count, so few graphs are compiled; weights are uploaded once and
+// stay on the device between calls.
+type ModelLogProber struct {
+	cfg     *llm.Config
+	opts    ModelOptions
+	exec    *graph.Exec
+	weights []any // *tensors.Tensor in the order of names
+}
+
+// NewModelLogProber builds the scorer of a model given by its config and
+// host weights keyed by Hugging Face tensor names.
+func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, opts ModelOptions) (*ModelLogProber, error) {
+	if cfg == nil || len(weights) == 0 {
+		return nil, fmt.Errorf("evaluate: model config or weights missing")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 8
+	}
+	if opts.MaxLen <= 0 {
+		opts.MaxLen = cfg.MaxPositions
+		if opts.MaxLen <= 0 {
+			opts.MaxLen = 2048
+		}
+	}
+	if opts.DType == dtypes.InvalidDType {
+		opts.DType = dtypes.Float32
+	}
+	names := make([]string, 0, len(weights))
+	for n := range weights {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	m := &ModelLogProber{cfg: cfg, opts: opts}
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
+		m.weights = append(m.weights, weights[n])
+	}
+	// inputs: ids [batchSize, seqLen] int32, targets [batchSize, seqLen] int32,
+	// mask [batchSize, seqLen] bool, then the weights in name order.
+	fn := func(inputs []*graph.Node) []*graph.Node {
+		ids, targets, mask, ws := inputs[0], inputs[1], inputs[2], inputs[3:]
+		params := func(name string) *graph.Node {
+			if i, ok := index[name]; ok {
+				return ws[i]
+			}
+			return nil
+		}
+		out := llm.Forward(cfg, params, ids, &llm.ForwardOptions{AttentionMask: mask, DType: opts.DType})
+		return TargetLogProbs(out.Logits, targets)
+	}
+	exec, err := graph.NewExec(backend, fn)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: building the scoring graph: %w", err)
+	}
+	m.exec = exec.WithName("evaluate.logprobs").SetMaxCache(128)
+	return m, nil
+}
+
+// TargetLogProbs returns, for logits [batchSize, seqLen, vocab] and targets
+// [batchSize, seqLen] (int), logp [batchSize, seqLen] float32 = log
+// softmax(logits)[target] and greedy [batchSize, seqLen] bool = (argmax
+// logits == target).
+func TargetLogProbs(logits, targets *graph.Node) []*graph.Node {
+	vocab := logits.Shape().Dim(-1)
+	logits = graph.ConvertDType(logits, dtypes.Float32)
+	logp := graph.LogSoftmax(logits, -1)                       // [batchSize, seqLen, vocab]
+	oneHot := graph.OneHot(targets, vocab, dtypes.Float32)     // [batchSize, seqLen, vocab]
+	targetLogp := graph.ReduceSum(graph.Mul(logp, oneHot), -1) // [batchSize, seqLen]
+	argmax := graph.ArgMax(logits, -1, targets.DType())        // [batchSize, seqLen]
+	return []*graph.Node{targetLogp, graph.Equal(argmax, targets)}
+}
+
+// MaxLen implements LogProber.
+func (m *ModelLogProber) MaxLen() int { return m.opts.MaxLen }
+
+// BatchSize implements LogProber.
+func (m *ModelLogProber) BatchSize() int { return m.opts.BatchSize }
+
+// LogProbs implements LogProber.
+func (m *ModelLogProber) LogProbs(seqs [][]int32) ([]SeqLogProbs, error) {
+	out := make([]SeqLogProbs, 0, len(seqs))
+	for s := 0; s < len(seqs); s += m.opts.BatchSize {
+		part, err := m.logProbsBatch(seqs[s:min(s+m.opts.BatchSize, len(seqs))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+// paddedLen rounds n up to a power of two (at least 8), capped at maxLen.
+func paddedLen(n, maxLen int) int {
+	p := 8
+	for p < n {
+		p *= 2
+	}
+	return min(p, max(maxLen, n))
+}
+
+func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
+	longest := 1
+	for i, s := range seqs {
+		if len(s) < 2 {
+			return nil, fmt.Errorf("evaluate: sequence %d has %d tokens, need at least 2", i, len(s))
+		}
+		if len(s)-1 > m.opts.MaxLen {
+			return nil, fmt.Errorf("evaluate: sequence %d of %d tokens exceeds max length %d+1", i, len(s), m.opts.MaxLen)
+		}
+		longest = max(longest, len(s)-1)
+	}
+	seqLen := paddedLen(longest, m.opts.MaxLen)
+	rows := min(paddedLen(len(seqs), 1), m.opts.BatchSize)
+	rows = max(rows, len(seqs))
+	ids := make([]int32, rows*seqLen)
+	targets := make([]int32, rows*seqLen)
+	mask := make([]bool, rows*seqLen)
+	for r := range rows {
+		if r >= len(seqs) { // filler row: one visible token, ignored
+			mask[r*seqLen] = true
+			continue
+		}
+		s := seqs[r]
+		for t := 0; t < len(s)-1; t++ {
+			ids[r*seqLen+t] = s[t]
+			targets[r*seqLen+t] = s[t+1]
+			mask[r*seqLen+t] = true
+		}
+	}
+	args := append([]any{
+		tensors.FromFlatDataAndDimensions(ids, rows, seqLen),
+		tensors.FromFlatDataAndDimensions(targets, rows, seqLen),
+		tensors.FromFlatDataAndDimensions(mask, rows, seqLen),
+	}, m.weights...)
+	outs, err := m.exec.Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: forward pass on a [%d, %d] batch: %w", rows, seqLen, err)
+	}
+	logp := tensors.MustCopyFlatData[float32](outs[0])
+	greedy := tensors.MustCopyFlatData[bool](outs[1])
+	for _, o := range outs {
+		o.MustFinalizeAll()
+	}
+	res := make([]SeqLogProbs, len(seqs))
+	for r, s := range seqs {
+		n := len(s) - 1
+		lp := make([]float64, n)
+		gr := make([]bool, n)
+		for t := range n {
+			lp[t] = float64(logp[r*seqLen+t])
+			gr[t] = greedy[r*seqLen+t]
+		}
+		res[r] = SeqLogProbs{LogProbs: lp, Greedy: gr}
+	}
+	return res, nil
+}

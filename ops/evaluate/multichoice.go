@@ -1,0 +1,196 @@
+package evaluate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Delimiters of lm-eval-harness's default task config.
+const (
+	TargetDelimiter  = " "    // between a prompt and its answer
+	FewshotDelimiter = "\n\n" // after each solved example
+)
+
+// MCOptions configures EvaluateMC.
+type MCOptions struct {
+	Shots int    // k solved examples prepended to each prompt (0 = zero-shot)
+	Seed  uint64 // seed of the few-shot sampler
+	Limit int    // evaluate only the first Limit docs (0 = all); shots still come from every doc
+}
+
+// MCResult holds a task's scores.
+type MCResult struct {
+	Acc           float64 `json:"acc"`
+	AccNorm       float64 `json:"acc_norm"`
+	Stderr        float64 `json:"stderr"`          // standard error of acc
+	AccNormStderr float64 `json:"acc_norm_stderr"` // standard error of acc_norm
+	N             int     `json:"n"`
+	// Per-doc details, in doc order.
+	LogLiks [][]float64 `json:"-"` // [doc][choice]
+	Pred    []int       `json:"-"` // argmax loglikelihood
+	PredNrm []int       `json:"-"` // argmax loglikelihood / ChoiceLen
+}
+
+// Contexts returns, for every doc, the (context, continuation) strings of
+// each choice, few-shot prefix included. docs are the whole task; the
+// first n are prompted (n ≤ len(docs)). Few-shot examples for doc i are
+// drawn from the other docs with one generator seeded by seed, consumed in
+// doc order (like the harness's per-task random.Random): k+1 distinct docs
+// are sampled, doc i is dropped, the first k are kept.
+func Contexts(docs []Doc, n, shots int, seed uint64) ([][][2]string, error) {
+	if shots < 0 {
+		return nil, fmt.Errorf("evaluate: negative number of shots %d", shots)
+	}
+	if shots > 0 && shots > len(docs)-1 {
+		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, len(docs))
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	out := make([][][2]string, n)
+	for i := range n {
+		prefix := ""
+		if shots > 0 {
+			for _, j := range sampleDistinct(rng, len(docs), min(shots+1, len(docs)), i, shots) {
+				prefix += docs[j].Shot() + FewshotDelimiter
+			}
+		}
+		d := docs[i]
+		pairs := make([][2]string, len(d.Choices))
+		for c := range d.Choices {
+			if d.Partial {
+				pairs[c] = [2]string{prefix + d.Choices[c], TargetDelimiter + d.Target}
+			} else {
+				pairs[c] = [2]string{prefix + d.Text, TargetDelimiter + d.Choices[c]}
+			}
+		}
+		out[i] = pairs
+	}
+	return out, nil
+}
+
+// sampleDistinct draws m distinct indices of [0, n) in random order (partial
+// Fisher–Yates), removes self, and keeps the first k.
+func sampleDistinct(rng *rand.Rand, n, m, self, k int) []int {
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	for i := range m {
+		j := i + rng.IntN(n-i)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	var kept []int
+	for _, j := range perm[:m] {
+		if j != self && len(kept) < k {
+			kept = append(kept, j)
+		}
+	}
+	return kept
+}
+
+// EvaluateMC scores a multiple-choice task: every (context, continuation)
+// pair is encoded by enc and scored by sc in one call (the Scorer batches),
+// then acc, acc_norm and their standard errors are computed.
+func EvaluateMC(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCResult, error) {
+	n := len(docs)
+	if opts.Limit > 0 && opts.Limit < n {
+		n = opts.Limit
+	}
+	ctxs, err := Contexts(docs, n, opts.Shots, opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	var reqs []Request
+	for i, pairs := range ctxs {
+		for c, p := range pairs {
+			r, err := enc.EncodePair(p[0], p[1])
+			if err != nil {
+				return nil, fmt.Errorf("evaluate: doc %d choice %d: %w", i, c, err)
+			}
+			reqs = append(reqs, r)
+		}
+	}
+	res, err := sc.LogLikelihoods(reqs)
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != len(reqs) {
+		return nil, fmt.Errorf("evaluate: scorer returned %d results for %d requests", len(res), len(reqs))
+	}
+	lls := make([][]float64, n)
+	k := 0
+	for i := range n {
+		lls[i] = make([]float64, len(docs[i].Choices))
+		for c := range lls[i] {
+			lls[i][c] = res[k].LogLik
+			k++
+		}
+	}
+	return ScoreMC(docs[:n], lls), nil
+}
+
+// ScoreMC turns per-choice log-likelihoods ([doc][choice]) into acc,
+// acc_norm and standard errors. For partial (Winogrande) docs the
+// continuation is shared, so acc_norm equals acc.
+func ScoreMC(docs []Doc, lls [][]float64) *MCResult {
+	r := &MCResult{N: len(docs), LogLiks: lls}
+	var hits, hitsNorm []float64
+	for i, d := range docs {
+		norm := make([]float64, len(lls[i]))
+		for c, ll := range lls[i] {
+			if d.Partial {
+				norm[c] = ll
+			} else {
+				norm[c] = ll / float64(max(1, d.ChoiceLen(c)))
+			}
+		}
+		p, pn := argmax(lls[i]), argmax(norm)
+		r.Pred, r.PredNrm = append(r.Pred, p), append(r.PredNrm, pn)
+		hits = append(hits, boolFloat(p == d.Gold))
+		hitsNorm = append(hitsNorm, boolFloat(pn == d.Gold))
+	}
+	r.Acc, r.Stderr = MeanStderr(hits)
+	r.AccNorm, r.AccNormStderr = MeanStderr(hitsNorm)
+	return r
+}
+
+// argmax returns the first index of the largest value (numpy's argmax).
+func argmax(xs []float64) int {
+	best := 0
+	for i, x := range xs {
+		if x > xs[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// MeanStderr returns the mean and the standard error of the mean with the
+// sample (n-1) standard deviation, as lm-eval-harness's mean_stderr; for
+// 0/1 values that is sqrt(p(1-p)/(n-1)). With fewer than 2 values the
+// standard error is 0.
+func MeanStderr(xs []float64) (mean, stderr float64) {
+	n := float64(len(xs))
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= n
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss/(n-1)) / math.Sqrt(n)
+}
