@@ -1,0 +1,45 @@
+package prune
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gominitron/gominitron/results"
+)
+
+func TestMaskedViewContents(t *testing.T) {
+	cfg := tinyConfig()
+	imp := &results.Importance{
+		Hidden:        []float64{5, 0, 4, 1, 3, 2},
+		FFN:           [][]float64{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {0, 9, 0, 9, 0}},
+		Heads:         [][]float64{{1, 2, 3, 4}, {4, 3, 2, 1}, {1, 0, 0, 1}},
+		DropOneLMLoss: []float64{3, 1, 2},
+	}
+	m, err := MaskedView(cfg, Plan{Hidden: 3, FFN: 3, HeadsPerGroup: 1, Layers: 2}, imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.SkipLayers, []bool{false, true, false}) {
+		t.Errorf("SkipLayers %v", m.SkipLayers)
+	}
+	if got := tensors.MustCopyFlatData[float32](m.Hidden); !slices.Equal(got, []float32{1, 0, 1, 0, 1, 0}) {
+		t.Errorf("hidden mask %v", got)
+	}
+	wantFFN := []float32{0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 0}
+	if got := tensors.MustCopyFlatData[float32](m.FFN); !slices.Equal(got, wantFFN) || !slices.Equal(m.FFN.Shape().Dimensions, []int{3, 5}) {
+		t.Errorf("ffn mask %v %v, want %v", m.FFN.Shape(), got, wantFFN)
+	}
+	wantHeads := []float32{0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1}
+	if got := tensors.MustCopyFlatData[float32](m.Heads); !slices.Equal(got, wantHeads) {
+		t.Errorf("head mask %v, want %v", got, wantHeads)
+	}
+	// Axes the plan does not cut have no mask.
+	m, err = MaskedView(cfg, Plan{FFN: 4}, imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Hidden != nil || m.Heads != nil || m.SkipLayers != nil || m.FFN == nil {
+		t.Errorf("uncut axes got masks: %+v", m)
+	}
+}
