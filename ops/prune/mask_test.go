@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gominitron/gominitron/results"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 func TestMaskedViewContents(t *testing.T) {
