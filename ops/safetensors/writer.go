@@ -1,0 +1,171 @@
+package safetensors
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// NamedTensor is one tensor to write.
+type NamedTensor struct {
+	Name string
+	T    *tensors.Tensor
+}
+
+// convertChunkElems is how many elements WriteAs converts per write call.
+const convertChunkElems = 1 << 20
+
+// Write writes ts (in the given order) and metadata to path atomically: the
+// file appears complete under its name or not at all.
+func Write(path string, ts []NamedTensor, metadata map[string]string) error {
+	return WriteAs(path, ts, dtypes.InvalidDType, metadata)
+}
+
+// WriteAs is Write with every floating-point tensor stored as floatDType
+// (e.g. dtypes.BFloat16), converted on the fly one chunk at a time (no copy of
+// the whole tensor set is made). Integer/bool tensors keep their dtype.
+// floatDType dtypes.InvalidDType keeps every tensor's own dtype.
+func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata map[string]string) error {
+	var storeFloat DType
+	if floatDType != dtypes.InvalidDType {
+		storeFloat = FromGoMLX(floatDType)
+		if !storeFloat.IsFloat() {
+			return fmt.Errorf("safetensors: %s: output dtype %s is not a floating-point dtype", path, floatDType)
+		}
+	}
+	type plan struct {
+		src, dst DType
+		info     TensorInfo
+		t        *tensors.Tensor
+	}
+	plans := make([]plan, 0, len(ts))
+	header := make(map[string]any, len(ts)+1)
+	if len(metadata) > 0 {
+		header["__metadata__"] = metadata
+	}
+	var offset int64
+	for _, nt := range ts {
+		if nt.Name == "" || nt.Name == "__metadata__" {
+			return fmt.Errorf("safetensors: %s: invalid tensor name %q", path, nt.Name)
+		}
+		if _, dup := header[nt.Name]; dup {
+			return fmt.Errorf("safetensors: %s: tensor %q given twice", path, nt.Name)
+		}
+		if nt.T == nil {
+			return fmt.Errorf("safetensors: %s: tensor %q is nil", path, nt.Name)
+		}
+		src := FromGoMLX(nt.T.DType())
+		if src == unknown {
+			return fmt.Errorf("safetensors: %s: tensor %q: GoMLX dtype %s has no safetensors equivalent", path, nt.Name, nt.T.DType())
+		}
+		dst := src
+		if storeFloat != unknown && src.IsFloat() {
+			dst = storeFloat
+		}
+		dims := nt.T.Shape().Dimensions
+		ti := TensorInfo{Name: nt.Name, DType: dst, Shape: append([]int{}, dims...), Begin: offset}
+		ti.End = offset + ti.NumElements()*int64(dst.Size())
+		offset = ti.End
+		plans = append(plans, plan{src: src, dst: dst, info: ti, t: nt.T})
+		header[nt.Name] = map[string]any{"dtype": dst, "shape": ti.Shape, "data_offsets": []int64{ti.Begin, ti.End}}
+	}
+	hdr, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("safetensors: %s: encoding header: %w", path, err)
+	}
+	for len(hdr)%8 != 0 { // align the data section, as the reference writer does
+		hdr = append(hdr, ' ')
+	}
+	return writeAtomically(path, func(w *bufio.Writer) error {
+		var lenBuf [headerLenBytes]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
+		if _, err := w.Write(lenBuf[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		for _, p := range plans {
+			if p.info.End == p.info.Begin {
+				continue // zero elements: nothing to write
+			}
+			var werr error
+			err := p.t.ConstBytes(func(data []byte) {
+				werr = writeConverted(w, p.dst, data, p.src)
+			})
+			if err == nil {
+				err = werr
+			}
+			if err != nil {
+				return fmt.Errorf("tensor %q: %w", p.info.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// writeConverted writes src (elements of srcType) as dstType, chunk by chunk.
+func writeConverted(w *bufio.Writer, dstType DType, src []byte, srcType DType) error {
+	if dstType == srcType {
+		_, err := w.Write(src)
+		return err
+	}
+	ss, ds := srcType.Size(), dstType.Size()
+	buf := make([]byte, min(len(src)/ss, convertChunkElems)*ds)
+	for len(src) > 0 {
+		n := min(len(src)/ss, convertChunkElems)
+		if err := ConvertBytes(buf[:n*ds], dstType, src[:n*ss], srcType); err != nil {
+			return err
+		}
+		if _, err := w.Write(buf[:n*ds]); err != nil {
+			return err
+		}
+		src = src[n*ss:]
+	}
+	return nil
+}
+
+// writeAtomically writes a file through fill into a temporary file in the
+// same folder, syncs it and renames it to path.
+func writeAtomically(path string, fill func(w *bufio.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err = fill(w); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = w.Flush(); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	return nil
+}
