@@ -1,0 +1,233 @@
+package importance
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/results"
+)
+
+// DefaultBatchSize is the number of sequences per graph execution when
+// Options.BatchSize is 0.
+const DefaultBatchSize = 8
+
+// Options of Estimate. The zero value computes the activation scores with
+// the default aggregation and nothing else.
+type Options struct {
+	Aggregation Aggregation  // zero value = DefaultAggregation()
+	BatchSize   int          // sequences per graph execution (default DefaultBatchSize)
+	DType       dtypes.DType // compute dtype of the forward pass (default float32; reductions are always float32)
+
+	LMLoss    bool // compute lm_loss of the full model (implied by DropOne and BlockSize)
+	DropOne   bool // drop_one_lm_loss: LM loss with each layer removed (numLayers extra passes)
+	BlockSize int  // > 0: block_lm_loss[s] with layers s … s+BlockSize−1 removed (numLayers−BlockSize+1 extra passes)
+
+	// BlockScorer, optional, scores the same block sweep with another
+	// function (e.g. a downstream multiple-choice accuracy); needs BlockSize.
+	BlockScorer *BlockScorer
+
+	// Parts ≥ 2 deals the batches round-robin into that many disjoint parts,
+	// accumulated separately in the same pass, and reports the Spearman
+	// correlation of every axis between parts. Needs at least Parts batches.
+	Parts int
+
+	ModelID string // recorded in the scores (model folder or hub id)
+
+	// Progress, optional, is called after each unit of work of a stage
+	// ("activations", "drop-one", "blocks", "block-scorer").
+	Progress func(stage string, done, total int)
+}
+
+// BlockScorer is a block-sweep scoring function with its description.
+type BlockScorer struct {
+	Score          ScoreFn
+	Metric         string // e.g. "acc"
+	Task           string // e.g. the task file
+	HigherIsBetter bool
+}
+
+// Estimate runs the importance pass of the model (config + host weights
+// keyed by Hugging Face names, any float dtype) over the calibration set.
+func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, opts Options) (*Scores, error) {
+	dtype := opts.DType
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	net, err := newLLMNetwork(cfg, weights, dtype)
+	if err != nil {
+		return nil, err
+	}
+	if err := calib.Validate(cfg.VocabSize); err != nil {
+		return nil, err
+	}
+	s, err := estimate(backend, net, calib, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.Backend = backend.Name()
+	return s, nil
+}
+
+// LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
+// over calib of the model with the given layers removed (one compilation per
+// skip pattern). Use it, or any other ScoreFn, with DropOne and BlockSweep.
+func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	net, err := newLLMNetwork(cfg, weights, dtype)
+	if err != nil {
+		return nil, err
+	}
+	if err := calib.Validate(cfg.VocabSize); err != nil {
+		return nil, err
+	}
+	if batchSize <= 0 {
+		batchSize = DefaultBatchSize
+	}
+	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize}
+	return sc.score, nil
+}
+
+// estimate is Estimate on any network (tests use a stand-in).
+func estimate(backend compute.Backend, net network, calib *Calibration, opts Options) (*Scores, error) {
+	started := time.Now()
+	d := net.dims()
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	agg := opts.Aggregation
+	if agg == (Aggregation{}) {
+		agg = DefaultAggregation()
+	}
+	if err := agg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := calib.Validate(0); err != nil {
+		return nil, err
+	}
+	batchSize := opts.BatchSize
+	if batchSize <= 0 {
+		batchSize = DefaultBatchSize
+	}
+	if opts.BlockSize < 0 || opts.BlockSize > d.NumLayers {
+		return nil, fmt.Errorf("importance: block size %d out of range [1, %d]", opts.BlockSize, d.NumLayers)
+	}
+	if opts.BlockScorer != nil && (opts.BlockSize == 0 || opts.BlockScorer.Score == nil) {
+		return nil, fmt.Errorf("importance: a block scorer needs a block size and a scoring function")
+	}
+	numBatches := calib.numBatches(batchSize)
+	if opts.Parts == 1 || opts.Parts < 0 {
+		return nil, fmt.Errorf("importance: rank stability needs at least 2 parts, got %d", opts.Parts)
+	}
+	if opts.Parts >= 2 && numBatches < opts.Parts {
+		return nil, fmt.Errorf("importance: %d parts need at least %d batches, the calibration set makes %d of %d samples (lower the batch size or add samples)",
+			opts.Parts, opts.Parts, numBatches, batchSize)
+	}
+	progress := func(stage string) func(done, total int) {
+		if opts.Progress == nil {
+			return nil
+		}
+		return func(done, total int) { opts.Progress(stage, done, total) }
+	}
+	wantLoss := opts.LMLoss || opts.DropOne || opts.BlockSize > 0
+
+	// One pass: activation statistics (and the full model's loss).
+	lay := newLayout(d, agg)
+	runner, err := newBatchRunner(backend, net, lay, wantLoss)
+	if err != nil {
+		return nil, err
+	}
+	total := newAccumulator(lay)
+	var parts []*accumulator
+	for range opts.Parts {
+		parts = append(parts, newAccumulator(lay))
+	}
+	for i := range numBatches {
+		b := calib.batch(i, batchSize)
+		flat, err := runner.run(b)
+		b.finalize()
+		if err != nil {
+			runner.finalize()
+			return nil, fmt.Errorf("batch %d of %d: %w", i+1, numBatches, err)
+		}
+		if err := total.addBatch(flat); err != nil {
+			runner.finalize()
+			return nil, err
+		}
+		if parts != nil {
+			if err := parts[i%len(parts)].addBatch(flat); err != nil {
+				runner.finalize()
+				return nil, err
+			}
+		}
+		if p := progress("activations"); p != nil {
+			p(i+1, numBatches)
+		}
+	}
+	runner.finalize()
+
+	axis := total.scores()
+	s := &Scores{Importance: results.Importance{
+		FFN: axis.FFN, Heads: axis.Heads, Hidden: axis.Hidden, BI: axis.BI,
+		Model:    opts.ModelID,
+		BatchAgg: string(agg.Batch),
+		SeqAgg:   string(agg.Seq),
+		Samples:  len(calib.IDs),
+		Tokens:   int64(math.Round(total.tokens)),
+		SeqLen:   calib.SeqLen(),
+		Created:  started.UTC(),
+	}}
+	s.NumKVHeads = d.NumKVHeads
+	if s.HeadRankByGroup, err = HeadRankingByGroup(axis.Heads, d.NumKVHeads); err != nil {
+		return nil, err
+	}
+	if wantLoss {
+		s.LMLoss = total.lmLoss()
+	}
+	if parts != nil {
+		partScores := make([]*AxisScores, len(parts))
+		for i, p := range parts {
+			partScores[i] = p.scores()
+		}
+		if s.RankStability, err = RankStabilityOf(partScores, len(calib.IDs)/len(parts)); err != nil {
+			return nil, err
+		}
+		s.StabilitySummary = SummarizeStability(s.RankStability)
+	}
+
+	// Ablations: one compiled graph per skip pattern.
+	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize}
+	if opts.DropOne {
+		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
+			return nil, err
+		}
+	}
+	if opts.BlockSize > 0 {
+		s.BlockSize = opts.BlockSize
+		if s.BlockLMLoss, err = BlockSweep(d.NumLayers, opts.BlockSize, scorer.score, progress("blocks")); err != nil {
+			return nil, err
+		}
+	}
+	if bs := opts.BlockScorer; bs != nil {
+		values, err := BlockSweep(d.NumLayers, opts.BlockSize, bs.Score, progress("block-scorer"))
+		if err != nil {
+			return nil, err
+		}
+		s.BlockScores = &results.BlockScores{Metric: bs.Metric, Task: bs.Task, HigherIsBetter: bs.HigherIsBetter,
+			BlockSize: opts.BlockSize, Values: values}
+		if base, err := bs.Score(make([]bool, d.NumLayers)); err == nil {
+			s.BlockScores.Baseline = &base
+		} else {
+			return nil, fmt.Errorf("importance: block scorer on the full model: %w", err)
+		}
+	}
+	s.DurationSec = time.Since(started).Seconds()
+	return s, nil
+}

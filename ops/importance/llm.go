@@ -1,0 +1,67 @@
+package importance
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+// llmNetwork runs llm.Forward with the weights passed as graph parameters
+// (sorted by HF name).
+type llmNetwork struct {
+	cfg     *llm.Config
+	names   []string
+	weights []*tensors.Tensor
+	dtype   dtypes.DType
+}
+
+// newLLMNetwork checks the weights against the config's needs (by running
+// Forward's own lookups lazily: a missing weight panics at graph build time
+// with its name, which the pass turns into an error).
+func newLLMNetwork(cfg *llm.Config, weights map[string]*tensors.Tensor, dtype dtypes.DType) (*llmNetwork, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("importance: nil model config")
+	}
+	if len(weights) == 0 {
+		return nil, fmt.Errorf("importance: model has no weights")
+	}
+	n := &llmNetwork{cfg: cfg, dtype: dtype}
+	for name := range weights {
+		n.names = append(n.names, name)
+	}
+	sort.Strings(n.names)
+	for _, name := range n.names {
+		n.weights = append(n.weights, weights[name])
+	}
+	return n, n.dims().validate()
+}
+
+func (n *llmNetwork) dims() Dims {
+	c := n.cfg
+	return Dims{NumLayers: c.NumLayers, Hidden: c.Hidden, FFN: c.FFN, NumHeads: c.NumHeads, NumKVHeads: c.NumKVHeads, HeadDim: c.HeadDim}
+}
+
+func (n *llmNetwork) params() []*tensors.Tensor { return n.weights }
+
+func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, tap tapFn, wantLogits bool) *Node {
+	byName := make(map[string]*Node, len(params))
+	for i, name := range n.names {
+		byName[name] = params[i]
+	}
+	opts := &llm.ForwardOptions{
+		SkipLayers:    skip,
+		AttentionMask: valid,
+		DType:         n.dtype,
+		NoLogits:      !wantLogits,
+	}
+	if tap != nil {
+		opts.Tap = tap
+	}
+	out := llm.Forward(n.cfg, func(name string) *Node { return byName[name] }, ids, opts)
+	return out.Logits
+}
