@@ -134,8 +134,11 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		longest = max(longest, len(s)-1)
 	}
 	seqLen := paddedLen(longest, m.opts.MaxLen)
-	rows := min(paddedLen(len(seqs), 1), m.opts.BatchSize)
-	rows = max(rows, len(seqs))
+	rows := 1 // a power of two, at most the batch size
+	for rows < len(seqs) {
+		rows *= 2
+	}
+	rows = max(min(rows, m.opts.BatchSize), len(seqs))
 	ids := make([]int32, rows*seqLen)
 	targets := make([]int32, rows*seqLen)
 	mask := make([]bool, rows*seqLen)

@@ -1,0 +1,453 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	_ "github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/safetensors"
+)
+
+// fixtureNames are the model fixtures in testdata/hf (Hugging Face references).
+var fixtureNames = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"}
+
+func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
+
+var sharedBackend compute.Backend
+
+// testBackend returns one backend for the whole test binary (tensors cannot
+// move between backend instances).
+func testBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	if sharedBackend != nil {
+		return sharedBackend
+	}
+	if os.Getenv("GOMLX_BACKEND") == "" {
+		os.Setenv("GOMLX_BACKEND", "go")
+	}
+	b, err := compute.New()
+	if err != nil {
+		t.Fatalf("backend: %v", err)
+	}
+	sharedBackend = b
+	return b
+}
+
+// testFixture is one Hugging Face fixture model with its references.
+type testFixture struct {
+	cfg      *llm.Config
+	weights  map[string]*tensors.Tensor // float32
+	inputIDs [][]int32                  // [4][32]
+	logits   []float32                  // [4, 32, vocab] flat
+	lmLoss   float64
+}
+
+// loadTestFixture reads a fixture with a test-side config parser (only the
+// fields Forward uses) and ops/safetensors.
+func loadTestFixture(t testing.TB, name string) *testFixture {
+	t.Helper()
+	dir := fixtureDir(name)
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rope struct {
+		Type    string  `json:"rope_type"`
+		Theta   float64 `json:"rope_theta"`
+		Factor  float64 `json:"factor"`
+		Low     float64 `json:"low_freq_factor"`
+		High    float64 `json:"high_freq_factor"`
+		OrigMax int     `json:"original_max_position_embeddings"`
+	}
+	var raw struct {
+		ModelType string  `json:"model_type"`
+		Vocab     int     `json:"vocab_size"`
+		Hidden    int     `json:"hidden_size"`
+		FFN       int     `json:"intermediate_size"`
+		Layers    int     `json:"num_hidden_layers"`
+		Heads     int     `json:"num_attention_heads"`
+		KVHeads   int     `json:"num_key_value_heads"`
+		HeadDim   int     `json:"head_dim"`
+		MaxPos    int     `json:"max_position_embeddings"`
+		Eps       float64 `json:"rms_norm_eps"`
+		Tie       bool    `json:"tie_word_embeddings"`
+		AttnBias  bool    `json:"attention_bias"`
+		Theta     float64 `json:"rope_theta"`
+		Scaling   *rope   `json:"rope_scaling"`
+		Params    *rope   `json:"rope_parameters"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &llm.Config{ModelType: raw.ModelType, VocabSize: raw.Vocab, Hidden: raw.Hidden, FFN: raw.FFN,
+		NumLayers: raw.Layers, NumHeads: raw.Heads, NumKVHeads: raw.KVHeads, HeadDim: raw.HeadDim, MaxPositions: raw.MaxPos,
+		RMSNormEps: raw.Eps, TieEmbeddings: raw.Tie, AttentionBias: raw.AttnBias || raw.ModelType == "qwen2",
+		HiddenAct: "silu", RopeTheta: raw.Theta, Rope: llm.RopeScaling{Type: "default"}}
+	if cfg.HeadDim == 0 {
+		cfg.HeadDim = cfg.Hidden / cfg.NumHeads
+	}
+	for _, r := range []*rope{raw.Scaling, raw.Params} {
+		if r == nil {
+			continue
+		}
+		if r.Theta != 0 {
+			cfg.RopeTheta = r.Theta
+		}
+		if r.Type != "" {
+			cfg.Rope = llm.RopeScaling{Type: r.Type, Factor: r.Factor, LowFreqFactor: r.Low, HighFreqFactor: r.High, OriginalMaxPositionEmbeddings: r.OrigMax}
+		}
+	}
+	fx := &testFixture{cfg: cfg, weights: map[string]*tensors.Tensor{}}
+	model, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	for _, n := range model.Names() {
+		if fx.weights[n], err = model.Tensor(n, dtypes.Float32); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, err := safetensors.Open(filepath.Join(dir, "reference.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	ids, err := ref.Tensor("input_ids", dtypes.Int32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := tensors.MustCopyFlatData[int32](ids)
+	rows, cols := ids.Shape().Dim(0), ids.Shape().Dim(1)
+	for r := range rows {
+		fx.inputIDs = append(fx.inputIDs, flat[r*cols:(r+1)*cols])
+	}
+	lg, err := ref.Tensor("logits", dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.logits = tensors.MustCopyFlatData[float32](lg)
+	imp, err := os.ReadFile(filepath.Join(dir, "reference_importance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scores struct {
+		LMLoss float64 `json:"lm_loss"`
+	}
+	if err := json.Unmarshal(imp, &scores); err != nil {
+		t.Fatal(err)
+	}
+	fx.lmLoss = scores.LMLoss
+	return fx
+}
+
+// refLogProb is log softmax(reference logits[row, pos])[token] in float64.
+func (fx *testFixture) refLogProb(row, pos int, token int32) float64 {
+	v := fx.cfg.VocabSize
+	cols := len(fx.inputIDs[0])
+	l := fx.logits[(row*cols+pos)*v : (row*cols+pos+1)*v]
+	return logSoftmaxAt(l, int(token))
+}
+
+func logSoftmaxAt(l []float32, k int) float64 {
+	m := math.Inf(-1)
+	for _, x := range l {
+		m = math.Max(m, float64(x))
+	}
+	var s float64
+	for _, x := range l {
+		s += math.Exp(float64(x) - m)
+	}
+	return float64(l[k]) - m - math.Log(s)
+}
+
+func newTestProber(t testing.TB, fx *testFixture, batch int) *ModelLogProber {
+	t.Helper()
+	p, err := NewModelLogProber(testBackend(t), fx.cfg, fx.weights, ModelOptions{BatchSize: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Tolerances against the Hugging Face references (float32 on both sides).
+const (
+	perplexityRelTolerance = 1e-4 // |ppl - exp(lm_loss)| / exp(lm_loss)
+	logLikTolerance        = 2e-3 // absolute, on a sum of a few token log-probs
+)
+
+func TestPerplexityMatchesFixtureLMLoss(t *testing.T) {
+	for _, name := range fixtureNames {
+		t.Run(name, func(t *testing.T) {
+			fx := loadTestFixture(t, name)
+			p := newTestProber(t, fx, 3) // 4 rows in batches of 3: a filler row in the first batch
+			var calls int
+			res, err := LMLoss(p, fx.inputIDs, LossOptions{SeqLen: 32, Progress: func(done, total int64) {
+				calls++
+				if total != 4*31 {
+					t.Errorf("progress total %d, want %d", total, 4*31)
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := math.Exp(fx.lmLoss)
+			if res.Tokens != 4*31 || math.Abs(res.Perplexity-want)/want > perplexityRelTolerance {
+				t.Errorf("perplexity %v over %d tokens, want exp(lm_loss=%v) = %v over 124", res.Perplexity, res.Tokens, fx.lmLoss, want)
+			}
+			if calls != 2 {
+				t.Errorf("%d progress calls, want 2", calls)
+			}
+			// Stride 5: seven windows per row, all seeing the whole row as
+			// context (seq-len 32): same loss.
+			strided, err := LMLoss(p, fx.inputIDs, LossOptions{SeqLen: 32, Stride: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strided.Tokens != 124 || math.Abs(strided.LMLoss-fx.lmLoss) > perplexityRelTolerance*fx.lmLoss {
+				t.Errorf("stride 5: loss %v over %d tokens, want %v", strided.LMLoss, strided.Tokens, fx.lmLoss)
+			}
+			// Max tokens 50: the first 31 targets of row 0 and 19 of row 1.
+			capped, err := LMLoss(p, fx.inputIDs, LossOptions{SeqLen: 32, MaxTokens: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum float64
+			for k := range 50 {
+				row, pos := k/31, k%31+1
+				sum -= fx.refLogProb(row, pos-1, fx.inputIDs[row][pos])
+			}
+			if capped.Tokens != 50 || math.Abs(capped.LMLoss-sum/50) > 1e-4 {
+				t.Errorf("max-tokens 50: loss %v over %d tokens, want %v over 50", capped.LMLoss, capped.Tokens, sum/50)
+			}
+		})
+	}
+}
+
+func TestPlanWindowsPredictsEveryTokenOnce(t *testing.T) {
+	docs := [][]int32{make([]int32, 1), make([]int32, 10), make([]int32, 23)}
+	for _, c := range []struct{ seqLen, stride int }{{4, 4}, {4, 1}, {8, 3}, {30, 30}} {
+		ws, total := planWindows(docs, c.seqLen, c.stride, 0)
+		if total != 9+22 {
+			t.Errorf("seq %d stride %d: %d targets, want 31", c.seqLen, c.stride, total)
+		}
+		seen := map[[2]int]int{}
+		for _, w := range ws {
+			if w.end-w.start-1 > c.seqLen || w.first-w.start < 1 || w.end-w.first > c.stride {
+				t.Errorf("seq %d stride %d: bad window %+v", c.seqLen, c.stride, w)
+			}
+			for p := w.first; p < w.end; p++ {
+				seen[[2]int{w.doc, p}]++
+			}
+		}
+		for d, doc := range docs {
+			for p := 1; p < len(doc); p++ {
+				if seen[[2]int{d, p}] != 1 {
+					t.Errorf("seq %d stride %d: doc %d token %d predicted %d times", c.seqLen, c.stride, d, p, seen[[2]int{d, p}])
+				}
+			}
+		}
+	}
+}
+
+// words writes token ids as pieceTokenizer text: "t5 t77 t3".
+func words(ids []int32) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += " "
+		}
+		s += "t" + itoa(int(id))
+	}
+	return s
+}
+
+func itoa(n int) string { return string(appendInt(nil, n)) }
+func appendInt(b []byte, n int) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}
+
+// TestMCAgainstReferenceLogits scores zero-shot generic items whose
+// context is a prefix of a reference row: every expected log-likelihood
+// comes straight from the Hugging Face reference logits.
+func TestMCAgainstReferenceLogits(t *testing.T) {
+	for _, name := range fixtureNames {
+		t.Run(name, func(t *testing.T) {
+			fx := loadTestFixture(t, name)
+			var docs []Doc
+			var want [][]float64
+			for r, row := range fx.inputIDs {
+				c := 6 + 5*r // context length
+				other := (row[c] + 7) % int32(fx.cfg.VocabSize)
+				docs = append(docs, Doc{Text: words(row[:c]), Gold: r % 3, Choices: []string{
+					words(row[c : c+1]), words(row[c : c+3]), words([]int32{other}),
+				}})
+				one := fx.refLogProb(r, c-1, row[c])
+				three := one + fx.refLogProb(r, c, row[c+1]) + fx.refLogProb(r, c+1, row[c+2])
+				want = append(want, []float64{one, three, fx.refLogProb(r, c-1, other)})
+			}
+			enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
+			got, err := EvaluateMC(&SeqScorer{Model: newTestProber(t, fx, 4)}, enc, docs, MCOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLogLiks(t, got.LogLiks, want)
+			checkPreds(t, docs, got, want)
+		})
+	}
+}
+
+func checkLogLiks(t *testing.T, got, want [][]float64) {
+	t.Helper()
+	for i := range want {
+		for c := range want[i] {
+			if math.Abs(got[i][c]-want[i][c]) > logLikTolerance {
+				t.Errorf("doc %d choice %d: loglikelihood %v, want %v", i, c, got[i][c], want[i][c])
+			}
+		}
+	}
+}
+
+// checkPreds checks acc and acc_norm against those of the expected
+// log-likelihoods (ScoreMC's arithmetic is tested on its own), where the
+// expected winner leads by more than the tolerance.
+func checkPreds(t *testing.T, docs []Doc, got *MCResult, want [][]float64) {
+	t.Helper()
+	exp := ScoreMC(docs, want)
+	for i := range docs {
+		if clearWinner(want[i], nil, docs[i]) && got.Pred[i] != exp.Pred[i] {
+			t.Errorf("doc %d: acc prediction %d, want %d", i, got.Pred[i], exp.Pred[i])
+		}
+		if clearWinner(want[i], &docs[i], docs[i]) && got.PredNrm[i] != exp.PredNrm[i] {
+			t.Errorf("doc %d: acc_norm prediction %d, want %d", i, got.PredNrm[i], exp.PredNrm[i])
+		}
+	}
+}
+
+func clearWinner(lls []float64, norm *Doc, d Doc) bool {
+	v := append([]float64(nil), lls...)
+	for c := range v {
+		if norm != nil && !d.Partial {
+			v[c] /= float64(d.ChoiceLen(c))
+		}
+	}
+	best := argmax(v)
+	for c := range v {
+		if c != best && v[best]-v[c] < 2*logLikTolerance {
+			return false
+		}
+	}
+	return true
+}
+
+// oracle computes expected log-likelihoods independently of the package's
+// batching, padding, truncation and in-graph gather: one unpadded sequence
+// per forward pass, full logits copied to the host, log-softmax in float64.
+type oracle struct {
+	t    *testing.T
+	fx   *testFixture
+	exec *graph.Exec
+	args []any
+}
+
+func newOracle(t *testing.T, fx *testFixture) *oracle {
+	names := make([]string, 0, len(fx.weights))
+	for n := range fx.weights {
+		names = append(names, n)
+	}
+	index := map[string]int{}
+	o := &oracle{t: t, fx: fx}
+	for i, n := range names {
+		index[n] = i
+		o.args = append(o.args, fx.weights[n])
+	}
+	exec, err := graph.NewExec(testBackend(t), func(inputs []*graph.Node) *graph.Node {
+		return llm.Forward(fx.cfg, func(n string) *graph.Node {
+			if i, ok := index[n]; ok {
+				return inputs[1+i]
+			}
+			return nil
+		}, inputs[0], nil).Logits
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.exec = exec.SetMaxCache(-1)
+	return o
+}
+
+// logLik encodes (context, continuation) like lm-eval-harness (trailing
+// context whitespace moved to the continuation; the continuation tokens are
+// the tail of the whole encoding) and sums the continuation's log-probs.
+func (o *oracle) logLik(context, continuation string) float64 {
+	tok := pieceTokenizer{vocab: o.fx.cfg.VocabSize}
+	for len(context) > 0 && (context[len(context)-1] == ' ' || context[len(context)-1] == '\n') {
+		continuation = context[len(context)-1:] + continuation
+		context = context[:len(context)-1]
+	}
+	whole, _ := tok.Encode(context + continuation)
+	ctx, _ := tok.Encode(context)
+	nCont := len(whole) - len(ctx)
+	in := whole[:len(whole)-1]
+	outs, err := o.exec.Exec(append([]any{tensors.FromFlatDataAndDimensions(in, 1, len(in))}, o.args...)...)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	logits := tensors.MustCopyFlatData[float32](outs[0])
+	v := o.fx.cfg.VocabSize
+	var sum float64
+	for p := len(whole) - nCont; p < len(whole); p++ {
+		sum += logSoftmaxAt(logits[(p-1)*v:p*v], int(whole[p]))
+	}
+	return sum
+}
+
+// TestMCTaskFilesAgainstOracle runs every hand-written task file, zero- and
+// one-shot, through EvaluateMC on a fixture model and checks each
+// continuation's log-likelihood, acc and acc_norm against the oracle.
+func TestMCTaskFilesAgainstOracle(t *testing.T) {
+	fx := loadTestFixture(t, "dev-llama-gqa")
+	o := newOracle(t, fx)
+	prober := newTestProber(t, fx, 4)
+	enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
+	files := map[Format]string{FormatWinogrande: "winogrande.jsonl", FormatHellaSwag: "hellaswag.jsonl",
+		FormatARC: "arc.jsonl", FormatPIQA: "piqa.jsonl", FormatMC: "mc.jsonl"}
+	for _, format := range Formats {
+		for _, shots := range []int{0, 1} {
+			t.Run(string(format)+"/"+itoa(shots)+"-shot", func(t *testing.T) {
+				docs, err := ReadTask(taskPath(files[format]), format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := EvaluateMC(&SeqScorer{Model: prober}, enc, docs, MCOptions{Shots: shots, Seed: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				prompts, _ := Contexts(docs, len(docs), shots, 3)
+				want := make([][]float64, len(docs))
+				for i, pairs := range prompts {
+					for _, p := range pairs {
+						want[i] = append(want[i], o.logLik(p[0], p[1]))
+					}
+				}
+				checkLogLiks(t, got.LogLiks, want)
+				checkPreds(t, docs, got, want)
+				if got.N != len(docs) {
+					t.Errorf("n = %d, want %d", got.N, len(docs))
+				}
+			})
+		}
+	}
+}
