@@ -1,0 +1,306 @@
+package llm
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Runner runs a model with host tensors in and out: forward passes (logits,
+// hidden states) and KV-cache generation. Graphs are compiled once per input
+// shape and reused. A Runner is safe for concurrent use.
+type Runner struct {
+	cfg     *Config
+	backend compute.Backend
+	store   *model.Store
+	scope   string
+	dtype   dtypes.DType
+
+	mu          sync.Mutex
+	forwardExec *model.Exec
+	prefill     map[int]*model.Exec // by cache length
+	decode      *model.Exec
+}
+
+// RunOutputs are the host results of Runner.Forward, all float32.
+type RunOutputs struct {
+	Logits       *tensors.Tensor   // [batchSize, seqLen, vocab]
+	Hidden       []*tensors.Tensor // numLayers+1 × [batchSize, seqLen, hidden] (Outputs.Hidden semantics)
+	LastLayerRaw *tensors.Tensor   // [batchSize, seqLen, hidden]
+}
+
+// NewRunnerFromStore runs the weights already held as variables under
+// scopePath of store (see Model.ToStore); later changes of the variables'
+// values (e.g. by training) are seen by the next call.
+func NewRunnerFromStore(backend compute.Backend, cfg *Config, store *model.Store, scopePath string) (*Runner, error) {
+	if backend == nil {
+		return nil, errors.New("llm.NewRunner: nil backend")
+	}
+	if err := checkForwardConfig(cfg); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"model.embed_tokens.weight", "model.norm.weight"} {
+		if store.GetVariable(variablePath(scopePath, name)) == nil {
+			return nil, fmt.Errorf("llm.NewRunner: store has no weight %q under scope %q", name, scopePath)
+		}
+	}
+	return &Runner{cfg: cfg, backend: backend, store: store, scope: scopePath, dtype: dtypes.Float32,
+		prefill: map[int]*model.Exec{}}, nil
+}
+
+// WithDType sets the compute dtype (default float32; outputs stay float32).
+// Call it before the first run.
+func (r *Runner) WithDType(dtype dtypes.DType) *Runner {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dtype = dtype
+	return r
+}
+
+// Config returns the model's config.
+func (r *Runner) Config() *Config { return r.cfg }
+
+// Close releases the compiled graphs (not the store's weights).
+func (r *Runner) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range append([]*model.Exec{r.forwardExec, r.decode}, mapValues(r.prefill)...) {
+		if e != nil {
+			e.Finalize()
+		}
+	}
+	r.forwardExec, r.decode, r.prefill = nil, nil, map[int]*model.Exec{}
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	var out []V
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func (r *Runner) params(g *Graph) ParamFn { return StoreParams(g, r.store, r.scope) }
+
+// checkIDs validates token ids against the vocabulary.
+func (r *Runner) checkIDs(what string, ids []int32) error {
+	for i, id := range ids {
+		if id < 0 || int(id) >= r.cfg.VocabSize {
+			return fmt.Errorf("llm: %s: token id %d at index %d is outside the vocabulary [0, %d)", what, id, i, r.cfg.VocabSize)
+		}
+	}
+	return nil
+}
+
+// Forward runs ids [batchSize, seqLen] (int32) with an optional attention mask
+// [batchSize, seqLen] (bool, false = right padding; nil = no padding).
+func (r *Runner) Forward(ids, attentionMask *tensors.Tensor) (*RunOutputs, error) {
+	if ids == nil || ids.Rank() != 2 || ids.DType() != dtypes.Int32 {
+		return nil, fmt.Errorf("llm.Runner.Forward: input_ids must be int32 [batchSize, seqLen], got %v", shapeOf(ids))
+	}
+	if ids.Shape().Dim(1) == 0 || ids.Shape().Dim(0) == 0 {
+		return nil, fmt.Errorf("llm.Runner.Forward: input_ids %s is empty", ids.Shape())
+	}
+	if err := r.checkIDs("input_ids", tensors.MustCopyFlatData[int32](ids)); err != nil {
+		return nil, err
+	}
+	if attentionMask == nil {
+		valid := make([]bool, ids.Shape().Size())
+		for i := range valid {
+			valid[i] = true
+		}
+		attentionMask = tensors.FromFlatDataAndDimensions(valid, ids.Shape().Dimensions...)
+	} else if attentionMask.DType() != dtypes.Bool || !attentionMask.Shape().EqualDimensions(ids.Shape()) {
+		return nil, fmt.Errorf("llm.Runner.Forward: attention mask must be bool %v like input_ids, got %s",
+			ids.Shape().Dimensions, attentionMask.Shape())
+	}
+	exec, err := r.getForwardExec()
+	if err != nil {
+		return nil, err
+	}
+	res, err := exec.Exec(ids, attentionMask)
+	if err != nil {
+		return nil, fmt.Errorf("llm.Runner.Forward: %w", err)
+	}
+	return &RunOutputs{Logits: res[0], LastLayerRaw: res[1], Hidden: res[2:]}, nil
+}
+
+// Logits runs a batch of token sequences and returns float32 logits
+// [batchSize, maxLen, vocab]. Rows may have different lengths: shorter rows are
+// right-padded and their logits beyond their length are meaningless.
+func (r *Runner) Logits(ids [][]int32) (*tensors.Tensor, error) {
+	flat, mask, _, maxLen, err := r.padRows("ids", ids)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Forward(tensors.FromFlatDataAndDimensions(flat, len(ids), maxLen),
+		tensors.FromFlatDataAndDimensions(mask, len(ids), maxLen))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range append(out.Hidden, out.LastLayerRaw) {
+		h.FinalizeAll()
+	}
+	return out.Logits, nil
+}
+
+// padRows right-pads rows with id 0; it returns the flat ids, the validity
+// mask, the lengths and the max length.
+func (r *Runner) padRows(what string, rows [][]int32) (flat []int32, mask []bool, lengths []int32, maxLen int, err error) {
+	if len(rows) == 0 {
+		return nil, nil, nil, 0, fmt.Errorf("llm: %s: no sequences", what)
+	}
+	for i, row := range rows {
+		if len(row) == 0 {
+			return nil, nil, nil, 0, fmt.Errorf("llm: %s: sequence %d is empty", what, i)
+		}
+		if err := r.checkIDs(fmt.Sprintf("%s[%d]", what, i), row); err != nil {
+			return nil, nil, nil, 0, err
+		}
+		maxLen = max(maxLen, len(row))
+	}
+	flat = make([]int32, len(rows)*maxLen)
+	mask = make([]bool, len(rows)*maxLen)
+	lengths = make([]int32, len(rows))
+	for i, row := range rows {
+		copy(flat[i*maxLen:], row)
+		for j := range row {
+			mask[i*maxLen+j] = true
+		}
+		lengths[i] = int32(len(row))
+	}
+	return flat, mask, lengths, maxLen, nil
+}
+
+func (r *Runner) getForwardExec() (*model.Exec, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.forwardExec != nil {
+		return r.forwardExec, nil
+	}
+	cfg, dtype := r.cfg, r.dtype
+	exec, err := model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+		out := Forward(cfg, r.params(g), inputs[0], &ForwardOptions{AttentionMask: inputs[1], DType: dtype})
+		res := []*Node{out.Logits, ConvertDType(out.LastLayerRaw, dtypes.Float32)}
+		for _, h := range out.Hidden {
+			res = append(res, ConvertDType(h, dtypes.Float32))
+		}
+		return res
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.forwardExec = exec
+	return exec, nil
+}
+
+// Generate continues each prompt with up to opts.MaxNewTokens tokens using a
+// KV cache, and returns prompt + new tokens per row. Prompts may have
+// different lengths. Greedy when opts.Temperature ≤ 0, else sampled.
+func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	flat, _, lengths, promptLen, err := r.padRows("prompt", prompts)
+	if err != nil {
+		return nil, err
+	}
+	batchSize, vocab := len(prompts), r.cfg.VocabSize
+	cacheLen := promptLen + opts.MaxNewTokens
+	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	if err != nil {
+		return nil, err
+	}
+	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen),
+		tensors.FromFlatDataAndDimensions(lengths, batchSize))
+	if err != nil {
+		return nil, fmt.Errorf("llm.Generate: prompt pass: %w", err)
+	}
+	logits, cache := res[0], res[1:]
+	defer func() {
+		for _, c := range cache {
+			c.FinalizeAll()
+		}
+	}()
+
+	out := make([][]int32, batchSize)
+	for b := range prompts {
+		out[b] = slices.Clone(prompts[b])
+	}
+	finished := make([]bool, batchSize)
+	positions := slices.Clone(lengths) // where each row's next token goes
+	s := newSampler(opts)
+	for step := 0; ; step++ {
+		values := tensors.MustCopyFlatData[float32](logits)
+		logits.FinalizeAll()
+		tokens := make([]int32, batchSize)
+		allDone := true
+		for b := range batchSize {
+			if finished[b] {
+				continue
+			}
+			tok := s.next(values[b*vocab : (b+1)*vocab])
+			tokens[b] = int32(tok)
+			out[b] = append(out[b], int32(tok))
+			if slices.Contains(opts.StopTokens, tok) || step+1 == opts.MaxNewTokens {
+				finished[b] = true
+			}
+			allDone = allDone && finished[b]
+		}
+		if allDone {
+			return out, nil
+		}
+		args := []any{tensors.FromFlatDataAndDimensions(tokens, batchSize), tensors.FromFlatDataAndDimensions(positions, batchSize)}
+		for _, c := range cache {
+			args = append(args, c)
+		}
+		res, err := decode.Exec(args...)
+		if err != nil {
+			return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
+		}
+		for _, c := range cache {
+			c.FinalizeAll()
+		}
+		logits, cache = res[0], res[1:]
+		for b := range positions {
+			positions[b]++
+		}
+	}
+}
+
+func (r *Runner) getGenerateExecs(cacheLen int) (prefill, decode *model.Exec, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, dtype := r.cfg, r.dtype
+	if r.decode == nil {
+		r.decode, err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2:], dtype)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if r.prefill[cacheLen] == nil {
+		r.prefill[cacheLen], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return r.prefill[cacheLen], r.decode, nil
+}
+
+func shapeOf(t *tensors.Tensor) any {
+	if t == nil {
+		return "nil"
+	}
+	return t.Shape()
+}
