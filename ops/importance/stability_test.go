@@ -1,0 +1,189 @@
+package importance
+
+import (
+	"math"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// spearmanTolerance is the float tolerance of hand-known correlations.
+const spearmanTolerance = 1e-12
+
+func TestSpearman(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []float64
+		want float64
+	}{
+		{"identical", []float64{3, 1, 2}, []float64{3, 1, 2}, 1},
+		{"monotone transform", []float64{1, 2, 3, 4}, []float64{10, 200, 3000, 40000}, 1},
+		{"reversed", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, -1},
+		// ranks a = 1,2,3,4,5; b = 2,1,4,3,5 → Σd² = 4 → 1 − 6·4/(5·24) = 0.8
+		{"two swaps", []float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8},
+		// ties: a ranks 1.5,1.5,3; b ranks 1,2,3 → Pearson = 0.8660…
+		{"ties", []float64{1, 1, 2}, []float64{1, 2, 3}, math.Sqrt(3) / 2},
+		{"both constant", []float64{5, 5, 5}, []float64{2, 2, 2}, 1},
+		{"one constant", []float64{5, 5, 5}, []float64{1, 2, 3}, 0},
+	} {
+		got, err := Spearman(tc.a, tc.b)
+		if err != nil || math.Abs(got-tc.want) > spearmanTolerance {
+			t.Errorf("%s: Spearman = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := Spearman([]float64{1}, []float64{1, 2}); err == nil {
+		t.Error("length mismatch not reported")
+	}
+}
+
+func TestHeadRankingByGroup(t *testing.T) {
+	heads := [][]float64{
+		{0.1, 0.9, 0.5, 0.3, 0.3, 0.8}, // 2 KV groups of 3 query heads
+		{3, 2, 1, 4, 5, 6},
+	}
+	got, err := HeadRankingByGroup(heads, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][][]int{
+		{{1, 2, 0}, {5, 3, 4}}, // tie 0.3/0.3 keeps the lower index first
+		{{0, 1, 2}, {5, 4, 3}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("HeadRankingByGroup = %v, want %v", got, want)
+	}
+	if _, err := HeadRankingByGroup(heads, 4); err == nil {
+		t.Error("6 heads in 4 groups not reported")
+	}
+}
+
+// TestRankStabilityOfIdenticalPartsIsOne: the calibration set is the same
+// two sequences twice, dealt into two parts → every axis correlates 1.
+func TestRankStabilityOfIdenticalPartsIsOne(t *testing.T) {
+	backend := testBackend(t)
+	m := loadTestModel(t, "dev-llama-gqa")
+	calib := &Calibration{IDs: [][]int32{m.ids[0], m.ids[1], m.ids[0], m.ids[1]}}
+	s, err := Estimate(backend, m.cfg, m.weights, calib, Options{BatchSize: 2, Parts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := s.RankStability
+	if rs == nil || rs.Parts != 2 || len(rs.Pairs) != 1 || rs.SamplesPerPart != 2 {
+		t.Fatalf("rank stability %+v", rs)
+	}
+	for _, axis := range Axes {
+		v, ok := rs.Pairs[0].Spearman[axis]
+		if !ok || math.Abs(v-1) > spearmanTolerance {
+			t.Errorf("%s: Spearman %v (present %v), want 1", axis, v, ok)
+		}
+		if sum := s.StabilitySummary[axis]; math.Abs(sum.Mean-1) > spearmanTolerance || math.Abs(sum.Min-1) > spearmanTolerance {
+			t.Errorf("%s: summary %+v, want mean=min=1", axis, sum)
+		}
+	}
+
+	// Different data in each part: correlations are below 1 but the total is
+	// still the merge of the parts (same as without parts).
+	calib = &Calibration{IDs: m.ids}
+	withParts, err := Estimate(backend, m.cfg, m.weights, calib, Options{BatchSize: 1, Parts: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(withParts.RankStability.Pairs); n != 6 {
+		t.Errorf("4 parts give %d pairs, want 6", n)
+	}
+	if withParts.StabilitySummary[AxisFFN].Min >= 1 {
+		t.Errorf("different sequences gave a perfect FFN correlation %v", withParts.StabilitySummary[AxisFFN])
+	}
+	plain, err := Estimate(backend, m.cfg, m.weights, calib, Options{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSame(t, "ffn with/without parts", flatten(withParts.FFN), flatten(plain.FFN))
+
+	if _, err := Estimate(backend, m.cfg, m.weights, calib, Options{BatchSize: 4, Parts: 2}); err == nil {
+		t.Error("2 parts of a single batch not reported")
+	}
+}
+
+func TestBlockSweepSkipPatterns(t *testing.T) {
+	var seen []string
+	score := func(skip []bool) (float64, error) {
+		seen = append(seen, skipString(skip))
+		return float64(len(seen)), nil
+	}
+	got, err := BlockSweep(5, 2, score, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeen := []string{"[0 1]", "[1 2]", "[2 3]", "[3 4]"}
+	if !reflect.DeepEqual(seen, wantSeen) || !reflect.DeepEqual(got, []float64{1, 2, 3, 4}) {
+		t.Errorf("BlockSweep: skips %v values %v", seen, got)
+	}
+	seen = nil
+	if _, err := DropOne(3, score, nil); err != nil || !reflect.DeepEqual(seen, []string{"[0]", "[1]", "[2]"}) {
+		t.Errorf("DropOne: skips %v, %v", seen, err)
+	}
+	if _, err := BlockSweep(3, 4, score, nil); err == nil {
+		t.Error("block larger than the model not reported")
+	}
+}
+
+// TestBlockScorerAndLMLossScorer: a custom scoring function sees the same
+// sweep; LMLossScorer with one block removed equals block_lm_loss.
+func TestBlockScorerAndLMLossScorer(t *testing.T) {
+	backend := testBackend(t)
+	m := loadTestModel(t, "dev-llama3-headdim-tied-bf16") // 3 layers
+	calib := &Calibration{IDs: m.ids[:2]}
+	lossFn, err := LMLossScorer(backend, m.cfg, m.weights, calib, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Estimate(backend, m.cfg, m.weights, calib, Options{BatchSize: 2, BlockSize: 2,
+		BlockScorer: &BlockScorer{Score: lossFn, Metric: "lm_loss"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.BlockLMLoss) != 2 || s.BlockScores == nil || len(s.BlockScores.Values) != 2 || s.BlockScores.Baseline == nil {
+		t.Fatalf("block_lm_loss %v block_scores %+v", s.BlockLMLoss, s.BlockScores)
+	}
+	checkSame(t, "block scorer = block_lm_loss", s.BlockScores.Values, s.BlockLMLoss)
+	checkSame(t, "baseline = lm_loss", []float64{*s.BlockScores.Baseline}, []float64{s.LMLoss})
+	if s.BlockLMLoss[0] == s.BlockLMLoss[1] {
+		t.Errorf("removing different blocks gave the same loss %v", s.BlockLMLoss)
+	}
+}
+
+func TestScoresSaveLoad(t *testing.T) {
+	// A plain reference file loads.
+	ref, err := Load(filepath.Join(fixtureDir("dev-llama-gqa"), "reference_importance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := testBackend(t)
+	m := loadTestModel(t, "dev-llama-gqa")
+	s, err := Estimate(backend, m.cfg, m.weights, &Calibration{IDs: m.ids}, Options{BatchSize: 2, DropOne: true, BlockSize: 1, Parts: 2, ModelID: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sub", "scores.json")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Created.Equal(s.Created) || !reflect.DeepEqual(back.FFN, s.FFN) || !reflect.DeepEqual(back.HeadRankByGroup, s.HeadRankByGroup) ||
+		!reflect.DeepEqual(back.RankStability, s.RankStability) || back.Model != "dev" || back.NumKVHeads != 2 || back.Tokens != s.Tokens {
+		t.Errorf("round trip changed the scores:\n%+v\n%+v", back, s)
+	}
+	checkSame(t, "lm_loss", []float64{back.LMLoss}, []float64{s.LMLoss})
+	if len(ref.BI) != 2 {
+		t.Errorf("reference bi %v", ref.BI)
+	}
+	// Missing drop_one_lm_loss cannot be saved (results.Importance requires it).
+	s.DropOneLMLoss = nil
+	if err := s.Save(path); err == nil {
+		t.Error("saving scores without drop_one_lm_loss did not fail")
+	}
+}
