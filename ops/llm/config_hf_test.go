@@ -132,7 +132,9 @@ func TestConfigDefaultsAndForms(t *testing.T) {
 		check func(c *Config) bool
 	}{
 		{"head_dim defaults to hidden/heads, kv heads to heads", nil,
-			func(c *Config) bool { return c.HeadDim == 8 && c.NumKVHeads == 4 && c.RopeTheta == 1e4 && c.RMSNormEps == 1e-6 }},
+			func(c *Config) bool {
+				return c.HeadDim == 8 && c.NumKVHeads == 4 && c.RopeTheta == 1e4 && c.RMSNormEps == 1e-6
+			}},
 		{"llama default bos/eos", nil, func(c *Config) bool { return *c.BOSTokenID == 1 && reflect.DeepEqual(c.EOSTokenIDs, []int{2}) }},
 		{"eos list", map[string]any{"eos_token_id": []int{5, 7}}, func(c *Config) bool { return reflect.DeepEqual(c.EOSTokenIDs, []int{5, 7}) }},
 		{"eos null", map[string]any{"eos_token_id": jsonNull{}}, func(c *Config) bool { return c.EOSTokenIDs == nil }},
@@ -143,13 +145,17 @@ func TestConfigDefaultsAndForms(t *testing.T) {
 		{"mistral ignores attention_bias", map[string]any{"model_type": "mistral", "sliding_window": jsonNull{}, "attention_bias": true, "num_key_value_heads": 2},
 			func(c *Config) bool { return !c.AttentionBias && c.Extra["attention_bias"] == true }},
 		{"qwen2 always has qkv bias, kv default 32", map[string]any{"model_type": "qwen2", "num_attention_heads": 32, "hidden_size": 64},
-			func(c *Config) bool { return c.AttentionBias && c.NumKVHeads == 32 && c.HeadDim == 2 && c.BOSTokenID == nil }},
+			func(c *Config) bool {
+				return c.AttentionBias && c.NumKVHeads == 32 && c.HeadDim == 2 && c.BOSTokenID == nil
+			}},
 		{"qwen2 use_sliding_window with few layers is inactive", map[string]any{"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 16, "max_window_layers": 2, "num_key_value_heads": 2},
 			func(c *Config) bool { return c.AttentionBias }},
 		{"classic llama3", map[string]any{"rope_theta": 5e5, "rope_scaling": map[string]any{"type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 64}},
 			func(c *Config) bool { return c.Rope.Type == "llama3" && c.Rope.Factor == 8 && c.RopeTheta == 5e5 }},
 		{"t5 llama3", map[string]any{"rope_parameters": map[string]any{"rope_type": "llama3", "rope_theta": 5e5, "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 64}},
-			func(c *Config) bool { return c.Rope.Type == "llama3" && c.Rope.OriginalMaxPositionEmbeddings == 64 && c.RopeTheta == 5e5 }},
+			func(c *Config) bool {
+				return c.Rope.Type == "llama3" && c.Rope.OriginalMaxPositionEmbeddings == 64 && c.RopeTheta == 5e5
+			}},
 		{"rope_scaling null", map[string]any{"rope_scaling": jsonNull{}}, func(c *Config) bool { return c.Rope.Type == "default" }},
 		{"torch. prefix", map[string]any{"torch_dtype": "torch.bfloat16"}, func(c *Config) bool { return c.TorchDType == "bfloat16" }},
 		{"zero experts is fine", map[string]any{"num_experts": 0}, func(c *Config) bool { return true }},
