@@ -68,10 +68,8 @@ func newBPEModel(vocab map[string]int32, merges [][2]string, unk string, fuseUnk
 		if !ok {
 			return nil, fmt.Errorf("merge %d (%q %q): merged token %q not in vocab", rank, mg[0], mg[1], mg[0]+right)
 		}
-		key := pairKey(a, b)
-		if _, dup := m.merges[key]; !dup { // tokenizers keeps the first (lowest) rank
-			m.merges[key] = mergeRule{rank: int32(rank), newID: newID}
-		}
+		// A repeated pair takes the last rank, as tokenizers' HashMap collect does.
+		m.merges[pairKey(a, b)] = mergeRule{rank: int32(rank), newID: newID}
 	}
 	return m, nil
 }

@@ -1,0 +1,69 @@
+package tokenize
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// jsonString quotes s as JSON without HTML escaping (so "<|x|>" stays readable).
+func jsonString(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		panic(err) // strings always encode
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteDir writes tokenizer.json and a tokenizer_config.json (BOS/EOS names)
+// into dir, creating it if needed, and returns the tokenizer.json path.
+func (tr *Trained) WriteDir(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("tokenizer train: %w", err)
+	}
+	path := filepath.Join(dir, "tokenizer.json")
+	if err := writeFileAtomic(path, tr.JSON()); err != nil {
+		return "", err
+	}
+	cfg := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": tr.SpecialTokens[0], "add_bos_token": true}
+	if len(tr.SpecialTokens) > 1 {
+		cfg["eos_token"] = tr.SpecialTokens[1]
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(cfg); err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "tokenizer_config.json"), buf.Bytes()); err != nil {
+		return "", err
+	}
+	return path, nil
+}
