@@ -51,60 +51,13 @@ type testFixture struct {
 	lmLoss   float64
 }
 
-// loadTestFixture reads a fixture with a test-side config parser (only the
-// fields Forward uses) and ops/safetensors.
+// loadTestFixture reads a fixture with llm.LoadConfig and ops/safetensors.
 func loadTestFixture(t testing.TB, name string) *testFixture {
 	t.Helper()
 	dir := fixtureDir(name)
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	cfg, err := llm.LoadConfig(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	type rope struct {
-		Type    string  `json:"rope_type"`
-		Theta   float64 `json:"rope_theta"`
-		Factor  float64 `json:"factor"`
-		Low     float64 `json:"low_freq_factor"`
-		High    float64 `json:"high_freq_factor"`
-		OrigMax int     `json:"original_max_position_embeddings"`
-	}
-	var raw struct {
-		ModelType string  `json:"model_type"`
-		Vocab     int     `json:"vocab_size"`
-		Hidden    int     `json:"hidden_size"`
-		FFN       int     `json:"intermediate_size"`
-		Layers    int     `json:"num_hidden_layers"`
-		Heads     int     `json:"num_attention_heads"`
-		KVHeads   int     `json:"num_key_value_heads"`
-		HeadDim   int     `json:"head_dim"`
-		MaxPos    int     `json:"max_position_embeddings"`
-		Eps       float64 `json:"rms_norm_eps"`
-		Tie       bool    `json:"tie_word_embeddings"`
-		AttnBias  bool    `json:"attention_bias"`
-		Theta     float64 `json:"rope_theta"`
-		Scaling   *rope   `json:"rope_scaling"`
-		Params    *rope   `json:"rope_parameters"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &llm.Config{ModelType: raw.ModelType, VocabSize: raw.Vocab, Hidden: raw.Hidden, FFN: raw.FFN,
-		NumLayers: raw.Layers, NumHeads: raw.Heads, NumKVHeads: raw.KVHeads, HeadDim: raw.HeadDim, MaxPositions: raw.MaxPos,
-		RMSNormEps: raw.Eps, TieEmbeddings: raw.Tie, AttentionBias: raw.AttnBias || raw.ModelType == "qwen2",
-		HiddenAct: "silu", RopeTheta: raw.Theta, Rope: llm.RopeScaling{Type: "default"}}
-	if cfg.HeadDim == 0 {
-		cfg.HeadDim = cfg.Hidden / cfg.NumHeads
-	}
-	for _, r := range []*rope{raw.Scaling, raw.Params} {
-		if r == nil {
-			continue
-		}
-		if r.Theta != 0 {
-			cfg.RopeTheta = r.Theta
-		}
-		if r.Type != "" {
-			cfg.Rope = llm.RopeScaling{Type: r.Type, Factor: r.Factor, LowFreqFactor: r.Low, HighFreqFactor: r.High, OriginalMaxPositionEmbeddings: r.OrigMax}
-		}
 	}
 	fx := &testFixture{cfg: cfg, weights: map[string]*tensors.Tensor{}}
 	model, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
