@@ -315,7 +315,7 @@ type oracle struct {
 	args []any
 }
 
-func newOracle(t *testing.T, fx *testFixture) *oracle {
+func newOracle(t *testing.T, fx *testFixture, skip ...bool) *oracle {
 	names := make([]string, 0, len(fx.weights))
 	for n := range fx.weights {
 		names = append(names, n)
@@ -332,7 +332,7 @@ func newOracle(t *testing.T, fx *testFixture) *oracle {
 				return inputs[1+i]
 			}
 			return nil
-		}, inputs[0], nil).Logits
+		}, inputs[0], &llm.ForwardOptions{SkipLayers: skip}).Logits
 	})
 	if err != nil {
 		t.Fatal(err)

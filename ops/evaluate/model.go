@@ -17,6 +17,9 @@ type ModelOptions struct {
 	BatchSize int          // sequences per forward pass (default 8)
 	MaxLen    int          // longest input; default the config's max_position_embeddings (2048 if unset)
 	DType     dtypes.DType // compute dtype (default float32); log-probs are always float32
+	// SkipLayers, optional, len numLayers: true = the layer is removed
+	// (llm.ForwardOptions.SkipLayers), to score depth-pruning candidates.
+	SkipLayers []bool
 }
 
 // ModelLogProber is a LogProber running llm.Forward on a backend. Batches
@@ -48,6 +51,9 @@ func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[str
 	if opts.DType == dtypes.InvalidDType {
 		opts.DType = dtypes.Float32
 	}
+	if opts.SkipLayers != nil && len(opts.SkipLayers) != cfg.NumLayers {
+		return nil, fmt.Errorf("evaluate: SkipLayers has %d entries for %d layers", len(opts.SkipLayers), cfg.NumLayers)
+	}
 	names := make([]string, 0, len(weights))
 	for n := range weights {
 		names = append(names, n)
@@ -69,7 +75,7 @@ func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[str
 			}
 			return nil
 		}
-		out := llm.Forward(cfg, params, ids, &llm.ForwardOptions{AttentionMask: mask, DType: opts.DType})
+		out := llm.Forward(cfg, params, ids, &llm.ForwardOptions{AttentionMask: mask, DType: opts.DType, SkipLayers: opts.SkipLayers})
 		return TargetLogProbs(out.Logits, targets)
 	}
 	exec, err := graph.NewExec(backend, fn)
