@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
@@ -278,20 +279,25 @@ const cosEps = 1e-8
 
 // nextTokenLossSum returns Σ and count of the cross-entropy of predicting
 // ids[:, 1:] from logits[:, :-1] over positions whose target is valid
-// (right padding: a valid target implies a valid input).
+// (right padding: a valid target implies a valid input). The target logit is
+// gathered (no one-hot over the vocabulary).
 func nextTokenLossSum(logits, ids, valid *Node) (sum, count *Node) {
-	seqLen := ids.Shape().Dimensions[1]
-	vocab := logits.Shape().Dimensions[2]
+	g := ids.Graph()
+	batchSize, seqLen := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
 	pred := Slice(ConvertDType(logits, dtypes.Float32), AxisRange(), AxisRange(0, seqLen-1)) // [batchSize, seqLen-1, vocab]
-	target := Slice(ids, AxisRange(), AxisRange(1, seqLen))                                  // [batchSize, seqLen-1]
-	logp := LogSoftmax(pred, -1)
-	picked := ReduceSum(Mul(logp, OneHot(target, vocab, dtypes.Float32)), -1) // [batchSize, seqLen-1]
+	target := ConvertDType(Slice(ids, AxisRange(), AxisRange(1, seqLen)), dtypes.Int32)      // [batchSize, seqLen-1]
+	maxLogit := StopGradient(ReduceAndKeep(pred, ReduceMax, -1))                             // [batchSize, seqLen-1, 1]
+	logSumExp := Add(Log(ReduceSum(Exp(Sub(pred, maxLogit)), -1)), Squeeze(maxLogit, -1))    // [batchSize, seqLen-1]
+	idxShape := shapes.Make(dtypes.Int32, batchSize, seqLen-1, 1)
+	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(target, -1)}, -1)
+	targetLogit := Gather(pred, indices) // [batchSize, seqLen-1]
+	nll := Sub(logSumExp, targetLogit)   // [batchSize, seqLen-1]
 	if valid == nil {
-		return Neg(ReduceAllSum(picked)), Scalar(ids.Graph(), dtypes.Float32, ids.Shape().Dimensions[0]*(seqLen-1))
+		return ReduceAllSum(nll), Scalar(g, dtypes.Float32, batchSize*(seqLen-1))
 	}
 	w := Slice(valid, AxisRange(), AxisRange(1, seqLen))
-	picked = Where(w, picked, ZerosLike(picked))
-	return Neg(ReduceAllSum(picked)), ReduceAllSum(ConvertDType(w, dtypes.Float32))
+	nll = Where(w, nll, ZerosLike(nll))
+	return ReduceAllSum(nll), ReduceAllSum(ConvertDType(w, dtypes.Float32))
 }
 
 // batchRunner compiles and runs the statistics graph; one compiled graph per
