@@ -207,26 +207,40 @@ func checkLayout(path string, infos map[string]TensorInfo, dataLen int64) error 
 		}
 		return a.Name < b.Name
 	})
+	// Tiling errors (overlap, gap) regardless of the data section's length.
 	var expected int64 // next byte not yet covered
 	prev := ""
+	var layoutErr error
 	for _, ti := range sorted {
-		switch {
-		case ti.End > dataLen && ti.Begin == expected:
-			return fmt.Errorf("safetensors: %s: truncated file: tensor %q needs data bytes [%d, %d) but the data section has only %d bytes",
-				path, ti.Name, ti.Begin, ti.End, dataLen)
-		case ti.End > dataLen:
-			return fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] out of range (data section is %d bytes)",
-				path, ti.Name, ti.Begin, ti.End, dataLen)
-		case ti.Begin < expected:
-			return fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] overlap tensor %q (which ends at %d)",
+		if ti.Begin < expected {
+			layoutErr = fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] overlap tensor %q (which ends at %d)",
 				path, ti.Name, ti.Begin, ti.End, prev, expected)
-		case ti.Begin > expected:
-			return fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] leave a gap: bytes [%d, %d) belong to no tensor",
+			break
+		}
+		if ti.Begin > expected {
+			layoutErr = fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] leave a gap: bytes [%d, %d) belong to no tensor",
 				path, ti.Name, ti.Begin, ti.End, expected, ti.Begin)
+			break
 		}
 		if ti.End > ti.Begin {
 			expected, prev = ti.End, ti.Name
 		}
+	}
+	// Data beyond the end of the file: a truncated file if the header is
+	// otherwise consistent, else offsets out of range.
+	for _, ti := range sorted {
+		if ti.End <= dataLen {
+			continue
+		}
+		if layoutErr == nil {
+			return fmt.Errorf("safetensors: %s: truncated file: tensor %q needs data bytes [%d, %d) but the data section has only %d of the %d bytes the header describes",
+				path, ti.Name, ti.Begin, ti.End, dataLen, expected)
+		}
+		return fmt.Errorf("safetensors: %s: tensor %q: data_offsets [%d, %d] out of range (data section is %d bytes)",
+			path, ti.Name, ti.Begin, ti.End, dataLen)
+	}
+	if layoutErr != nil {
+		return layoutErr
 	}
 	if expected != dataLen {
 		return fmt.Errorf("safetensors: %s: %d trailing bytes after the last tensor's data (header describes %d bytes, data section has %d)",

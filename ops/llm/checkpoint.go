@@ -1,0 +1,487 @@
+package llm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/safetensors"
+)
+
+// Checkpoint file names inside a Hugging Face model folder.
+const (
+	WeightsFileName = "model.safetensors"            // single-file checkpoint
+	IndexFileName   = "model.safetensors.index.json" // sharded checkpoint
+)
+
+// DefaultShardBytes is the shard size SaveModel uses when SaveOptions.ShardBytes
+// is 0 (transformers' save_pretrained default max_shard_size, "5GB").
+const DefaultShardBytes int64 = 5_000_000_000
+
+// copiedFiles are copied from Model.Source by SaveModel when present, so a
+// saved folder stays usable for generation and tokenization.
+var copiedFiles = []string{"generation_config.json", "tokenizer.json", "tokenizer_config.json",
+	"special_tokens_map.json", "tokenizer.model"}
+
+// Model is a checkpoint in host memory: the config and one tensor per HF
+// tensor name ("model.layers.0.self_attn.q_proj.weight"), in PyTorch layout.
+type Model struct {
+	Config  *Config
+	Weights map[string]*tensors.Tensor
+
+	// Source is the folder LoadModel read the model from ("" for a model
+	// built in memory). SaveModel never writes into it and copies the
+	// tokenizer and generation_config.json files from it.
+	Source string
+}
+
+// shardIndex is model.safetensors.index.json.
+type shardIndex struct {
+	Metadata  map[string]any    `json:"metadata"`
+	WeightMap map[string]string `json:"weight_map"`
+}
+
+// ignoredTensor reports whether a tensor found in a checkpoint is skipped
+// on load, as transformers skips it: a tied lm_head.weight (transformers
+// re-ties it to the embeddings) and rotary inv_freq buffers.
+func ignoredTensor(c *Config, name string) bool {
+	return (name == LMHeadName && c.TieEmbeddings) || strings.HasSuffix(name, "rotary_emb.inv_freq")
+}
+
+// checkpointFiles returns the safetensors files of the model in dir and, for a
+// sharded checkpoint, the index's tensor → shard map.
+func checkpointFiles(dir string) (files []string, weightMap map[string]string, err error) {
+	single := filepath.Join(dir, WeightsFileName)
+	if st, err := os.Stat(single); err == nil && st.Mode().IsRegular() {
+		return []string{single}, nil, nil
+	}
+	indexPath := filepath.Join(dir, IndexFileName)
+	data, err := os.ReadFile(indexPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("llm: %s: no %s or %s (only safetensors checkpoints are supported)", dir, WeightsFileName, IndexFileName)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("llm: %w", err)
+	}
+	var idx shardIndex
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, nil, fmt.Errorf("llm: %s: invalid index JSON: %v", indexPath, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, nil, fmt.Errorf("llm: %s: weight_map is missing or empty", indexPath)
+	}
+	seen := map[string]bool{}
+	for _, name := range sortedKeys(idx.WeightMap) {
+		shard := idx.WeightMap[name]
+		if shard == "" || shard != filepath.Base(shard) || !filepath.IsLocal(shard) || strings.ContainsAny(shard, `/\`) {
+			return nil, nil, fmt.Errorf("llm: %s: tensor %q: shard name %q escapes the model folder (shards must be plain file names inside it)", indexPath, name, shard)
+		}
+		if !seen[shard] {
+			seen[shard] = true
+			files = append(files, filepath.Join(dir, shard))
+		}
+	}
+	sort.Strings(files)
+	return files, idx.WeightMap, nil
+}
+
+// located is a checkpoint tensor: the opened file holding it and its header entry.
+type located struct {
+	file *safetensors.File
+	info safetensors.TensorInfo
+}
+
+// openCheckpoint opens (mmaps) every file of the checkpoint in dir and
+// checks its tensors against cfg: names (missing, unexpected, index
+// consistency), shapes and dtypes. The caller must close the files.
+func openCheckpoint(dir string, cfg *Config) (map[string]located, []*safetensors.File, error) {
+	paths, weightMap, err := checkpointFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var files []*safetensors.File
+	fail := func(err error) (map[string]located, []*safetensors.File, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	found := map[string]located{}
+	var unexpected []string
+	for _, p := range paths {
+		f, err := safetensors.Open(p)
+		if err != nil {
+			return fail(fmt.Errorf("llm: %w", err))
+		}
+		files = append(files, f)
+		for _, name := range f.Names() {
+			info, _ := f.Info(name)
+			if weightMap != nil && weightMap[name] != filepath.Base(p) {
+				if _, listed := weightMap[name]; listed {
+					return fail(fmt.Errorf("llm: %s: tensor %q is in %s but %s maps it to %s", p, name, filepath.Base(p), IndexFileName, weightMap[name]))
+				}
+				return fail(fmt.Errorf("llm: %s: tensor %q is not listed in %s", p, name, IndexFileName))
+			}
+			if prev, dup := found[name]; dup {
+				return fail(fmt.Errorf("llm: tensor %q is in both %s and %s", name, prev.file.Path(), p))
+			}
+			if ignoredTensor(cfg, name) {
+				continue
+			}
+			found[name] = located{f, info}
+		}
+	}
+	for name, shard := range weightMap {
+		if _, ok := found[name]; !ok && !ignoredTensor(cfg, name) {
+			return fail(fmt.Errorf("llm: %s: %s maps tensor %q to %s, which does not hold it", dir, IndexFileName, name, shard))
+		}
+	}
+	want := cfg.TensorShapes()
+	var missing []string
+	for name := range want {
+		if _, ok := found[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	for name := range found {
+		if _, ok := want[name]; !ok {
+			unexpected = append(unexpected, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fail(fmt.Errorf("llm: %s: checkpoint is missing %d tensor(s) the config requires: %s", dir, len(missing), listNames(missing)))
+	}
+	if len(unexpected) > 0 {
+		return fail(fmt.Errorf("llm: %s: checkpoint has %d unexpected tensor(s) for this config: %s", dir, len(unexpected), listNames(unexpected)))
+	}
+	for _, name := range sortedKeys(found) {
+		loc := found[name]
+		if !loc.info.DType.IsFloat() {
+			return fail(fmt.Errorf("llm: %s: tensor %q has dtype %s; weights must be F32, BF16, F16 or F64 (dtype mismatch)", loc.file.Path(), name, loc.info.DType))
+		}
+		if !slices.Equal(loc.info.Shape, want[name]) {
+			return fail(fmt.Errorf("llm: %s: tensor %q has shape %v but the config implies %v (shape mismatch with config.json)", loc.file.Path(), name, loc.info.Shape, want[name]))
+		}
+	}
+	return found, files, nil
+}
+
+// listNames formats up to 5 sorted names for an error message.
+func listNames(names []string) string {
+	sort.Strings(names)
+	if len(names) > 5 {
+		return fmt.Sprintf("%q and %d more", names[:5], len(names)-5)
+	}
+	return fmt.Sprintf("%q", names)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// checkFloatDType validates a weight dtype; InvalidDType means float32.
+func checkFloatDType(dtype dtypes.DType) (dtypes.DType, error) {
+	switch dtype {
+	case dtypes.InvalidDType:
+		return dtypes.Float32, nil
+	case dtypes.Float32, dtypes.BFloat16, dtypes.Float16, dtypes.Float64:
+		return dtype, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("dtype %s is not a weight dtype (float32, bfloat16, float16, float64)", dtype)
+}
+
+// LoadModel loads the Hugging Face checkpoint in dir (config.json plus
+// model.safetensors, or model.safetensors.index.json and its shards) with
+// every weight converted to dtype (dtypes.InvalidDType = float32). Files are
+// memory-mapped and converted one tensor at a time (pages released after
+// each), so loading holds the converted model plus at most one tensor's
+// pages, never two copies of the model. Names, shapes and dtypes are checked
+// against the config before anything is converted.
+func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
+	dtype, err := checkFloatDType(dtype)
+	if err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	found, files, err := openCheckpoint(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
+	for _, name := range cfg.TensorNames() {
+		loc := found[name]
+		t, err := loc.file.Tensor(name, dtype)
+		if err != nil {
+			return nil, fmt.Errorf("llm: %w", err)
+		}
+		loc.file.Release(name)
+		m.Weights[name] = t
+	}
+	return m, nil
+}
+
+// SaveOptions configures SaveModel.
+type SaveOptions struct {
+	// DType is the on-disk dtype of the weights (float32, bfloat16,
+	// float16); default: the config's torch_dtype, else float32. config.json's
+	// torch_dtype is set to it.
+	DType dtypes.DType
+	// ShardBytes: above this many bytes of tensor data the weights are split
+	// into model-0000i-of-0000N.safetensors shards plus
+	// model.safetensors.index.json; 0 means DefaultShardBytes.
+	ShardBytes int64
+	// Overwrite allows replacing an existing non-empty folder (never the
+	// folder the model was loaded from).
+	Overwrite bool
+}
+
+// torchDTypeOf maps config.json dtype names to GoMLX dtypes.
+var torchDTypeOf = map[string]dtypes.DType{"float32": dtypes.Float32, "bfloat16": dtypes.BFloat16, "float16": dtypes.Float16}
+
+// torchDTypeName is the config.json name of a GoMLX float dtype.
+func torchDTypeName(dt dtypes.DType) string {
+	for name, d := range torchDTypeOf {
+		if d == dt {
+			return name
+		}
+	}
+	return "float64"
+}
+
+// SaveModel writes m as a Hugging Face model folder dir: config.json (classic
+// form), model.safetensors (or shards + index above opts.ShardBytes), and
+// the tokenizer/generation files of m.Source when it has them. The folder is
+// built under a temporary name next to dir and renamed into place, so dir
+// holds either the old content or the complete new model. It refuses to
+// write into m.Source, or into a non-empty dir unless opts.Overwrite.
+// Tied models get no lm_head.weight tensor.
+func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
+	if m == nil || m.Config == nil {
+		return fmt.Errorf("llm: saving %s: model has no config", dir)
+	}
+	outDType := opts.DType
+	if outDType == dtypes.InvalidDType {
+		outDType = dtypes.Float32
+		if d, ok := torchDTypeOf[m.Config.TorchDType]; ok {
+			outDType = d
+		}
+	}
+	if outDType, err = checkFloatDType(outDType); err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	shardBytes := opts.ShardBytes
+	if shardBytes <= 0 {
+		shardBytes = DefaultShardBytes
+	}
+	names, err := checkWeights(m)
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if err := checkTarget(dir, m.Source, opts.Overwrite); err != nil {
+		return err
+	}
+
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err = os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	cfg := *m.Config
+	cfg.TorchDType = torchDTypeName(outDType)
+	if err = SaveConfig(tmp, &cfg); err != nil {
+		return err
+	}
+	if err = writeShards(tmp, m, names, outDType, shardBytes); err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if m.Source != "" {
+		for _, name := range copiedFiles {
+			if err = copyFile(filepath.Join(m.Source, name), filepath.Join(tmp, name)); err != nil {
+				return fmt.Errorf("llm: saving %s: %w", dir, err)
+			}
+		}
+	}
+	return replaceDir(tmp, dir)
+}
+
+// checkWeights checks m.Weights against the config and returns the names to
+// write, in module order.
+func checkWeights(m *Model) ([]string, error) {
+	want := m.Config.TensorShapes()
+	var missing, unexpected []string
+	for name := range want {
+		if m.Weights[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	for name := range m.Weights {
+		if _, ok := want[name]; !ok && !ignoredTensor(m.Config, name) {
+			unexpected = append(unexpected, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("model is missing %d weight(s) the config requires: %s", len(missing), listNames(missing))
+	}
+	if len(unexpected) > 0 {
+		return nil, fmt.Errorf("model has %d weight(s) the config does not have: %s", len(unexpected), listNames(unexpected))
+	}
+	names := m.Config.TensorNames()
+	for _, name := range names {
+		t := m.Weights[name]
+		if dims := t.Shape().Dimensions; !slices.Equal(dims, want[name]) {
+			return nil, fmt.Errorf("weight %q has shape %v but the config implies %v", name, dims, want[name])
+		}
+		if !t.DType().IsFloat() {
+			return nil, fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", name, t.DType())
+		}
+	}
+	return names, nil
+}
+
+// checkTarget refuses to write over the source model or a non-empty folder.
+func checkTarget(dir, source string, overwrite bool) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("llm: saving %s: exists and is not a folder", dir)
+	}
+	if source != "" {
+		if src, err := os.Stat(source); err == nil && os.SameFile(src, st) {
+			return fmt.Errorf("llm: saving %s: refusing to overwrite the folder the model was loaded from; save to a new folder", dir)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if len(entries) > 0 && !overwrite {
+		return fmt.Errorf("llm: saving %s: folder is not empty (%d entries); choose a new folder or set Overwrite", dir, len(entries))
+	}
+	return nil
+}
+
+// writeShards writes the safetensors file(s) and, when sharded, the index.
+func writeShards(dir string, m *Model, names []string, dtype dtypes.DType, shardBytes int64) error {
+	var shards [][]safetensors.NamedTensor
+	var cur []safetensors.NamedTensor
+	var curBytes, total int64
+	for _, name := range names {
+		t := m.Weights[name]
+		n := int64(t.Size()) * int64(dtype.Size())
+		if len(cur) > 0 && curBytes+n > shardBytes {
+			shards, cur, curBytes = append(shards, cur), nil, 0
+		}
+		cur = append(cur, safetensors.NamedTensor{Name: name, T: t})
+		curBytes += n
+		total += n
+	}
+	shards = append(shards, cur)
+	meta := map[string]string{"format": "pt"}
+	if len(shards) == 1 {
+		return safetensors.WriteAs(filepath.Join(dir, WeightsFileName), shards[0], dtype, meta)
+	}
+	idx := shardIndex{Metadata: map[string]any{"total_size": total}, WeightMap: map[string]string{}}
+	for i, shard := range shards {
+		file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		if err := safetensors.WriteAs(filepath.Join(dir, file), shard, dtype, meta); err != nil {
+			return err
+		}
+		for _, nt := range shard {
+			idx.WeightMap[nt.Name] = file
+		}
+	}
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomically(filepath.Join(dir, IndexFileName), append(data, '\n'))
+}
+
+// copyFile copies src to dst if src exists.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, in); err != nil {
+		return err
+	}
+	return writeFileAtomically(dst, buf.Bytes())
+}
+
+// replaceDir moves the finished folder tmp to dir, replacing dir if it exists.
+func replaceDir(tmp, dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Rename(tmp, dir); err != nil {
+			return fmt.Errorf("llm: saving %s: %w", dir, err)
+		}
+		return nil
+	}
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	// os.Rename refuses to replace a folder: move the old one into a fresh
+	// temporary folder first, then the new one into place.
+	old, err := os.MkdirTemp(parent, "."+base+".old-")
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if err := os.Rename(dir, filepath.Join(old, base)); err != nil {
+		os.Remove(old)
+		return fmt.Errorf("llm: saving %s: moving the old folder aside: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.Rename(filepath.Join(old, base), dir) // put the old content back
+		os.Remove(old)
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("llm: saving %s: removing the old content %s: %w", dir, old, err)
+	}
+	return nil
+}
