@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/evaluate"
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/results"
+)
+
+func init() {
+	register(&command{name: "bench", summary: "serving throughput: prefill/decode tokens/s and requests/s over a batch × input-len × output-len grid", run: runBench})
+}
+
+func runBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron bench (--model DIR | --config config.json --random) --batch B --input-len I --output-len O [--dtype bfloat16 --repeats R]")
+		fmt.Fprintln(fs.Output(), "  B, I and O may be comma-separated lists: every combination is measured (the ISL/OSL grid); one point prints one JSON object, a grid a JSON array.")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder")
+	configPath := fs.String("config", "", "config.json of a model shape (with --random)")
+	random := fs.Bool("random", false, "random weights from --config (no download needed)")
+	batches := fs.String("batch", "1", "batch size(s), e.g. 32 or 1,8,32")
+	inputs := fs.String("input-len", "128", "prompt length(s) in tokens")
+	outputs := fs.String("output-len", "128", "generated length(s) in tokens")
+	dtypeName := fs.String("dtype", "bfloat16", "weights and compute dtype: float32, bfloat16 or float16")
+	repeats := fs.Int("repeats", 3, "timed repetitions per point (median reported), after one warm-up")
+	seed := fs.Uint64("seed", 1, "seed of the random weights and prompts")
+	shape := fs.String("shape", "", "label of the shape in the result (default: the model folder or config file name)")
+	out := fs.String("out", "", "also write the JSON result to this file (atomically)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if (*modelDir == "") == (*configPath == "") {
+		return fmt.Errorf("give exactly one of --model DIR or --config config.json --random")
+	}
+	if *configPath != "" && !*random {
+		return fmt.Errorf("--config needs --random (weights are generated, nothing is downloaded)")
+	}
+	dtype, err := parseDType(*dtypeName)
+	if err != nil {
+		return err
+	}
+	var grid [3][]int
+	for i, f := range []struct{ name, value string }{{"batch", *batches}, {"input-len", *inputs}, {"output-len", *outputs}} {
+		if grid[i], err = parseIntList(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	be, err := backend.New()
+	if err != nil {
+		return err
+	}
+	var cfg *llm.Config
+	var weights map[string]*tensors.Tensor
+	label := *shape
+	if *modelDir != "" {
+		if cfg, weights, err = evaluate.LoadModel(*modelDir, dtype); err != nil {
+			return err
+		}
+		if label == "" {
+			label = filepath.Base(filepath.Clean(*modelDir))
+		}
+	} else {
+		data, err := os.ReadFile(*configPath)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		if cfg, err = llm.ParseConfig(data); err != nil {
+			return fmt.Errorf("--config %s: %w", *configPath, err)
+		}
+		if weights, err = evaluate.RandomWeights(cfg, dtype, *seed); err != nil {
+			return err
+		}
+		if label == "" {
+			label = strings.TrimSuffix(filepath.Base(*configPath), filepath.Ext(*configPath))
+		}
+	}
+	runner, err := evaluate.NewRunner(be, cfg, weights, dtype)
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	var all []*evaluate.BenchResult
+	for _, b := range grid[0] {
+		for _, in := range grid[1] {
+			for _, o := range grid[2] {
+				res, err := evaluate.Bench(runner, evaluate.BenchOptions{Shape: label, Batch: b, InputLen: in, OutputLen: o,
+					Repeats: *repeats, DType: dtype, Seed: *seed})
+				if err != nil {
+					return fmt.Errorf("batch %d, input %d, output %d: %w", b, in, o, err)
+				}
+				res.Backend = be.Name()
+				res.Device = be.Description()
+				fmt.Fprintf(os.Stderr, "bench %s: batch %d in %d out %d: prefill %.0f tok/s, decode %.1f tok/s, %.3f req/s\n",
+					label, b, in, o, res.PrefillTokensPerSec, res.DecodeTokensPerSec, res.RequestsPerSec)
+				all = append(all, res)
+			}
+		}
+	}
+	var v any = all
+	if len(all) == 1 {
+		v = all[0]
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := results.WriteFileAtomic(*out, append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Println(string(data))
+	return err
+}
+
+func parseIntList(name, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("--%s %q: %q is not a positive integer", name, s, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

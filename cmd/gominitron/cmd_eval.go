@@ -1,0 +1,231 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/evaluate"
+	"github.com/gominitron/gominitron/ops/tokenize"
+	"github.com/gominitron/gominitron/results"
+)
+
+func init() {
+	register(&command{name: "eval", summary: "LM loss/perplexity on text or token data, multiple-choice tasks (lm-eval-harness semantics), block sweeps, offline next-sentence task", run: runEval})
+}
+
+func runEval(args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "usage:")
+		fmt.Fprintln(w, "  gominitron eval --model DIR --data PATH [--seq-len L --stride S --max-tokens N]         → {lm_loss, perplexity, tokens}")
+		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}")
+		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores")
+		fmt.Fprintln(w, "  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder")
+	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model or folder (default: the model folder)")
+	data := fs.String("data", "", "evaluation data: .safetensors (input_ids rows), .jsonl (\"text\" per line), a text file, or a folder of them")
+	seqLen := fs.Int("seq-len", 0, "model input tokens per window (default: min(max_position_embeddings, 2048))")
+	stride := fs.Int("stride", 0, "new tokens predicted per window (default: seq-len, disjoint windows)")
+	maxTokens := fs.Int64("max-tokens", 0, "stop after this many predicted tokens (0 = all)")
+	batch := fs.Int("batch", 8, "sequences per forward pass")
+	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16")
+	task := fs.String("task", "", "multiple-choice task file (JSON Lines)")
+	format := fs.String("format", "", "task format: winogrande, hellaswag, arc, piqa or mc")
+	shots := fs.Int("shots", 0, "few-shot examples per prompt, drawn from the task's other examples")
+	seed := fs.Uint64("seed", 1234, "seed of the few-shot sampler (or of --make-task)")
+	limit := fs.Int("limit", 0, "evaluate only the first N examples (0 = all)")
+	addBOS := fs.Bool("add-bos", false, "prepend BOS to every request (lm-eval-harness add_bos_token=True); off by default as in the harness")
+	blocks := fs.Int("blocks", 0, "block sweep: score the task with each contiguous block of K layers removed")
+	metric := fs.String("metric", "acc", "block sweep metric: acc or acc_norm")
+	mergeInto := fs.String("merge-into", "", "block sweep: also store the result as block_scores in this importance JSON (rewritten atomically)")
+	makeTask := fs.String("make-task", "", "build the offline next-sentence task from --data text into this JSONL file")
+	n := fs.Int("n", 500, "--make-task: number of items")
+	passage := fs.Int("passage-sentences", 3, "--make-task: sentences of passage before the true next sentence")
+	choices := fs.Int("choices", 4, "--make-task: options per item (1 true + distractors from other documents)")
+	out := fs.String("out", "", "also write the JSON result to this file (atomically)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	emit := func(v any) error {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := results.WriteFileAtomic(*out, append(b, '\n')); err != nil {
+				return err
+			}
+		}
+		_, err = fmt.Println(string(b))
+		return err
+	}
+
+	if *makeTask != "" {
+		if *data == "" {
+			return fmt.Errorf("--make-task needs --data (held-out corpus text)")
+		}
+		texts, err := evaluate.ReadTextDocuments(*data)
+		if err != nil {
+			return err
+		}
+		items, err := evaluate.BuildNextSentenceTask(texts, evaluate.NextSentenceOptions{N: *n, Seed: *seed, PassageSentences: *passage, Choices: *choices})
+		if err != nil {
+			return err
+		}
+		if err := evaluate.WriteMCItems(*makeTask, items); err != nil {
+			return err
+		}
+		return emit(map[string]any{"task": *makeTask, "format": "mc", "n": len(items), "documents": len(texts), "seed": *seed})
+	}
+
+	if *modelDir == "" {
+		return fmt.Errorf("--model is required")
+	}
+	if (*data == "") == (*task == "") {
+		return fmt.Errorf("give exactly one of --data (LM loss) or --task (multiple choice)")
+	}
+	dtype, err := parseDType(*dtypeName)
+	if err != nil {
+		return err
+	}
+	be, err := backend.New()
+	if err != nil {
+		return err
+	}
+	cfg, weights, err := evaluate.LoadModel(*modelDir, dtype)
+	if err != nil {
+		return err
+	}
+	modelOpts := evaluate.ModelOptions{BatchSize: *batch, DType: dtype}
+	if *tokPath == "" {
+		*tokPath = *modelDir
+	}
+
+	if *data != "" {
+		var tok *tokenize.Tokenizer
+		if filepath.Ext(*data) != ".safetensors" {
+			if tok, err = tokenize.Load(*tokPath); err != nil {
+				return err
+			}
+		}
+		docs, err := evaluate.ReadTokenDocuments(*data, tok)
+		if err != nil {
+			return err
+		}
+		if *seqLen == 0 {
+			*seqLen = 2048
+			if cfg.MaxPositions > 0 {
+				*seqLen = min(*seqLen, cfg.MaxPositions)
+			}
+		}
+		modelOpts.MaxLen = *seqLen
+		prober, err := evaluate.NewModelLogProber(be, cfg, weights, modelOpts)
+		if err != nil {
+			return err
+		}
+		opts := evaluate.LossOptions{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens}
+		if !*quiet {
+			opts.Progress = func(done, total int64) { fmt.Fprintf(os.Stderr, "\reval: %d/%d tokens", done, total) }
+		}
+		res, err := evaluate.LMLoss(prober, docs, opts)
+		if !*quiet {
+			fmt.Fprintln(os.Stderr)
+		}
+		if err != nil {
+			return err
+		}
+		res.Model, res.Data = *modelDir, *data
+		return emit(res)
+	}
+
+	f, err := evaluate.ParseFormat(*format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	docs, err := evaluate.ReadTask(*task, f)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenize.Load(*tokPath)
+	if err != nil {
+		return fmt.Errorf("multiple-choice tasks need the model's tokenizer (--tokenizer): %w", err)
+	}
+	enc, err := evaluate.NewHarnessEncoder(tok, *addBOS)
+	if err != nil {
+		return err
+	}
+	mcOpts := evaluate.MCOptions{Shots: *shots, Seed: *seed, Limit: *limit}
+	if *blocks > 0 {
+		sweep := evaluate.BlockSweepOptions{BlockSize: *blocks, Metric: *metric, Task: *task, MC: mcOpts, Model: modelOpts}
+		if !*quiet {
+			sweep.Progress = func(s int, v float64) {
+				if s < 0 {
+					fmt.Fprintf(os.Stderr, "eval: full model %s %.4f\n", *metric, v)
+				} else {
+					fmt.Fprintf(os.Stderr, "eval: without layers %d-%d %s %.4f\n", s, s+*blocks-1, *metric, v)
+				}
+			}
+		}
+		bs, err := evaluate.BlockSweepMC(be, cfg, weights, enc, docs, sweep)
+		if err != nil {
+			return err
+		}
+		if *mergeInto != "" {
+			imp, err := results.LoadImportance(*mergeInto)
+			if err != nil {
+				return err
+			}
+			imp.BlockScores = bs
+			if err := imp.Save(*mergeInto); err != nil {
+				return err
+			}
+		}
+		return emit(bs)
+	}
+	prober, err := evaluate.NewModelLogProber(be, cfg, weights, modelOpts)
+	if err != nil {
+		return err
+	}
+	scorer := &evaluate.SeqScorer{Model: prober}
+	if !*quiet {
+		scorer.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d continuations", done, total) }
+	}
+	res, err := evaluate.EvaluateMC(scorer, enc, docs, mcOpts)
+	if !*quiet {
+		fmt.Fprintln(os.Stderr)
+	}
+	if err != nil {
+		return err
+	}
+	return emit(struct {
+		results.MCEval
+		AccNormStderr float64 `json:"acc_norm_stderr"`
+	}{results.MCEval{Model: *modelDir, Task: *task, Format: string(f), Shots: *shots, Seed: int64(*seed),
+		Acc: res.Acc, AccNorm: res.AccNorm, Stderr: res.Stderr, N: res.N}, res.AccNormStderr})
+}
+
+// parseDType maps a dtype flag to GoMLX.
+func parseDType(s string) (dtypes.DType, error) {
+	switch s {
+	case "float32", "f32":
+		return dtypes.Float32, nil
+	case "bfloat16", "bf16":
+		return dtypes.BFloat16, nil
+	case "float16", "f16":
+		return dtypes.Float16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", s)
+}
