@@ -1,17 +1,16 @@
 package importance
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -22,144 +21,58 @@ var fixtureNames = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "de
 
 func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
 
-// testModel is a fixture checkpoint read by a small test-side reader
-// (independent of the package under test).
+// testModel is a fixture checkpoint with its references.
 type testModel struct {
 	name    string
 	cfg     *llm.Config
-	weights map[string]*tensors.Tensor
-	ids     [][]int32 // reference input_ids [4][32]
+	weights map[string]*tensors.Tensor // float32
+	ids     [][]int32                  // reference input_ids [4][32]
 	ref     *results.Importance
 }
 
 func loadTestModel(t testing.TB, name string) *testModel {
 	t.Helper()
 	dir := fixtureDir(name)
-	m := &testModel{name: name, cfg: readTestConfig(t, dir), weights: readSafetensors(t, filepath.Join(dir, "model.safetensors"))}
-	ref := readSafetensors(t, filepath.Join(dir, "reference.safetensors"))
-	flat := tensors.MustCopyFlatData[int32](ref["input_ids"])
-	dims := ref["input_ids"].Shape().Dimensions
+	cfg, err := llm.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &testModel{name: name, cfg: cfg, weights: readSafetensors(t, filepath.Join(dir, "model.safetensors"), dtypes.Float32)}
+	ids := readSafetensors(t, filepath.Join(dir, "reference.safetensors"), dtypes.Int32)["input_ids"]
+	flat := tensors.MustCopyFlatData[int32](ids)
+	dims := ids.Shape().Dimensions
 	for b := range dims[0] {
 		m.ids = append(m.ids, flat[b*dims[1]:(b+1)*dims[1]])
 	}
-	imp, err := results.LoadImportance(filepath.Join(dir, "reference_importance.json"))
-	if err != nil {
+	if m.ref, err = results.LoadImportance(filepath.Join(dir, "reference_importance.json")); err != nil {
 		t.Fatal(err)
 	}
-	m.ref = imp
 	return m
 }
 
-// readSafetensors reads F32/BF16 (→ float32) and I32 tensors.
-func readSafetensors(t testing.TB, path string) map[string]*tensors.Tensor {
+// readSafetensors reads every tensor of the file converted to dtype (float
+// tensors) or int32 (integer tensors).
+func readSafetensors(t testing.TB, path string, dtype dtypes.DType) map[string]*tensors.Tensor {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(data[:8])
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(data[8:8+n], &header); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	body := data[8+n:]
+	defer f.Close()
 	out := map[string]*tensors.Tensor{}
-	for name, raw := range header {
-		if name == "__metadata__" {
+	for _, name := range f.Names() {
+		info, _ := f.Info(name)
+		want := dtype
+		if info.DType == "I32" || info.DType == "I64" {
+			want = dtypes.Int32
+		} else if dtype == dtypes.Int32 {
 			continue
 		}
-		var info struct {
-			DType   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil {
-			t.Fatalf("%s: %s: %v", path, name, err)
-		}
-		b := body[info.Offsets[0]:info.Offsets[1]]
-		switch info.DType {
-		case "F32", "BF16":
-			size := 4
-			if info.DType == "BF16" {
-				size = 2
-			}
-			v := make([]float32, len(b)/size)
-			for i := range v {
-				if size == 4 {
-					v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-				} else {
-					v[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-				}
-			}
-			out[name] = tensors.FromFlatDataAndDimensions(v, info.Shape...)
-		case "I32":
-			v := make([]int32, len(b)/4)
-			for i := range v {
-				v[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-			out[name] = tensors.FromFlatDataAndDimensions(v, info.Shape...)
-		default:
-			t.Fatalf("%s: %s: dtype %s not handled by the test reader", path, name, info.DType)
+		if out[name], err = f.Tensor(name, want); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return out
-}
-
-// readTestConfig parses what Forward needs from config.json (classic and
-// transformers-5 rope forms).
-func readTestConfig(t testing.TB, dir string) *llm.Config {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type rope struct {
-		Type    string  `json:"rope_type"`
-		Theta   float64 `json:"rope_theta"`
-		Factor  float64 `json:"factor"`
-		Low     float64 `json:"low_freq_factor"`
-		High    float64 `json:"high_freq_factor"`
-		OrigMax int     `json:"original_max_position_embeddings"`
-	}
-	var raw struct {
-		ModelType string  `json:"model_type"`
-		Vocab     int     `json:"vocab_size"`
-		Hidden    int     `json:"hidden_size"`
-		FFN       int     `json:"intermediate_size"`
-		Layers    int     `json:"num_hidden_layers"`
-		Heads     int     `json:"num_attention_heads"`
-		KVHeads   int     `json:"num_key_value_heads"`
-		HeadDim   int     `json:"head_dim"`
-		Eps       float64 `json:"rms_norm_eps"`
-		Tie       bool    `json:"tie_word_embeddings"`
-		AttnBias  bool    `json:"attention_bias"`
-		Theta     float64 `json:"rope_theta"`
-		Scaling   *rope   `json:"rope_scaling"`
-		Params    *rope   `json:"rope_parameters"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &llm.Config{ModelType: raw.ModelType, VocabSize: raw.Vocab, Hidden: raw.Hidden, FFN: raw.FFN,
-		NumLayers: raw.Layers, NumHeads: raw.Heads, NumKVHeads: raw.KVHeads, HeadDim: raw.HeadDim,
-		RMSNormEps: raw.Eps, TieEmbeddings: raw.Tie, AttentionBias: raw.AttnBias || raw.ModelType == "qwen2",
-		HiddenAct: "silu", RopeTheta: raw.Theta, Rope: llm.RopeScaling{Type: "default"}}
-	if cfg.HeadDim == 0 {
-		cfg.HeadDim = cfg.Hidden / cfg.NumHeads
-	}
-	for _, r := range []*rope{raw.Scaling, raw.Params} {
-		if r == nil {
-			continue
-		}
-		if r.Theta != 0 {
-			cfg.RopeTheta = r.Theta
-		}
-		if r.Type != "" {
-			cfg.Rope = llm.RopeScaling{Type: r.Type, Factor: r.Factor, LowFreqFactor: r.Low, HighFreqFactor: r.High,
-				OriginalMaxPositionEmbeddings: r.OrigMax}
-		}
-	}
-	return cfg
 }
 
 // checkAxis compares one axis (flattened) with the reference.

@@ -9,10 +9,14 @@ import (
 	"github.com/gominitron/gominitron/results"
 )
 
-// Scores is the JSON file of an importance pass: results.Importance (the
+// Scores are the results of an importance pass: results.Importance (the
 // fixture keys ffn, heads, hidden, bi, drop_one_lm_loss, lm_loss,
 // block_lm_loss and the metadata) plus what results.Importance has no field
-// for yet: the GQA per-group head rankings and the rank-stability summary.
+// for: the GQA per-group head rankings and the rank-stability summary.
+//
+// Save writes only the results.Importance part, so the file loads with
+// results.LoadImportance everywhere (prune, eval --merge-into, plots, which
+// reject unknown keys); SaveFull writes the extra keys too.
 type Scores struct {
 	results.Importance
 
@@ -31,16 +35,22 @@ func (s *Scores) Axis() *AxisScores {
 	return &AxisScores{FFN: s.FFN, Heads: s.Heads, Hidden: s.Hidden, BI: s.BI}
 }
 
-// Save validates s and writes it to path atomically (temp file + rename).
-func (s *Scores) Save(path string) error {
+// Save validates the scores and writes the results.Importance part to path
+// atomically (temp file + rename).
+func (s *Scores) Save(path string) error { return s.Importance.Save(path) }
+
+// SaveFull is Save plus the keys num_kv_heads, head_rank_by_group and
+// rank_stability_summary (read back by Load, not by results.LoadImportance).
+func (s *Scores) SaveFull(path string) error {
 	if err := s.Importance.Validate(); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return results.SaveJSON(path, s)
 }
 
-// Load reads an importance JSON file written by Save, or a plain
-// results.Importance / reference_importance.json file.
+// Load reads an importance JSON file written by Save or SaveFull (or a
+// fixture's reference_importance.json). Without the extra keys,
+// HeadRankByGroup is left empty (see HeadRankingByGroup).
 func Load(path string) (*Scores, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

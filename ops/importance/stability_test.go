@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/gominitron/gominitron/results"
 )
 
 // spearmanTolerance is the float tolerance of hand-known correlations.
@@ -159,27 +161,45 @@ func TestScoresSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(ref.BI) != 2 || len(ref.FFN) != 2 || ref.HeadRankByGroup != nil {
+		t.Errorf("reference loaded as %+v", ref)
+	}
 	backend := testBackend(t)
 	m := loadTestModel(t, "dev-llama-gqa")
 	s, err := Estimate(backend, m.cfg, m.weights, &Calibration{IDs: m.ids}, Options{BatchSize: 2, DropOne: true, BlockSize: 1, Parts: 2, ModelID: "dev"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "sub", "scores.json")
-	if err := s.Save(path); err != nil {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "sub", "full.json")
+	if err := s.SaveFull(full); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Load(path)
+	back, err := Load(full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !back.Created.Equal(s.Created) || !reflect.DeepEqual(back.FFN, s.FFN) || !reflect.DeepEqual(back.HeadRankByGroup, s.HeadRankByGroup) ||
-		!reflect.DeepEqual(back.RankStability, s.RankStability) || back.Model != "dev" || back.NumKVHeads != 2 || back.Tokens != s.Tokens {
+		!reflect.DeepEqual(back.RankStability, s.RankStability) || !reflect.DeepEqual(back.StabilitySummary, s.StabilitySummary) ||
+		back.Model != "dev" || back.NumKVHeads != 2 || back.Tokens != s.Tokens || len(back.HeadRankByGroup) != 2 {
 		t.Errorf("round trip changed the scores:\n%+v\n%+v", back, s)
 	}
 	checkSame(t, "lm_loss", []float64{back.LMLoss}, []float64{s.LMLoss})
-	if len(ref.BI) != 2 {
-		t.Errorf("reference bi %v", ref.BI)
+
+	// Save writes what results.LoadImportance (strict about keys) accepts.
+	path := filepath.Join(dir, "scores.json")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	imp, err := results.LoadImportance(path)
+	if err != nil {
+		t.Fatalf("results.LoadImportance of Save's file: %v", err)
+	}
+	if !reflect.DeepEqual(imp.BlockLMLoss, s.BlockLMLoss) || !reflect.DeepEqual(imp.Hidden, s.Hidden) || imp.RankStability == nil {
+		t.Errorf("results.LoadImportance: %+v", imp)
+	}
+	if _, err := results.LoadImportance(full); err == nil {
+		t.Log("results.Importance now accepts the extra keys: Save could write them")
 	}
 	// Missing drop_one_lm_loss cannot be saved (results.Importance requires it).
 	s.DropOneLMLoss = nil
