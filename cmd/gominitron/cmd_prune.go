@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gominitron/gominitron/ops/prune"
+)
+
+func init() {
+	register(&command{name: "prune", summary: "prune a model to a target shape (hidden, FFN, heads, layers) and export it as a HF folder", run: runPrune})
+}
+
+func runPrune(args []string) error {
+	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron prune --model DIR --importance scores.json --out DIR2 [--hidden N] [--ffn N] [--heads-per-group N] [--layers N | --drop-layers 3,4,5 | --drop-block K] [--round M]")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "source Hugging Face model folder (never modified)")
+	scores := fs.String("importance", "", "importance scores JSON (gominitron importance); optional for --drop-layers alone")
+	out := fs.String("out", "", "output folder (must not exist or be empty)")
+	var p prune.Plan
+	fs.IntVar(&p.Hidden, "hidden", 0, "target hidden size (0 = keep)")
+	fs.IntVar(&p.FFN, "ffn", 0, "target FFN (intermediate) size (0 = keep)")
+	fs.IntVar(&p.HeadsPerGroup, "heads-per-group", 0, "query heads kept per KV group (0 = keep)")
+	fs.IntVar(&p.Layers, "layers", 0, "keep this many layers, the most important by --layer-score (0 = keep all)")
+	fs.StringVar(&p.LayerScore, "layer-score", prune.LayerScoreDropOneLMLoss, "layer score for --layers: drop_one_lm_loss or bi")
+	dropLayers := fs.String("drop-layers", "", "comma-separated 0-based layers to remove, e.g. 3,4,5")
+	fs.IntVar(&p.DropBlock, "drop-block", 0, "remove the best contiguous block of K layers (needs block scores of size K)")
+	fs.StringVar(&p.BlockScore, "block-score", prune.BlockScoreLMLoss, "block score for --drop-block: block_lm_loss (lowest) or block_scores (e.g. downstream accuracy)")
+	fs.IntVar(&p.Round, "round", 0, "round the hidden and FFN targets to a multiple of M (nearest, ≤ current)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *modelDir == "" || *out == "" {
+		return fmt.Errorf("--model and --out are required")
+	}
+	if *dropLayers != "" {
+		for _, f := range strings.Split(*dropLayers, ",") {
+			l, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--drop-layers %q: %q is not a layer index", *dropLayers, f)
+			}
+			p.DropLayers = append(p.DropLayers, l)
+		}
+	}
+	summary, err := prune.PruneDir(*modelDir, *scores, *out, p)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(summary)
+}

@@ -1,0 +1,68 @@
+package prune
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/results"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Pruned is the outcome of Apply: a new model and what it kept.
+type Pruned struct {
+	Model *llm.Model // new config (explicit head_dim) + new weight tensors
+	Plan  Plan       // the resolved plan (every target explicit)
+	Kept  *Kept      // kept indices in source numbering (lineage)
+}
+
+// Apply prunes m to the plan p, choosing the kept units from imp (which may
+// be nil when the plan needs no scores: a no-op or explicit drop-layers). The
+// result is a new model: every tensor is a fresh copy and m is not modified.
+// The weights of the result are checked against the new config's tensor
+// list, so a pruned model always loads back.
+func Apply(m *llm.Model, p Plan, imp *results.Importance) (*Pruned, error) {
+	if m == nil || m.Config == nil {
+		return nil, fmt.Errorf("prune: nil model or config")
+	}
+	r, err := p.Resolve(m.Config)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectUnits(m.Config, r, imp)
+	if err != nil {
+		return nil, err
+	}
+	cfg := targetConfig(m.Config, r, sel.layers)
+	weights, err := sliceWeights(m.Config, m.Weights, sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWeights(cfg, weights); err != nil {
+		return nil, fmt.Errorf("prune: internal error, pruned weights do not match the pruned config: %w", err)
+	}
+	// Source stays the source folder: SaveModel then refuses to write into it
+	// and copies its tokenizer files (the vocabulary is never pruned).
+	return &Pruned{Model: &llm.Model{Config: cfg, Weights: weights, Source: m.Source}, Plan: r, Kept: sel.kept()}, nil
+}
+
+// checkWeights verifies that weights hold exactly the tensors cfg needs, with
+// the right shapes.
+func checkWeights(cfg *llm.Config, weights map[string]*tensors.Tensor) error {
+	want := cfg.TensorShapes()
+	for name, shape := range want {
+		t, ok := weights[name]
+		if !ok {
+			return fmt.Errorf("tensor %s missing", name)
+		}
+		if !slices.Equal(t.Shape().Dimensions, shape) {
+			return fmt.Errorf("tensor %s has shape %v, config needs %v", name, t.Shape().Dimensions, shape)
+		}
+	}
+	for name := range weights {
+		if _, ok := want[name]; !ok {
+			return fmt.Errorf("tensor %s is not part of the config", name)
+		}
+	}
+	return nil
+}
