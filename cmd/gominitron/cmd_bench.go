@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
@@ -65,11 +64,10 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	var cfg *llm.Config
-	var weights map[string]*tensors.Tensor
+	var m *llm.Model
 	label := *shape
 	if *modelDir != "" {
-		if cfg, weights, err = evaluate.LoadModel(*modelDir, dtype); err != nil {
+		if m, err = llm.LoadModel(*modelDir, dtype); err != nil {
 			return err
 		}
 		if label == "" {
@@ -80,20 +78,22 @@ func runBench(args []string) error {
 		if err != nil {
 			return fmt.Errorf("--config: %w", err)
 		}
-		if cfg, err = llm.ParseConfig(data); err != nil {
+		cfg, err := llm.ParseConfig(data)
+		if err != nil {
 			return fmt.Errorf("--config %s: %w", *configPath, err)
 		}
-		if weights, err = evaluate.RandomWeights(cfg, dtype, *seed); err != nil {
+		if m, err = evaluate.RandomWeights(cfg, dtype, *seed); err != nil {
 			return err
 		}
 		if label == "" {
 			label = strings.TrimSuffix(filepath.Base(*configPath), filepath.Ext(*configPath))
 		}
 	}
-	runner, err := evaluate.NewRunner(be, cfg, weights, dtype)
+	runner, err := llm.NewRunner(be, m)
 	if err != nil {
 		return err
 	}
+	runner.WithDType(dtype)
 	defer runner.Close()
 	var all []*evaluate.BenchResult
 	for _, b := range grid[0] {

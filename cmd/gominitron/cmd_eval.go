@@ -11,6 +11,7 @@ import (
 
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/results"
 )
@@ -105,10 +106,11 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, weights, err := evaluate.LoadModel(*modelDir, dtype)
+	m, err := llm.LoadModel(*modelDir, dtype)
 	if err != nil {
 		return err
 	}
+	cfg := m.Config
 	modelOpts := evaluate.ModelOptions{BatchSize: *batch, DType: dtype}
 	if *tokPath == "" {
 		*tokPath = *modelDir
@@ -132,7 +134,7 @@ func runEval(args []string) error {
 			}
 		}
 		modelOpts.MaxLen = *seqLen
-		prober, err := evaluate.NewModelLogProber(be, cfg, weights, modelOpts)
+		prober, err := evaluate.NewModelLogProber(be, m, modelOpts)
 		if err != nil {
 			return err
 		}
@@ -179,7 +181,7 @@ func runEval(args []string) error {
 				}
 			}
 		}
-		bs, err := evaluate.BlockSweepMC(be, cfg, weights, enc, docs, sweep)
+		bs, err := evaluate.BlockSweepMC(be, m, enc, docs, sweep)
 		if err != nil {
 			return err
 		}
@@ -195,7 +197,7 @@ func runEval(args []string) error {
 		}
 		return emit(bs)
 	}
-	prober, err := evaluate.NewModelLogProber(be, cfg, weights, modelOpts)
+	prober, err := evaluate.NewModelLogProber(be, m, modelOpts)
 	if err != nil {
 		return err
 	}

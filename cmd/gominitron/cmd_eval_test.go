@@ -59,7 +59,7 @@ func randomModelDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var ts []safetensors.NamedTensor
-	for n, v := range w {
+	for n, v := range w.Weights {
 		ts = append(ts, safetensors.NamedTensor{Name: n, T: v})
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })

@@ -14,10 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
@@ -46,30 +43,6 @@ type BenchResult struct {
 	MemorySource         string `json:"memory_source"`
 	EstimatedDeviceBytes int64  `json:"estimated_device_bytes"` // weights + KV cache + last logits, analytic
 	Params               int64  `json:"params"`
-}
-
-// NewRunner puts host weights (HF names) into a fresh store under
-// llm.DefaultScope and returns the llm.Runner computing in dtype.
-func NewRunner(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, dtype dtypes.DType) (*llm.Runner, error) {
-	store := model.NewStore()
-	names := make([]string, 0, len(weights))
-	for n := range weights {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if _, err := store.CreateVariable(llm.DefaultScope+"/"+n, weights[n]); err != nil {
-			return nil, fmt.Errorf("evaluate: storing weight %q: %w", n, err)
-		}
-	}
-	r, err := llm.NewRunnerFromStore(backend, cfg, store, llm.DefaultScope)
-	if err != nil {
-		return nil, err
-	}
-	if dtype != dtypes.InvalidDType {
-		r.WithDType(dtype)
-	}
-	return r, nil
 }
 
 // Bench measures serving throughput with KV-cache greedy generation
@@ -147,17 +120,9 @@ func Bench(r *llm.Runner, opts BenchOptions) (*BenchResult, error) {
 	if opts.OutputLen > 1 && tt > tp {
 		res.DecodeTokensPerSec = float64(opts.Batch*(opts.OutputLen-1)) / (tt - tp)
 	}
-	var params int64
-	for _, s := range WeightShapes(cfg) {
-		n := int64(1)
-		for _, d := range s {
-			n *= int64(d)
-		}
-		params += n
-	}
-	res.Params = params
-	kv := int64(2*cfg.NumLayers*cfg.NumKVHeads*cfg.HeadDim) * int64(opts.Batch*(opts.InputLen+opts.OutputLen))
-	res.EstimatedDeviceBytes = (params+kv)*int64(dtype.Size()) + int64(opts.Batch*cfg.VocabSize*4)
+	res.Params = cfg.Params().Total
+	res.EstimatedDeviceBytes = cfg.WeightBytes(dtype) + cfg.KVCacheBytesPerToken(dtype)*int64(opts.Batch*(opts.InputLen+opts.OutputLen)) +
+		int64(opts.Batch*cfg.VocabSize*4)
 	return res, nil
 }
 

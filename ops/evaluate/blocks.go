@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
@@ -27,8 +26,8 @@ type BlockSweepOptions struct {
 // pruning recipe: drop the block whose removal hurts accuracy least), plus
 // the full model as baseline. Values[s] is the score without layers
 // s … s+BlockSize−1; higher is better.
-func BlockSweepMC(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, enc *Encoder,
-	docs []Doc, opts BlockSweepOptions) (*results.BlockScores, error) {
+func BlockSweepMC(backend compute.Backend, m *llm.Model, enc *Encoder, docs []Doc, opts BlockSweepOptions) (*results.BlockScores, error) {
+	cfg := m.Config
 	k := opts.BlockSize
 	if k < 1 || k >= cfg.NumLayers {
 		return nil, fmt.Errorf("evaluate: block size %d must be in [1, %d)", k, cfg.NumLayers)
@@ -43,7 +42,7 @@ func BlockSweepMC(backend compute.Backend, cfg *llm.Config, weights map[string]*
 	score := func(skip []bool) (float64, error) {
 		mo := opts.Model
 		mo.SkipLayers = skip
-		p, err := NewModelLogProber(backend, cfg, weights, mo)
+		p, err := NewModelLogProber(backend, m, mo)
 		if err != nil {
 			return 0, err
 		}

@@ -15,7 +15,7 @@ func TestBlockSweepMC(t *testing.T) {
 	docs = append(docs, more...)
 	enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
 	var calls []int
-	got, err := BlockSweepMC(testBackend(t), fx.cfg, fx.weights, enc, docs, BlockSweepOptions{
+	got, err := BlockSweepMC(testBackend(t), fx.model, enc, docs, BlockSweepOptions{
 		BlockSize: 2, Metric: "acc_norm", Task: "arc+piqa", Model: ModelOptions{BatchSize: 4},
 		Progress: func(s int, _ float64) { calls = append(calls, s) },
 	})
@@ -43,7 +43,7 @@ func TestBlockSweepMC(t *testing.T) {
 			t.Errorf("block %d: acc_norm %v, oracle %v (logliks %v)", s, got.Values[s], exp.AccNorm, want)
 		}
 	}
-	if _, err := BlockSweepMC(testBackend(t), fx.cfg, fx.weights, enc, docs, BlockSweepOptions{BlockSize: 3}); err == nil {
+	if _, err := BlockSweepMC(testBackend(t), fx.model, enc, docs, BlockSweepOptions{BlockSize: 3}); err == nil {
 		t.Error("removing every layer: no error")
 	}
 }

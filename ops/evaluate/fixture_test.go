@@ -44,6 +44,7 @@ func testBackend(t testing.TB) compute.Backend {
 
 // testFixture is one Hugging Face fixture model with its references.
 type testFixture struct {
+	model    *llm.Model
 	cfg      *llm.Config
 	weights  map[string]*tensors.Tensor // float32
 	inputIDs [][]int32                  // [4][32]
@@ -51,25 +52,15 @@ type testFixture struct {
 	lmLoss   float64
 }
 
-// loadTestFixture reads a fixture with llm.LoadConfig and ops/safetensors.
+// loadTestFixture reads a fixture with llm.LoadModel and its references with ops/safetensors.
 func loadTestFixture(t testing.TB, name string) *testFixture {
 	t.Helper()
 	dir := fixtureDir(name)
-	cfg, err := llm.LoadConfig(dir)
+	m, err := llm.LoadModel(dir, dtypes.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &testFixture{cfg: cfg, weights: map[string]*tensors.Tensor{}}
-	model, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer model.Close()
-	for _, n := range model.Names() {
-		if fx.weights[n], err = model.Tensor(n, dtypes.Float32); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fx := &testFixture{cfg: m.Config, weights: m.Weights, model: m}
 	ref, err := safetensors.Open(filepath.Join(dir, "reference.safetensors"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +116,7 @@ func logSoftmaxAt(l []float32, k int) float64 {
 
 func newTestProber(t testing.TB, fx *testFixture, batch int) *ModelLogProber {
 	t.Helper()
-	p, err := NewModelLogProber(testBackend(t), fx.cfg, fx.weights, ModelOptions{BatchSize: batch})
+	p, err := NewModelLogProber(testBackend(t), fx.model, ModelOptions{BatchSize: batch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
@@ -134,80 +133,4 @@ func ReadTokenDocuments(path string, tok *tokenize.Tokenizer) ([][]int32, error)
 		docs = append(docs, tok.Encode(s, true))
 	}
 	return docs, nil
-}
-
-// LoadModel reads a Hugging Face model folder: config.json and
-// model.safetensors or the shards named by model.safetensors.index.json,
-// converted to dtype (float32, bfloat16 or float16) and checked against the
-// config's tensor names and shapes.
-func LoadModel(dir string, dtype dtypes.DType) (*llm.Config, map[string]*tensors.Tensor, error) {
-	cfg, err := llm.LoadConfig(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	files := []string{"model.safetensors"}
-	if data, err := os.ReadFile(filepath.Join(dir, "model.safetensors.index.json")); err == nil {
-		var index struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if err := json.Unmarshal(data, &index); err != nil {
-			return nil, nil, fmt.Errorf("evaluate: %s: %w", filepath.Join(dir, "model.safetensors.index.json"), err)
-		}
-		seen := map[string]bool{}
-		files = files[:0]
-		for _, f := range index.WeightMap {
-			if filepath.Base(f) != f {
-				return nil, nil, fmt.Errorf("evaluate: shard name %q in the index escapes %s", f, dir)
-			}
-			if !seen[f] {
-				seen[f] = true
-				files = append(files, f)
-			}
-		}
-		sort.Strings(files)
-	}
-	want := WeightShapes(cfg)
-	weights := map[string]*tensors.Tensor{}
-	for _, name := range files {
-		f, err := safetensors.Open(filepath.Join(dir, name))
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, n := range f.Names() {
-			shape, ok := want[n]
-			if !ok {
-				f.Close()
-				return nil, nil, fmt.Errorf("evaluate: %s: unexpected tensor %q for this config", f.Path(), n)
-			}
-			t, err := f.Tensor(n, dtype)
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			if !slicesEqual(t.Shape().Dimensions, shape) {
-				f.Close()
-				return nil, nil, fmt.Errorf("evaluate: %s: tensor %q has shape %v, the config needs %v", f.Path(), n, t.Shape().Dimensions, shape)
-			}
-			weights[n] = t
-		}
-		f.Close()
-	}
-	for n := range want {
-		if weights[n] == nil {
-			return nil, nil, fmt.Errorf("evaluate: %s: tensor %q missing", dir, n)
-		}
-	}
-	return cfg, weights, nil
-}
-
-func slicesEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

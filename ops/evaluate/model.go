@@ -33,12 +33,13 @@ type ModelLogProber struct {
 	weights []any // *tensors.Tensor in the order of names
 }
 
-// NewModelLogProber builds the scorer of a model given by its config and
-// host weights keyed by Hugging Face tensor names.
-func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, opts ModelOptions) (*ModelLogProber, error) {
-	if cfg == nil || len(weights) == 0 {
+// NewModelLogProber builds the scorer of a model (config + host weights
+// keyed by Hugging Face tensor names, as llm.LoadModel returns it).
+func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions) (*ModelLogProber, error) {
+	if m == nil || m.Config == nil || len(m.Weights) == 0 {
 		return nil, fmt.Errorf("evaluate: model config or weights missing")
 	}
+	cfg, weights := m.Config, m.Weights
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 8
 	}
@@ -59,11 +60,11 @@ func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[str
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	m := &ModelLogProber{cfg: cfg, opts: opts}
+	lp := &ModelLogProber{cfg: cfg, opts: opts}
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
-		m.weights = append(m.weights, weights[n])
+		lp.weights = append(lp.weights, weights[n])
 	}
 	// inputs: ids [batchSize, seqLen] int32, targets [batchSize, seqLen] int32,
 	// mask [batchSize, seqLen] bool, then the weights in name order.
@@ -82,8 +83,8 @@ func NewModelLogProber(backend compute.Backend, cfg *llm.Config, weights map[str
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: building the scoring graph: %w", err)
 	}
-	m.exec = exec.WithName("evaluate.logprobs").SetMaxCache(128)
-	return m, nil
+	lp.exec = exec.WithName("evaluate.logprobs").SetMaxCache(128)
+	return lp, nil
 }
 
 // TargetLogProbs returns, for logits [batchSize, seqLen, vocab] and targets

@@ -16,48 +16,11 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
-// WeightShapes lists every Hugging Face tensor a Llama-family checkpoint of
-// this config holds, with its shape (lm_head absent when tied; q/k/v biases
-// with attention_bias or qwen2; MLP biases with mlp_bias).
-func WeightShapes(cfg *llm.Config) map[string][]int {
-	h, q, kv := cfg.Hidden, cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
-	s := map[string][]int{
-		"model.embed_tokens.weight": {cfg.VocabSize, h},
-		"model.norm.weight":         {h},
-	}
-	if !cfg.TieEmbeddings {
-		s["lm_head.weight"] = []int{cfg.VocabSize, h}
-	}
-	for l := range cfg.NumLayers {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		s[p+"input_layernorm.weight"] = []int{h}
-		s[p+"post_attention_layernorm.weight"] = []int{h}
-		s[p+"self_attn.q_proj.weight"] = []int{q, h}
-		s[p+"self_attn.k_proj.weight"] = []int{kv, h}
-		s[p+"self_attn.v_proj.weight"] = []int{kv, h}
-		s[p+"self_attn.o_proj.weight"] = []int{h, q}
-		if cfg.AttentionBias || cfg.ModelType == "qwen2" {
-			s[p+"self_attn.q_proj.bias"] = []int{q}
-			s[p+"self_attn.k_proj.bias"] = []int{kv}
-			s[p+"self_attn.v_proj.bias"] = []int{kv}
-		}
-		s[p+"mlp.gate_proj.weight"] = []int{cfg.FFN, h}
-		s[p+"mlp.up_proj.weight"] = []int{cfg.FFN, h}
-		s[p+"mlp.down_proj.weight"] = []int{h, cfg.FFN}
-		if cfg.MLPBias {
-			s[p+"mlp.gate_proj.bias"] = []int{cfg.FFN}
-			s[p+"mlp.up_proj.bias"] = []int{cfg.FFN}
-			s[p+"mlp.down_proj.bias"] = []int{h}
-		}
-	}
-	return s
-}
-
-// RandomWeights makes a random model of the config in dtype (float32,
+// RandomWeights makes a random model (every tensor of cfg.TensorShapes) in dtype (float32,
 // bfloat16 or float16): matrices uniform with standard deviation
 // initializer_range (0.02 if unset), norm weights 1, biases 0. The same
 // seed gives the same weights. Filling runs on every CPU core.
-func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (map[string]*tensors.Tensor, error) {
+func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (*llm.Model, error) {
 	switch dtype {
 	case dtypes.Float32, dtypes.BFloat16, dtypes.Float16:
 	default:
@@ -68,7 +31,7 @@ func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (map[string
 		std = 0.02
 	}
 	limit := float32(std * math.Sqrt(3))
-	shapesByName := WeightShapes(cfg)
+	shapesByName := cfg.TensorShapes()
 	names := make([]string, 0, len(shapesByName))
 	for n := range shapesByName {
 		names = append(names, n)
@@ -93,7 +56,7 @@ func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (map[string
 		}
 		out[n] = t
 	}
-	return out, nil
+	return &llm.Model{Config: cfg, Weights: out}, nil
 }
 
 func isBias(name string) bool { return len(name) > 5 && name[len(name)-5:] == ".bias" }
