@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
 )
@@ -40,6 +41,21 @@ func (o *GenerateOptions) validate() error {
 		return fmt.Errorf("llm.Generate: invalid Temperature %g", o.Temperature)
 	}
 	return nil
+}
+
+// Generate continues one prompt with a fresh Runner on m (see
+// Runner.Generate) and returns prompt + new tokens.
+func Generate(backend compute.Backend, m *Model, prompt []int32, opts GenerateOptions) ([]int32, error) {
+	r, err := NewRunner(backend, m)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out, err := r.Generate([][]int32{prompt}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 // prefillGraph runs the (right-padded) prompts ids [batchSize, promptLen] with

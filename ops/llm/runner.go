@@ -36,6 +36,19 @@ type RunOutputs struct {
 	LastLayerRaw *tensors.Tensor   // [batchSize, seqLen, hidden]
 }
 
+// NewRunner puts m's weights in a new store (shared, not copied) and returns
+// a Runner computing in float32.
+func NewRunner(backend compute.Backend, m *Model) (*Runner, error) {
+	if m == nil {
+		return nil, errors.New("llm.NewRunner: nil model")
+	}
+	store := model.NewStore()
+	if err := m.ToStore(store, DefaultScope); err != nil {
+		return nil, err
+	}
+	return NewRunnerFromStore(backend, m.Config, store, DefaultScope)
+}
+
 // NewRunnerFromStore runs the weights already held as variables under
 // scopePath of store (see Model.ToStore); later changes of the variables'
 // values (e.g. by training) are seen by the next call.

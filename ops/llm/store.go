@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,4 +70,67 @@ func storeWeightNames(store *model.Store, scopePath string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// ToStore creates one variable per weight of m, named by its HF name, under
+// scopePath (e.g. DefaultScope). The tensors are shared with the store, not
+// copied: once training updates a variable, the Model's tensor for it may be
+// released — use ModelFromStore to get the current weights back.
+func (m *Model) ToStore(store *model.Store, scopePath string) error {
+	if m == nil || m.Config == nil {
+		return fmt.Errorf("llm.ToStore: model or its config is nil")
+	}
+	if err := checkModelWeights(m.Config, m.Weights); err != nil {
+		return fmt.Errorf("llm.ToStore: %w", err)
+	}
+	return storeWeights(store, scopePath, m.Weights)
+}
+
+// ModelFromStore copies the weights under scopePath back to host tensors keyed
+// by HF names (e.g. for SaveModel). Every tensor cfg.TensorShapes lists must be
+// present with its shape; other variables are ignored.
+func ModelFromStore(cfg *Config, store *model.Store, scopePath string) (*Model, error) {
+	if cfg == nil || store == nil {
+		return nil, fmt.Errorf("llm.ModelFromStore: nil config or store")
+	}
+	want := cfg.TensorShapes()
+	weights := make(map[string]*tensors.Tensor, len(want))
+	for name, dims := range want {
+		path := variablePath(scopePath, name)
+		v := store.GetVariable(path)
+		if v == nil {
+			return nil, fmt.Errorf("llm.ModelFromStore: store has no variable %q", path)
+		}
+		value, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("llm.ModelFromStore: variable %q: %w", path, err)
+		}
+		if !slices.Equal(value.Shape().Dimensions, dims) {
+			return nil, fmt.Errorf("llm.ModelFromStore: variable %q has shape %v, config wants %v", path, value.Shape().Dimensions, dims)
+		}
+		if weights[name], err = value.LocalClone(); err != nil {
+			return nil, fmt.Errorf("llm.ModelFromStore: copying %q: %w", path, err)
+		}
+	}
+	return &Model{Config: cfg, Weights: weights}, nil
+}
+
+// checkModelWeights verifies that weights hold every tensor of cfg with its shape.
+func checkModelWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
+	want := cfg.TensorShapes()
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, ok := weights[n]
+		if !ok || w == nil {
+			return fmt.Errorf("weight %q is missing", n)
+		}
+		if !slices.Equal(w.Shape().Dimensions, want[n]) {
+			return fmt.Errorf("weight %q has shape %v, config wants %v", n, w.Shape().Dimensions, want[n])
+		}
+	}
+	return nil
 }

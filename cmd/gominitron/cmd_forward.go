@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/safetensors"
+)
+
+func init() {
+	register(&command{name: "forward", summary: "run a model on input_ids from a safetensors file; write logits and hidden states", run: runForwardCommand})
+}
+
+// forwardSummary is what `forward` prints on stdout.
+type forwardSummary struct {
+	Out       string   `json:"out"`
+	BatchSize int      `json:"batch_size"`
+	SeqLen    int      `json:"seq_len"`
+	Tensors   []string `json:"tensors"`
+	Seconds   float64  `json:"seconds"`
+}
+
+func runForwardCommand(args []string) error {
+	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron forward --model DIR --input IN.safetensors --out OUT.safetensors [--dtype float32] [--logits-only]")
+		fmt.Fprintln(fs.Output(), "  IN holds int32 (or int64) input_ids [batch, seq] and optionally attention_mask [batch, seq] (0 = right padding).")
+		fmt.Fprintln(fs.Output(), "  OUT gets float32 logits [batch, seq, vocab], hidden_states.0..L [batch, seq, hidden] (hidden_states.L after the final norm)")
+		fmt.Fprintln(fs.Output(), "  and last_layer_output_raw — the Hugging Face reference fixtures' semantics.")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
+	inPath := fs.String("input", "", "safetensors file with input_ids")
+	outPath := fs.String("out", "", "safetensors file to write (atomically)")
+	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (outputs are float32)")
+	logitsOnly := fs.Bool("logits-only", false, "write only logits")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *modelDir == "" || *inPath == "" || *outPath == "" {
+		return fmt.Errorf("--model, --input and --out are required")
+	}
+	dtype, err := llmComputeDType(*dtypeName)
+	if err != nil {
+		return err
+	}
+	if err := checkNotModelFile(*modelDir, *outPath); err != nil {
+		return err
+	}
+	ids, mask, err := readForwardInput(*inPath)
+	if err != nil {
+		return err
+	}
+	m, err := llm.LoadModel(*modelDir, dtype)
+	if err != nil {
+		return err
+	}
+	b, err := backend.New()
+	if err != nil {
+		return err
+	}
+	runner, err := llm.NewRunner(b, m)
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	runner.WithDType(dtype)
+	start := time.Now()
+	out, err := runner.Forward(ids, mask)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *inPath, err)
+	}
+	seconds := time.Since(start).Seconds()
+	named := []safetensors.NamedTensor{{Name: "logits", T: out.Logits}}
+	if !*logitsOnly {
+		for l, h := range out.Hidden {
+			named = append(named, safetensors.NamedTensor{Name: fmt.Sprintf("hidden_states.%d", l), T: h})
+		}
+		named = append(named, safetensors.NamedTensor{Name: "last_layer_output_raw", T: out.LastLayerRaw})
+	}
+	if err := safetensors.Write(*outPath, named, map[string]string{"format": "pt", "producer": "gominitron forward"}); err != nil {
+		return err
+	}
+	summary := forwardSummary{Out: *outPath, BatchSize: ids.Shape().Dim(0), SeqLen: ids.Shape().Dim(1), Seconds: seconds}
+	for _, n := range named {
+		summary.Tensors = append(summary.Tensors, n.Name)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(summary)
+}
+
+// readForwardInput reads input_ids (as int32) and the optional attention_mask
+// (as bool) from a safetensors file.
+func readForwardInput(path string) (ids, mask *tensors.Tensor, err error) {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	info, ok := f.Info("input_ids")
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: no tensor \"input_ids\" (has %s)", path, strings.Join(f.Names(), ", "))
+	}
+	if len(info.Shape) != 2 {
+		return nil, nil, fmt.Errorf("%s: input_ids must be [batch, seq], got shape %v", path, info.Shape)
+	}
+	if info.DType != "I32" && info.DType != "I64" {
+		return nil, nil, fmt.Errorf("%s: input_ids must be int32 or int64, got %s", path, info.DType)
+	}
+	if ids, err = f.Tensor("input_ids", dtypes.Int32); err != nil {
+		return nil, nil, err
+	}
+	if _, ok := f.Info("attention_mask"); !ok {
+		return ids, nil, nil
+	}
+	m, err := f.Tensor("attention_mask", dtypes.Int32)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !m.Shape().EqualDimensions(ids.Shape()) {
+		return nil, nil, fmt.Errorf("%s: attention_mask shape %v differs from input_ids %v", path, m.Shape().Dimensions, ids.Shape().Dimensions)
+	}
+	flat := tensors.MustCopyFlatData[int32](m)
+	valid := make([]bool, len(flat))
+	for i, v := range flat {
+		valid[i] = v != 0
+	}
+	return ids, tensors.FromFlatDataAndDimensions(valid, ids.Shape().Dimensions...), nil
+}
+
+// llmComputeDType parses a compute dtype flag.
+func llmComputeDType(name string) (dtypes.DType, error) {
+	switch strings.ToLower(name) {
+	case "float32", "f32", "fp32":
+		return dtypes.Float32, nil
+	case "bfloat16", "bf16":
+		return dtypes.BFloat16, nil
+	case "float16", "f16", "fp16":
+		return dtypes.Float16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", name)
+}
+
+// checkNotModelFile refuses an output path that is one of the model's own files.
+func checkNotModelFile(modelDir, out string) error {
+	absDir, err1 := filepath.Abs(modelDir)
+	absOut, err2 := filepath.Abs(out)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if filepath.Dir(absOut) == absDir {
+		base := filepath.Base(absOut)
+		if strings.HasPrefix(base, "model") && strings.HasSuffix(base, ".safetensors") || base == "config.json" {
+			return fmt.Errorf("--out %s would overwrite a file of the model in %s", out, modelDir)
+		}
+	}
+	return nil
+}

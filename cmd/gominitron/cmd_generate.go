@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+func init() {
+	register(&command{name: "generate", summary: "continue a prompt of token ids (greedy or sampled, KV cache); JSON {\"ids\": [...]}", run: runGenerateCommand})
+}
+
+func runGenerateCommand(args []string) error {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron generate --model DIR --prompt 1,2,3 --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]")
+		fmt.Fprintln(fs.Output(), "  Prints {\"ids\": [prompt..., new...]}. Greedy unless --temperature > 0. By default a sequence stops after an EOS id")
+		fmt.Fprintln(fs.Output(), "  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder")
+	promptFlag := fs.String("prompt", "", "comma-separated token ids, e.g. 1,2,3")
+	maxNew := fs.Int("max-new-tokens", 0, "number of tokens to generate (required)")
+	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
+	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0 = all)")
+	topP := fs.Float64("top-p", 1, "sample among the most likely tokens with total probability ≥ P (1 = all)")
+	seed := fs.Uint64("seed", 0, "sampling seed (same seed → same output)")
+	stopAtEOS := fs.Bool("stop-at-eos", true, "stop after an EOS token id")
+	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *modelDir == "" || *promptFlag == "" {
+		return fmt.Errorf("--model and --prompt are required")
+	}
+	if *maxNew <= 0 {
+		return fmt.Errorf("--max-new-tokens must be > 0")
+	}
+	if *topP <= 0 || *topP > 1 {
+		return fmt.Errorf("--top-p must be in (0, 1], got %g", *topP)
+	}
+	if *temperature < 0 {
+		return fmt.Errorf("--temperature must be ≥ 0, got %g", *temperature)
+	}
+	prompt, err := parsePromptIDs(*promptFlag)
+	if err != nil {
+		return err
+	}
+	dtype, err := llmComputeDType(*dtypeName)
+	if err != nil {
+		return err
+	}
+	m, err := llm.LoadModel(*modelDir, dtype)
+	if err != nil {
+		return err
+	}
+	opts := llm.GenerateOptions{MaxNewTokens: *maxNew, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed}
+	if *stopAtEOS {
+		if opts.StopTokens, err = eosTokenIDs(*modelDir, m.Config); err != nil {
+			return err
+		}
+	}
+	b, err := backend.New()
+	if err != nil {
+		return err
+	}
+	runner, err := llm.NewRunner(b, m)
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	runner.WithDType(dtype)
+	out, err := runner.Generate([][]int32{prompt}, opts)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(struct {
+		IDs []int32 `json:"ids"`
+	}{out[0]})
+}
+
+// parsePromptIDs parses "1,2,3".
+func parsePromptIDs(s string) ([]int32, error) {
+	var ids []int32
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		v, err := strconv.ParseInt(f, 10, 32)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("--prompt: %q is not a token id (want comma-separated non-negative integers)", f)
+		}
+		ids = append(ids, int32(v))
+	}
+	return ids, nil
+}
+
+// eosTokenIDs is the union of config.json's eos_token_id and
+// generation_config.json's (an int or a list), as transformers uses them.
+func eosTokenIDs(dir string, cfg *llm.Config) ([]int, error) {
+	ids := slices.Clone(cfg.EOSTokenIDs)
+	path := filepath.Join(dir, "generation_config.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ids, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var gen struct {
+		EOS json.RawMessage `json:"eos_token_id"`
+	}
+	if err := json.Unmarshal(data, &gen); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(gen.EOS) == 0 || string(gen.EOS) == "null" {
+		return ids, nil
+	}
+	var one int
+	var list []int
+	if err := json.Unmarshal(gen.EOS, &one); err == nil {
+		list = []int{one}
+	} else if err := json.Unmarshal(gen.EOS, &list); err != nil {
+		return nil, fmt.Errorf("%s: eos_token_id must be an int or a list of ints, got %s", path, gen.EOS)
+	}
+	for _, id := range list {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
