@@ -231,3 +231,15 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	s.DurationSec = time.Since(started).Seconds()
 	return s, nil
 }
+
+// EstimateModel is Estimate for a loaded checkpoint; the model folder is
+// recorded as the model id unless opts.ModelID is set.
+func EstimateModel(backend compute.Backend, m *llm.Model, calib *Calibration, opts Options) (*Scores, error) {
+	if m == nil {
+		return nil, fmt.Errorf("importance: nil model")
+	}
+	if opts.ModelID == "" {
+		opts.ModelID = m.Source
+	}
+	return Estimate(backend, m.Config, m.Weights, calib, opts)
+}

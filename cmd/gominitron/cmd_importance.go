@@ -1,0 +1,190 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/importance"
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+func init() {
+	register(&command{name: "importance", summary: "score FFN neurons, heads, hidden channels and layers in one forward-only pass (+ drop-one / block LM loss, rank stability)", run: runImportance})
+}
+
+func runImportance(args []string) error {
+	fs := flag.NewFlagSet("importance", flag.ContinueOnError)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "usage: gominitron importance --model DIR (--input IN.safetensors | --data PATH --samples N --seq-len L)")
+		fmt.Fprintln(w, "         [--batch B] [--batch-agg l2|mean|var --seq-agg mean|l2|var] [--blocks K] [--bootstrap K] --out scores.json")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
+	input := fs.String("input", "", "calibration tokens: .safetensors with input_ids [samples, seqLen] (+ optional attention_mask, right padding)")
+	data := fs.String("data", "", "calibration corpus to sample from (needs the model folder's tokenizer and the data sampler)")
+	samples := fs.Int("samples", 1024, "--data: number of calibration sequences")
+	seqLen := fs.Int("seq-len", 0, "--data: tokens per sequence")
+	seed := fs.Uint64("seed", 1234, "--data: sampling seed")
+	batch := fs.Int("batch", importance.DefaultBatchSize, "sequences per forward pass")
+	batchAgg := fs.String("batch-agg", "l2", "reduction over sequences: l2, mean or var")
+	seqAgg := fs.String("seq-agg", "mean", "reduction over positions: mean (of |x|), l2 or var")
+	blocks := fs.Int("blocks", 0, "also score every contiguous block of K layers removed (block_lm_loss)")
+	bootstrap := fs.Int("bootstrap", 0, "split the batches into K ≥ 2 disjoint parts and report the Spearman rank correlation of every axis between parts")
+	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16 (reductions are float32)")
+	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
+	full := fs.String("full-out", "", "optional: the scores plus GQA per-group head rankings and the stability summary")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch {
+	case *modelDir == "":
+		return fmt.Errorf("--model is required")
+	case *out == "":
+		return fmt.Errorf("--out is required")
+	case (*input == "") == (*data == ""):
+		return fmt.Errorf("give exactly one of --input and --data")
+	}
+	agg, err := importance.ParseAggregation(*batchAgg, *seqAgg)
+	if err != nil {
+		return fmt.Errorf("--batch-agg/--seq-agg: %w", err)
+	}
+	dtype, err := parseImportanceDType(*dtypeName)
+	if err != nil {
+		return err
+	}
+
+	var calib *importance.Calibration
+	if *input != "" {
+		if calib, err = importance.ReadCalibration(*input); err != nil {
+			return fmt.Errorf("--input: %w", err)
+		}
+	} else {
+		if calib, err = calibrationFromCorpus(*modelDir, *data, *samples, *seqLen, *seed); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+	}
+
+	be, err := backend.New()
+	if err != nil {
+		return err
+	}
+	m, err := llm.LoadModel(*modelDir, dtype)
+	if err != nil {
+		return err
+	}
+	log := io.Writer(os.Stderr)
+	if *quiet {
+		log = io.Discard
+	}
+	fmt.Fprintf(log, "importance: %s, %d samples × %d tokens (%d valid), batch %d, %s\n",
+		*modelDir, len(calib.IDs), calib.SeqLen(), calib.Tokens(), *batch, agg)
+	started := time.Now()
+	opts := importance.Options{
+		Aggregation: agg,
+		BatchSize:   *batch,
+		DType:       dtype,
+		DropOne:     true,
+		BlockSize:   *blocks,
+		Parts:       *bootstrap,
+		ModelID:     *modelDir,
+		Progress: func(stage string, done, total int) {
+			fmt.Fprintf(log, "\rimportance: %-11s %d/%d  (%.1fs)", stage, done, total, time.Since(started).Seconds())
+			if done == total {
+				fmt.Fprintln(log)
+			}
+		},
+	}
+	s, err := importance.EstimateModel(be, m, calib, opts)
+	if err != nil {
+		return err
+	}
+	if err := s.Save(*out); err != nil {
+		return err
+	}
+	if *full != "" {
+		if err := s.SaveFull(*full); err != nil {
+			return err
+		}
+	}
+	printImportanceSummary(log, s)
+	fmt.Fprintf(log, "importance: wrote %s\n", *out)
+	return nil
+}
+
+func parseImportanceDType(name string) (dtypes.DType, error) {
+	switch name {
+	case "float32", "f32", "":
+		return dtypes.Float32, nil
+	case "bfloat16", "bf16":
+		return dtypes.BFloat16, nil
+	case "float16", "f16":
+		return dtypes.Float16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", name)
+}
+
+// printImportanceSummary writes a human-readable digest: losses, layer
+// scores, per-group head rankings and rank stability.
+func printImportanceSummary(w io.Writer, s *importance.Scores) {
+	fmt.Fprintf(w, "lm_loss %.4f   (%d tokens, %.1fs)\n", s.LMLoss, s.Tokens, s.DurationSec)
+	fmt.Fprintln(w, "layer  bi        drop_one_lm_loss  head ranking per KV group")
+	for l := range s.BI {
+		groups := make([]string, len(s.HeadRankByGroup[l]))
+		for g, heads := range s.HeadRankByGroup[l] {
+			groups[g] = strings.Trim(fmt.Sprint(heads), "[]")
+		}
+		fmt.Fprintf(w, "%5d  %.6f  %.4f            %s\n", l, s.BI[l], s.DropOneLMLoss[l], strings.Join(groups, " | "))
+	}
+	if s.BlockLMLoss != nil {
+		best := importance.Ranking(negated(s.BlockLMLoss))[0]
+		fmt.Fprintf(w, "block_lm_loss (k=%d): %v → lowest loss removing layers %d..%d\n",
+			s.BlockSize, fmtFloats(s.BlockLMLoss), best, best+s.BlockSize-1)
+	}
+	if s.StabilitySummary != nil {
+		axes := make([]string, 0, len(s.StabilitySummary))
+		for a := range s.StabilitySummary {
+			axes = append(axes, a)
+		}
+		sort.Strings(axes)
+		fmt.Fprintf(w, "rank stability over %d parts (Spearman mean / min):", s.RankStability.Parts)
+		for _, a := range axes {
+			fmt.Fprintf(w, "  %s %.3f/%.3f", a, s.StabilitySummary[a].Mean, s.StabilitySummary[a].Min)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func negated(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = -x
+	}
+	return out
+}
+
+func fmtFloats(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprintf("%.4f", x)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// calibrationFromCorpus samples the calibration set from a corpus with the
+// model folder's tokenizer.
+func calibrationFromCorpus(modelDir, data string, samples, seqLen int, seed uint64) (*importance.Calibration, error) {
+	return nil, fmt.Errorf("sampling from a corpus is not available yet; tokenize your data into a .safetensors input_ids file and use --input")
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gominitron/gominitron/ops/importance"
+	"github.com/gominitron/gominitron/results"
+)
+
+// TestImportanceCommand runs the subcommand on a fixture and checks the file
+// loads with results.LoadImportance and matches the reference scores.
+func TestImportanceCommand(t *testing.T) {
+	if os.Getenv("GOMLX_BACKEND") == "" {
+		os.Setenv("GOMLX_BACKEND", "go")
+	}
+	fixture := filepath.Join("..", "..", "testdata", "hf", "dev-qwen2-bias")
+	dir := t.TempDir()
+	out, full := filepath.Join(dir, "scores.json"), filepath.Join(dir, "full.json")
+	err := runImportance([]string{"--model", fixture, "--input", filepath.Join(fixture, "reference.safetensors"),
+		"--batch", "2", "--blocks", "2", "--bootstrap", "2", "--out", out, "--full-out", full, "--quiet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := results.LoadImportance(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := results.LoadImportance(filepath.Join(fixture, "reference_importance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const relTolerance = 1e-3
+	for l := range ref.FFN {
+		for j := range ref.FFN[l] {
+			if math.Abs(got.FFN[l][j]-ref.FFN[l][j]) > relTolerance*ref.FFN[l][j] {
+				t.Fatalf("ffn[%d][%d] = %g, reference %g", l, j, got.FFN[l][j], ref.FFN[l][j])
+			}
+		}
+	}
+	if math.Abs(got.LMLoss-ref.LMLoss) > relTolerance*ref.LMLoss || len(got.BlockLMLoss) != 1 || got.RankStability == nil ||
+		got.Samples != 4 || got.Tokens != 128 || got.Model != fixture {
+		t.Errorf("scores: lm_loss %g (ref %g) block_lm_loss %v rank_stability %v samples %d tokens %d model %q",
+			got.LMLoss, ref.LMLoss, got.BlockLMLoss, got.RankStability, got.Samples, got.Tokens, got.Model)
+	}
+	f, err := importance.Load(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NumKVHeads != 2 || len(f.HeadRankByGroup) != 2 || len(f.HeadRankByGroup[0]) != 2 || f.StabilitySummary == nil {
+		t.Errorf("full scores: kv %d rankings %v summary %v", f.NumKVHeads, f.HeadRankByGroup, f.StabilitySummary)
+	}
+}
+
+func TestImportanceCommandErrors(t *testing.T) {
+	fixture := filepath.Join("..", "..", "testdata", "hf", "dev-qwen2-bias")
+	input := filepath.Join(fixture, "reference.safetensors")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--input", input, "--out", "x.json"}, "--model"},
+		{[]string{"--model", fixture, "--input", input}, "--out"},
+		{[]string{"--model", fixture, "--out", "x.json"}, "exactly one of --input and --data"},
+		{[]string{"--model", fixture, "--input", input, "--data", "c.txt", "--out", "x.json"}, "exactly one"},
+		{[]string{"--model", fixture, "--input", input, "--batch-agg", "max", "--out", "x.json"}, "batch aggregation"},
+		{[]string{"--model", fixture, "--input", input, "--dtype", "int8", "--out", "x.json"}, "--dtype"},
+		{[]string{"--model", fixture, "--input", filepath.Join(fixture, "missing.safetensors"), "--out", "x.json"}, "missing.safetensors"},
+	} {
+		err := runImportance(append(tc.args, "--quiet"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want it to mention %q", tc.args, err, tc.want)
+		}
+	}
+}
