@@ -49,6 +49,20 @@ const (
 	defaultMaxWindowLayers  = 28 // qwen2
 )
 
+// Sanity limits on sizes, far above any real model: a corrupt config must not
+// make TensorShapes or Params allocate or overflow.
+const (
+	maxLayers   = 4096
+	maxModelDim = 1 << 26
+)
+
+func maxDim(key string) int {
+	if key == "num_hidden_layers" {
+		return maxLayers
+	}
+	return maxModelDim
+}
+
 // unsupportedKeys are config keys that mean an architecture this package
 // cannot compute; present with a non-null, non-zero value they are an error.
 var unsupportedKeys = map[string]string{
@@ -110,7 +124,7 @@ func decodeObject(data []byte) (map[string]any, error) {
 	if m == nil {
 		return nil, errors.New("invalid JSON: not an object")
 	}
-	if _, err := dec.Token(); err == nil {
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return nil, errors.New("invalid JSON: data after the top-level object")
 	}
 	return m, nil
@@ -250,6 +264,7 @@ func parseConfig(data []byte) (*Config, error) {
 		if !isList {
 			return nil, fmt.Errorf("architectures: must be a list of strings, got %s", describe(v))
 		}
+		c.Architectures = []string{}
 		for _, a := range list {
 			s, isString := a.(string)
 			if !isString {
@@ -274,6 +289,9 @@ func parseConfig(data []byte) (*Config, error) {
 		if *f.dst <= 0 {
 			return nil, fmt.Errorf("%s: must be positive, got %d", f.key, *f.dst)
 		}
+		if limit := maxDim(f.key); *f.dst > limit {
+			return nil, fmt.Errorf("%s: %d is implausibly large (limit %d; corrupt config?)", f.key, *f.dst, limit)
+		}
 	}
 	kvDefault := defs.numKVHeads
 	if kvDefault < 0 {
@@ -287,6 +305,9 @@ func parseConfig(data []byte) (*Config, error) {
 	}
 	if c.HeadDim, err = r.optInt("head_dim", c.Hidden/c.NumHeads); err != nil {
 		return nil, err
+	}
+	if c.HeadDim > maxDim("head_dim") {
+		return nil, fmt.Errorf("head_dim: %d is implausibly large (limit %d; corrupt config?)", c.HeadDim, maxDim("head_dim"))
 	}
 	if c.HeadDim <= 0 || c.HeadDim%2 != 0 {
 		return nil, fmt.Errorf("head_dim: %d must be positive and even (rotary embeddings rotate pairs)", c.HeadDim)
@@ -591,7 +612,7 @@ func (c *Config) HF() map[string]any {
 		m[k] = v
 	}
 	arch := c.Architectures
-	if len(arch) == 0 {
+	if arch == nil {
 		if d, ok := defaultsByModelType[c.ModelType]; ok {
 			arch = []string{d.architecture}
 		}

@@ -228,6 +228,8 @@ func TestConfigRejects(t *testing.T) {
 		{"bool as string", baseConfig(map[string]any{"tie_word_embeddings": "true"}), "tie_word_embeddings: must be true or false"},
 		{"eos string", baseConfig(map[string]any{"eos_token_id": "x"}), "eos_token_id"},
 		{"architectures not list", baseConfig(map[string]any{"architectures": "LlamaForCausalLM"}), "architectures"},
+		{"absurd layer count", baseConfig(map[string]any{"num_hidden_layers": 1 << 30}), "num_hidden_layers: 1073741824 is implausibly large"},
+		{"absurd head_dim", baseConfig(map[string]any{"head_dim": 1 << 30}), "head_dim: 1073741824 is implausibly large"},
 		{"negative eps", baseConfig(map[string]any{"rms_norm_eps": -1}), "rms_norm_eps"},
 	}
 	for _, tc := range cases {
