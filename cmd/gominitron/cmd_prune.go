@@ -29,10 +29,10 @@ func runPrune(args []string) error {
 	fs.IntVar(&p.FFN, "ffn", 0, "target FFN (intermediate) size (0 = keep)")
 	fs.IntVar(&p.HeadsPerGroup, "heads-per-group", 0, "query heads kept per KV group (0 = keep)")
 	fs.IntVar(&p.Layers, "layers", 0, "keep this many layers, the most important by --layer-score (0 = keep all)")
-	fs.StringVar(&p.LayerScore, "layer-score", prune.LayerScoreDropOneLMLoss, "layer score for --layers: drop_one_lm_loss or bi")
+	fs.StringVar(&p.LayerScore, "layer-score", "", "layer score for --layers: drop_one_lm_loss (default) or bi")
 	dropLayers := fs.String("drop-layers", "", "comma-separated 0-based layers to remove, e.g. 3,4,5")
 	fs.IntVar(&p.DropBlock, "drop-block", 0, "remove the best contiguous block of K layers (needs block scores of size K)")
-	fs.StringVar(&p.BlockScore, "block-score", prune.BlockScoreLMLoss, "block score for --drop-block: block_lm_loss (lowest) or block_scores (e.g. downstream accuracy)")
+	fs.StringVar(&p.BlockScore, "block-score", "", "block score for --drop-block: block_lm_loss (default; lowest loss) or block_scores (e.g. downstream accuracy)")
 	fs.IntVar(&p.Round, "round", 0, "round the hidden and FFN targets to a multiple of M (nearest, ≤ current)")
 	if err := fs.Parse(args); err != nil {
 		return err

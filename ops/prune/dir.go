@@ -2,6 +2,7 @@ package prune
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
@@ -27,6 +28,20 @@ type Summary struct {
 // applies plan p and exports the result to outDir with pruning.json.
 func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 	start := time.Now()
+	// Lineage records absolute paths: they must mean something later.
+	var err error
+	if modelDir, err = filepath.Abs(modelDir); err != nil {
+		return nil, err
+	}
+	if scoresPath != "" {
+		if scoresPath, err = filepath.Abs(scoresPath); err != nil {
+			return nil, err
+		}
+	}
+	absOut, err := checkExportTarget(outDir, modelDir) // fail fast, before loading weights
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := llm.LoadConfig(modelDir)
 	if err != nil {
 		return nil, err
@@ -61,7 +76,7 @@ func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 	}
 	to := pr.Model.Config
 	s := &Summary{
-		Out: outDir, Source: modelDir, Scores: scoresPath, Plan: pr.Plan,
+		Out: absOut, Source: modelDir, Scores: scoresPath, Plan: pr.Plan,
 		PlanSummary: results.PlanSummary{
 			From: lin.From, To: lin.To, DroppedLayers: droppedLayers(m.Config.NumLayers, pr.Kept.Layers),
 			HeadsPerGroup: pr.Plan.HeadsPerGroup, WeightBytes: to.WeightBytes(dtype),

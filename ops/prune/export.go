@@ -70,24 +70,9 @@ func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) (err err
 	if pr == nil || pr.Model == nil {
 		return fmt.Errorf("prune: export %s: nil model", dir)
 	}
-	absDir, err := filepath.Abs(dir)
+	absDir, err := checkExportTarget(dir, pr.Model.Source, lineageSource(lin))
 	if err != nil {
-		return fmt.Errorf("prune: export %s: %w", dir, err)
-	}
-	for _, src := range []string{pr.Model.Source, lineageSource(lin)} {
-		if src == "" {
-			continue
-		}
-		if inside, err := isWithin(absDir, src); err != nil {
-			return fmt.Errorf("prune: export %s: %w", dir, err)
-		} else if inside {
-			return fmt.Errorf("prune: export %s: refusing to write into the source model folder %s", dir, src)
-		}
-	}
-	if entries, err := os.ReadDir(absDir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("prune: export %s: folder exists and is not empty (choose a new --out)", dir)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("prune: export %s: %w", dir, err)
+		return err
 	}
 	// Build the whole folder under a temporary name, then rename it into place.
 	tmpParent, err := os.MkdirTemp(filepath.Dir(absDir), "."+filepath.Base(absDir)+".tmp-*")
@@ -122,6 +107,32 @@ func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) (err err
 		return fmt.Errorf("prune: export %s: %w", dir, err)
 	}
 	return nil
+}
+
+// checkExportTarget returns the absolute path of dir after checking that it
+// can receive an export: not (inside) any of the source folders, and absent
+// or empty.
+func checkExportTarget(dir string, sources ...string) (string, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("prune: export %s: %w", dir, err)
+	}
+	for _, src := range sources {
+		if src == "" {
+			continue
+		}
+		if inside, err := isWithin(absDir, src); err != nil {
+			return "", fmt.Errorf("prune: export %s: %w", dir, err)
+		} else if inside {
+			return "", fmt.Errorf("prune: export %s: refusing to write into the source model folder %s", dir, src)
+		}
+	}
+	if entries, err := os.ReadDir(absDir); err == nil && len(entries) > 0 {
+		return "", fmt.Errorf("prune: export %s: folder exists and is not empty (choose a new --out)", dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("prune: export %s: %w", dir, err)
+	}
+	return absDir, nil
 }
 
 // isWithin reports whether path is dir or inside it (symlinks resolved where
