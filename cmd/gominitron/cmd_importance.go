@@ -30,10 +30,12 @@ func runImportance(args []string) error {
 	}
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	input := fs.String("input", "", "calibration tokens: .safetensors with input_ids [samples, seqLen] (+ optional attention_mask, right padding)")
-	data := fs.String("data", "", "calibration corpus to sample from (needs the model folder's tokenizer and the data sampler)")
+	data := fs.String("data", "", "calibration data to sample windows from: a token file (gominitron data pack) or a text corpus (text/folder/.jsonl/.parquet, tokenized with the model's tokenizer)")
 	samples := fs.Int("samples", 1024, "--data: number of calibration sequences")
-	seqLen := fs.Int("seq-len", 0, "--data: tokens per sequence")
+	seqLen := fs.Int("seq-len", 0, "--data: tokens per sequence (default min(max_position_embeddings, 2048))")
 	seed := fs.Uint64("seed", 1234, "--data: sampling seed")
+	split := fs.String("split", "train", "--data token file: split to sample from (train or val)")
+	tokPath := fs.String("tokenizer", "", "--data text corpus: tokenizer.json / tokenizer.model or folder (default: the model folder)")
 	batch := fs.Int("batch", importance.DefaultBatchSize, "sequences per forward pass")
 	batchAgg := fs.String("batch-agg", "l2", "reduction over sequences: l2, mean or var")
 	seqAgg := fs.String("seq-agg", "mean", "reduction over positions: mean (of |x|), l2 or var")
@@ -66,13 +68,29 @@ func runImportance(args []string) error {
 		return err
 	}
 
+	log := io.Writer(os.Stderr)
+	if *quiet {
+		log = io.Discard
+	}
 	var calib *importance.Calibration
 	if *input != "" {
 		if calib, err = importance.ReadCalibration(*input); err != nil {
 			return fmt.Errorf("--input: %w", err)
 		}
 	} else {
-		if calib, err = calibrationFromCorpus(*modelDir, *data, *samples, *seqLen, *seed); err != nil {
+		cfg, err := llm.LoadConfig(*modelDir)
+		if err != nil {
+			return err
+		}
+		if *seqLen == 0 {
+			*seqLen = 2048
+			if cfg.MaxPositions > 0 {
+				*seqLen = min(cfg.MaxPositions, 2048)
+			}
+		}
+		calib, err = importance.SampleCalibration(*data, cfg, importance.SampleOptions{Samples: *samples, SeqLen: *seqLen,
+			Seed: *seed, Split: *split, TokenizerPath: *tokPath, ModelDir: *modelDir, Log: log})
+		if err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
 	}
@@ -84,10 +102,6 @@ func runImportance(args []string) error {
 	m, err := llm.LoadModel(*modelDir, dtype)
 	if err != nil {
 		return err
-	}
-	log := io.Writer(os.Stderr)
-	if *quiet {
-		log = io.Discard
 	}
 	fmt.Fprintf(log, "importance: %s, %d samples × %d tokens (%d valid), batch %d, %s\n",
 		*modelDir, len(calib.IDs), calib.SeqLen(), calib.Tokens(), *batch, agg)
@@ -181,10 +195,4 @@ func fmtFloats(v []float64) string {
 		parts[i] = fmt.Sprintf("%.4f", x)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// calibrationFromCorpus samples the calibration set from a corpus with the
-// model folder's tokenizer.
-func calibrationFromCorpus(modelDir, data string, samples, seqLen int, seed uint64) (*importance.Calibration, error) {
-	return nil, fmt.Errorf("sampling from a corpus is not available yet; tokenize your data into a .safetensors input_ids file and use --input")
 }

@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/importance"
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -74,5 +78,47 @@ func TestImportanceCommandErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want it to mention %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestImportanceCommandData samples calibration windows from a text corpus
+// tokenized with the model folder's tokenizer (random model, vocab 2048).
+func TestImportanceCommandData(t *testing.T) {
+	if os.Getenv("GOMLX_BACKEND") == "" {
+		os.Setenv("GOMLX_BACKEND", "go")
+	}
+	dir := t.TempDir()
+	modelDir := filepath.Join(dir, "model")
+	cfg := &llm.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: 2048, Hidden: 32, FFN: 64,
+		NumLayers: 3, NumHeads: 4, NumKVHeads: 2, HeadDim: 8, MaxPositions: 128, RMSNormEps: 1e-5, HiddenAct: "silu",
+		RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}, TorchDType: "float32"}
+	m, err := evaluate.RandomWeights(cfg, dtypes.Float32, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := llm.SaveModel(modelDir, m, llm.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tokJSON, err := os.ReadFile(filepath.Join("..", "..", "testdata", "hf", "dev-tokenizer-llama3style", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(modelDir, "tokenizer.json"), tokJSON, 0o644)
+	corpus := filepath.Join(dir, "corpus.txt")
+	os.WriteFile(corpus, []byte(strings.Repeat("The grand jury commented on a number of other topics, among them the purchasing departments. ", 20)), 0o644)
+
+	out := filepath.Join(dir, "scores.json")
+	err = runImportance([]string{"--model", modelDir, "--data", corpus, "--samples", "6", "--seq-len", "24", "--batch", "3",
+		"--bootstrap", "2", "--batch-agg", "var", "--seq-agg", "l2", "--out", out, "--quiet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := results.LoadImportance(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Samples != 6 || got.SeqLen != 24 || got.Tokens != 6*24 || got.BatchAgg != "var" || got.SeqAgg != "l2" ||
+		len(got.FFN) != 3 || len(got.FFN[0]) != 64 || len(got.DropOneLMLoss) != 3 || got.RankStability == nil {
+		t.Errorf("scores: %+v", got)
 	}
 }
