@@ -68,7 +68,7 @@ func checkpointFiles(dir string) (files []string, weightMap map[string]string, e
 	indexPath := filepath.Join(dir, IndexFileName)
 	data, err := os.ReadFile(indexPath)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("llm: %s: no %s or %s (only safetensors checkpoints are supported)", dir, WeightsFileName, IndexFileName)
+		return nil, nil, fmt.Errorf("llm: %s: %w: no %s or %s (only safetensors checkpoints are supported)", dir, ErrNoWeights, WeightsFileName, IndexFileName)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("llm: %w", err)
@@ -484,4 +484,69 @@ func replaceDir(tmp, dir string) error {
 		return fmt.Errorf("llm: saving %s: removing the old content %s: %w", dir, old, err)
 	}
 	return nil
+}
+
+// ErrNoWeights is returned (wrapped) when a model folder has neither
+// model.safetensors nor model.safetensors.index.json.
+var ErrNoWeights = errors.New("no safetensors weights")
+
+// CheckpointInfo summarizes a checkpoint's files from their headers.
+type CheckpointInfo struct {
+	Files     []string       `json:"files"`      // safetensors file names
+	Sharded   bool           `json:"sharded"`    // model.safetensors.index.json
+	Tensors   int            `json:"tensors"`    // tensors used by the model
+	DTypes    map[string]int `json:"dtypes"`     // on-disk dtype → number of tensors
+	DataBytes int64          `json:"data_bytes"` // bytes of tensor data used by the model
+}
+
+// Inspection is what `gominitron inspect` prints for a model folder.
+type Inspection struct {
+	Model                string           `json:"model"`
+	Config               json.RawMessage  `json:"config"` // HF classic form (HFJSON)
+	Params               ParamCount       `json:"params"`
+	WeightBytes          map[string]int64 `json:"weight_bytes"`             // per dtype
+	KVCacheBytesPerToken map[string]int64 `json:"kv_cache_bytes_per_token"` // per dtype, one sequence
+	Checkpoint           *CheckpointInfo  `json:"checkpoint"`               // nil when the folder has no weights
+}
+
+// Inspect reads dir's config.json and, when present, validates the
+// checkpoint's safetensors headers against it (names, shapes, dtypes, file
+// layout; no tensor data is converted). A folder without weight files is
+// fine (Checkpoint is nil); broken weight files are an error.
+func Inspect(dir string) (*Inspection, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	hf, err := cfg.HFJSON()
+	if err != nil {
+		return nil, err
+	}
+	ins := &Inspection{Model: dir, Config: json.RawMessage(bytes.TrimSpace(hf)), Params: cfg.Params(),
+		WeightBytes: map[string]int64{}, KVCacheBytesPerToken: map[string]int64{}}
+	for name, dt := range torchDTypeOf {
+		ins.WeightBytes[name] = cfg.WeightBytes(dt)
+		ins.KVCacheBytesPerToken[name] = cfg.KVCacheBytesPerToken(dt)
+	}
+	found, files, err := openCheckpoint(dir, cfg)
+	if errors.Is(err, ErrNoWeights) {
+		return ins, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	info := &CheckpointInfo{DTypes: map[string]int{}}
+	for _, f := range files {
+		info.Files = append(info.Files, filepath.Base(f.Path()))
+		f.Close()
+	}
+	_, statErr := os.Stat(filepath.Join(dir, WeightsFileName))
+	info.Sharded = statErr != nil
+	for _, loc := range found {
+		info.Tensors++
+		info.DTypes[string(loc.info.DType)]++
+		info.DataBytes += loc.info.End - loc.info.Begin
+	}
+	ins.Checkpoint = info
+	return ins, nil
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+func init() {
+	register(&command{name: "inspect", summary: "print a model folder's parsed config, parameter counts, weight/KV-cache bytes and checkpoint summary as JSON", run: runInspect})
+}
+
+func runInspect(args []string) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron inspect --model DIR")
+		fmt.Fprintln(fs.Output(), "  Prints JSON: config (HF classic form, head_dim explicit), params (total, non_embedding, embedding, per component),")
+		fmt.Fprintln(fs.Output(), "  weight_bytes and kv_cache_bytes_per_token per dtype, and a checkpoint summary validated against the config")
+		fmt.Fprintln(fs.Output(), "  (null when the folder holds no weights). Reads only config.json and safetensors headers.")
+		fs.PrintDefaults()
+	}
+	modelDir := fs.String("model", "", "Hugging Face model folder (config.json [+ model.safetensors or index])")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *modelDir == "" {
+		return fmt.Errorf("--model is required")
+	}
+	return inspect(os.Stdout, *modelDir)
+}
+
+func inspect(w io.Writer, dir string) error {
+	ins, err := llm.Inspect(dir)
+	if err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(ins, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", out)
+	return err
+}
