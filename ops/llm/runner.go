@@ -226,7 +226,17 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		return nil, err
 	}
 	batchSize, vocab := len(prompts), r.cfg.VocabSize
-	cacheLen := promptLen + opts.MaxNewTokens
+	// Round the padded prompt and cache lengths up to a multiple of
+	// lengthBucket, so prompts of nearby lengths reuse compiled graphs (the
+	// extra positions are masked out).
+	if padded := roundUp(promptLen, lengthBucket); padded != promptLen {
+		grown := make([]int32, batchSize*padded)
+		for b := range batchSize {
+			copy(grown[b*padded:], flat[b*promptLen:(b+1)*promptLen])
+		}
+		flat, promptLen = grown, padded
+	}
+	cacheLen := roundUp(promptLen+opts.MaxNewTokens, lengthBucket)
 	prefill, decode, err := r.getGenerateExecs(cacheLen)
 	if err != nil {
 		return nil, err
@@ -301,6 +311,12 @@ func (r *Runner) getGenerateExecs(cacheLen int) (prefill, decode *model.Exec, er
 		}
 	}
 	if r.prefill[cacheLen] == nil {
+		if len(r.prefill) >= maxPrefillExecs { // bound the compiled-graph cache
+			for _, e := range r.prefill {
+				e.Finalize()
+			}
+			r.prefill = map[int]*model.Exec{}
+		}
 		r.prefill[cacheLen], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
 			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype)
 		})
@@ -310,6 +326,14 @@ func (r *Runner) getGenerateExecs(cacheLen int) (prefill, decode *model.Exec, er
 	}
 	return r.prefill[cacheLen], r.decode, nil
 }
+
+// lengthBucket is the granularity of the prompt and KV-cache lengths Generate compiles for.
+const lengthBucket = 16
+
+// maxPrefillExecs bounds how many prompt-pass graphs (one per cache length) a Runner keeps.
+const maxPrefillExecs = 8
+
+func roundUp(n, multiple int) int { return (n + multiple - 1) / multiple * multiple }
 
 func shapeOf(t *tensors.Tensor) any {
 	if t == nil {
