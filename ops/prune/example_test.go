@@ -3,9 +3,9 @@ package prune_test
 import (
 	"fmt"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
+	"github.com/gomlx/compute/dtypes"
 )
 
 // The cost of a plan, without touching any weight.
