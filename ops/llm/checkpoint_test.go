@@ -3,8 +3,10 @@ package llm
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -489,5 +491,86 @@ func TestCheckpointTiedLMHeadIgnored(t *testing.T) {
 	}
 	if _, ok := m.Weights[LMHeadName]; ok {
 		t.Errorf("tied model kept lm_head.weight")
+	}
+}
+
+// syntheticModel builds a model with deterministic pseudo-random float32
+// weights for cfg.
+func syntheticModel(cfg *Config) *Model {
+	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	state := uint32(12345)
+	for name, shape := range cfg.TensorShapes() {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		v := make([]float32, n)
+		for i := range v {
+			state = state*1664525 + 1013904223
+			v[i] = float32(int32(state>>8)-(1<<23)) / (1 << 23)
+		}
+		m.Weights[name] = tensors.FromFlatDataAndDimensions(v, shape...)
+	}
+	return m
+}
+
+// loadMemoryConfig is a ~6.3M-parameter model (25 MB in float32).
+var loadMemoryConfig = &Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: 4096, Hidden: 256,
+	FFN: 1024, NumLayers: 4, NumHeads: 4, NumKVHeads: 2, HeadDim: 64, MaxPositions: 512, RMSNormEps: 1e-5,
+	HiddenAct: "silu", RopeTheta: 1e4, Rope: RopeScaling{Type: "default"}, TorchDType: "bfloat16", InitializerRange: 0.02}
+
+// maxLoadAllocRatio bounds the Go heap LoadModel allocates relative to the
+// converted model: the file is mmapped, not read, so ~1× (plus small overhead).
+const maxLoadAllocRatio = 1.1
+
+// TestCheckpointLoadMemory checks that loading allocates about one copy of
+// the model (the converted tensors), never the file contents on top of it.
+func TestCheckpointLoadMemory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	if err := SaveModel(dir, syntheticModel(loadMemoryConfig), SaveOptions{ShardBytes: 4 << 20}); err != nil { // bf16, ~3 shards
+		t.Fatal(err)
+	}
+	modelBytes := float64(loadMemoryConfig.WeightBytes(dtypes.Float32))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := LoadModel(dir, dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	allocated := float64(after.TotalAlloc - before.TotalAlloc)
+	t.Logf("model %.1f MB float32, LoadModel allocated %.1f MB (%.3f×)", modelBytes/1e6, allocated/1e6, allocated/modelBytes)
+	if allocated > maxLoadAllocRatio*modelBytes {
+		t.Errorf("LoadModel allocated %.0f bytes for a %.0f-byte model (> %.1f×)", allocated, modelBytes, maxLoadAllocRatio)
+	}
+	runtime.KeepAlive(m)
+}
+
+// BenchmarkLoadModel measures load throughput (bf16 on disk → float32).
+func BenchmarkLoadModel(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "m")
+	if err := SaveModel(dir, syntheticModel(loadMemoryConfig), SaveOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(loadMemoryConfig.WeightBytes(dtypes.Float32))
+	for b.Loop() {
+		if _, err := LoadModel(dir, dtypes.Float32); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSaveModel measures save throughput (float32 → bf16 on disk).
+func BenchmarkSaveModel(b *testing.B) {
+	m := syntheticModel(loadMemoryConfig)
+	root := b.TempDir()
+	b.SetBytes(loadMemoryConfig.WeightBytes(dtypes.Float32))
+	i := 0
+	for b.Loop() {
+		i++
+		if err := SaveModel(filepath.Join(root, fmt.Sprint(i)), m, SaveOptions{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
