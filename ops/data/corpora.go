@@ -127,7 +127,11 @@ func joinBrownWords(words []string) string {
 	var sb strings.Builder
 	attachNext := true // no space before the first word
 	singleOpen := false
-	for _, w := range words {
+	for i, w := range words {
+		// "Jr./np ./." ends a sentence with an abbreviation: keep one period.
+		if w == "." && i > 0 && strings.HasSuffix(words[i-1], ".") {
+			continue
+		}
 		out := w
 		spaceBefore := !attachNext
 		attachNext = false

@@ -143,6 +143,9 @@ func writeTokenFile(path string, h TokenHeader, order []string, sinks map[string
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	if err := os.Chmod(out.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	return os.Rename(out.Name(), path)
 }
 
