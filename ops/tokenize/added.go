@@ -22,7 +22,7 @@ type addedToken struct {
 // lstrip/rstrip/single_word.
 type addedMatcher struct {
 	tokens  []addedToken
-	pattern []string      // what to look for (normalized content for normalized tokens)
+	pattern []string       // what to look for (normalized content for normalized tokens)
 	byFirst map[byte][]int // first byte → indices, longest pattern first
 }
 

@@ -15,8 +15,8 @@ type bpeModel struct {
 	fuseUnk      bool
 	byteFallback bool
 	ignoreMerges bool
-	contPrefix   string // continuing_subword_prefix
-	endSuffix    string // end_of_word_suffix
+	contPrefix   string     // continuing_subword_prefix
+	endSuffix    string     // end_of_word_suffix
 	byteIDs      [256]int32 // <0xNN> ids for byte_fallback, -1 if missing
 
 	mu    sync.Mutex
