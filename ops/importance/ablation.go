@@ -46,13 +46,19 @@ func BlockSweep(numLayers, k int, score ScoreFn, progress func(done, total int))
 }
 
 // lossScorer computes the mean next-token cross-entropy over a calibration
-// set with some layers removed. One graph is compiled per skip pattern
-// (ForwardOptions.SkipLayers is static) and released after use.
+// set with some layers removed. When the network allows it, the removed
+// layers are a graph input (a 0/1 keep vector turned into zero FFN and head
+// masks), so one compiled graph (per batch shape and padding) serves every
+// skip pattern; otherwise (o_proj/down_proj biases, or static set) one graph
+// is compiled per pattern (ForwardOptions.SkipLayers) and released after use.
 type lossScorer struct {
 	backend   compute.Backend
 	net       network
 	calib     *Calibration
 	batchSize int
+	static    bool // force one compilation per skip pattern
+
+	maskedPlain, maskedPadded *Exec // keep-vector graphs, built on first use
 }
 
 // score implements ScoreFn.
@@ -64,25 +70,40 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 	skip = append([]bool(nil), skip...)
 	params := s.net.params()
 	np := len(params)
-	build := func(in []*Node, valid *Node) *Node {
-		logits := s.net.forward(in[:np], in[np], valid, skip, nil, true)
-		sum, count := nextTokenLossSum(logits, in[np], valid)
-		return Stack([]*Node{sum, count}, 0)
+	var plain, padded *Exec
+	var extra []any // inputs after ids (and valid)
+	if s.static || !s.net.canMaskLayers() {
+		build := func(in []*Node, valid *Node) *Node {
+			logits := s.net.forward(in[:np], in[np], valid, skip, nil, nil, true)
+			sum, count := nextTokenLossSum(logits, in[np], valid)
+			return Stack([]*Node{sum, count}, 0)
+		}
+		var err error
+		if plain, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, nil) }); err != nil {
+			return 0, err
+		}
+		defer plain.Finalize()
+		if padded, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, in[np+1]) }); err != nil {
+			return 0, err
+		}
+		defer padded.Finalize()
+	} else {
+		if err := s.buildMasked(); err != nil {
+			return 0, err
+		}
+		plain, padded = s.maskedPlain, s.maskedPadded
+		keep := make([]float32, d.NumLayers)
+		for l := range keep {
+			if len(skip) == 0 || !skip[l] {
+				keep[l] = 1
+			}
+		}
+		extra = []any{tensors.FromFlatDataAndDimensions(keep, d.NumLayers)}
 	}
-	plain, err := NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, nil) })
-	if err != nil {
-		return 0, err
-	}
-	defer plain.Finalize()
-	masked, err := NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, in[np+1]) })
-	if err != nil {
-		return 0, err
-	}
-	defer masked.Finalize()
 	var lossSum, count float64
 	for i := range s.calib.numBatches(s.batchSize) {
 		b := s.calib.batch(i, s.batchSize)
-		args := make([]any, 0, np+2)
+		args := make([]any, 0, np+3)
 		for _, p := range params {
 			args = append(args, p)
 		}
@@ -90,8 +111,9 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 		exec := plain
 		if b.valid != nil {
 			args = append(args, b.valid)
-			exec = masked
+			exec = padded
 		}
+		args = append(args, extra...)
 		out, err := exec.Exec(args...)
 		b.finalize()
 		if err != nil {
@@ -109,6 +131,37 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 		return 0, fmt.Errorf("importance: no predicted positions in the calibration set")
 	}
 	return lossSum / count, nil
+}
+
+// buildMasked creates the keep-vector graphs once: inputs are the params,
+// ids, (valid,) keep [numLayers] float32.
+func (s *lossScorer) buildMasked() error {
+	if s.maskedPlain != nil {
+		return nil
+	}
+	np := len(s.net.params())
+	build := func(in []*Node, valid, keep *Node) *Node {
+		logits := s.net.forward(in[:np], in[np], valid, nil, keep, nil, true)
+		sum, count := nextTokenLossSum(logits, in[np], valid)
+		return Stack([]*Node{sum, count}, 0)
+	}
+	var err error
+	if s.maskedPlain, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, nil, in[np+1]) }); err != nil {
+		return err
+	}
+	if s.maskedPadded, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, in[np+1], in[np+2]) }); err != nil {
+		return err
+	}
+	return nil
+}
+
+// finalize releases the compiled graphs.
+func (s *lossScorer) finalize() {
+	if s.maskedPlain != nil {
+		s.maskedPlain.Finalize()
+		s.maskedPadded.Finalize()
+		s.maskedPlain, s.maskedPadded = nil, nil
+	}
 }
 
 // skipString lists the removed layers, e.g. "[3 4]".

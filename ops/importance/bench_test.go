@@ -97,7 +97,7 @@ func BenchmarkPlainForward(b *testing.B) {
 	calib := randomCalibration(cfg, benchBatch, benchSeqLen, 3)
 	np := len(net.weights)
 	exec, err := NewExec(backend, func(g *Graph, in []*Node) *Node {
-		return ReduceAllSum(net.forward(in[:np], in[np], nil, nil, nil, true))
+		return ReduceAllSum(net.forward(in[:np], in[np], nil, nil, nil, nil, true))
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -178,7 +178,7 @@ func TestPassCostRatio(t *testing.T) {
 	bt := randomCalibration(cfg, benchBatch, benchSeqLen, 3).batch(0, benchBatch)
 	np := len(net.weights)
 	plain, err := NewExec(backend, func(g *Graph, in []*Node) *Node {
-		return ReduceAllSum(net.forward(in[:np], in[np], nil, nil, nil, true))
+		return ReduceAllSum(net.forward(in[:np], in[np], nil, nil, nil, nil, true))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestPassCostRatio(t *testing.T) {
 				sum = ReduceAllSum(x)
 			}
 		}
-		net.forward(in[:np], in[np], nil, nil, tap, false)
+		net.forward(in[:np], in[np], nil, nil, nil, tap, false)
 		return sum
 	})
 	if err != nil {

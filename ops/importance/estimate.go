@@ -32,6 +32,13 @@ type Options struct {
 	// function (e.g. a downstream multiple-choice accuracy); needs BlockSize.
 	BlockScorer *BlockScorer
 
+	// StaticSkip compiles one graph per skip pattern (ForwardOptions.SkipLayers)
+	// instead of passing the removed layers as a graph input (zero FFN and
+	// head masks, one compilation for all patterns; used automatically
+	// unless o_proj/down_proj have biases). Same results; static skipping
+	// saves the removed layers' compute but pays a compilation per pattern.
+	StaticSkip bool
+
 	// Parts ≥ 2 deals the batches round-robin into that many disjoint parts,
 	// accumulated separately in the same pass, and reports the Spearman
 	// correlation of every axis between parts. Needs at least Parts batches.
@@ -75,8 +82,9 @@ func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tens
 }
 
 // LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
-// over calib of the model with the given layers removed (one compilation per
-// skip pattern). Use it, or any other ScoreFn, with DropOne and BlockSweep.
+// over calib of the model with the given layers removed (one compilation for
+// all skip patterns when the layers can be masked, see Options.StaticSkip).
+// Use it, or any other ScoreFn, with DropOne and BlockSweep.
 func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
@@ -203,7 +211,8 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 
 	// Ablations: one compiled graph per skip pattern.
-	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize}
+	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: opts.StaticSkip}
+	defer scorer.finalize()
 	if opts.DropOne {
 		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
 			return nil, err

@@ -51,8 +51,13 @@ type network interface {
 	params() []*tensors.Tensor
 	// forward builds the model on ids [batchSize, seqLen] int32; valid
 	// ([batchSize, seqLen] bool, right padding) may be nil; skip (nil or
-	// len numLayers) removes layers; tap (may be nil) receives the
-	// activations named above; it returns logits [batchSize, seqLen, vocab]
-	// float32 when wantLogits, nil otherwise.
-	forward(params []*graph.Node, ids, valid *graph.Node, skip []bool, tap tapFn, wantLogits bool) *graph.Node
+	// len numLayers) removes layers statically; keep (nil or [numLayers]
+	// float32 of 0/1, only when canMaskLayers) removes the layers with 0 as
+	// a graph input, so one compilation serves every skip pattern; tap (may
+	// be nil) receives the activations named above; it returns logits
+	// [batchSize, seqLen, vocab] float32 when wantLogits, nil otherwise.
+	forward(params []*graph.Node, ids, valid *graph.Node, skip []bool, keep *graph.Node, tap tapFn, wantLogits bool) *graph.Node
+	// canMaskLayers reports whether a zero in keep is exactly the layer
+	// removed (false when o_proj/down_proj have biases, which masks keep).
+	canMaskLayers() bool
 }

@@ -224,7 +224,7 @@ func statsGraph(net network, lay layout, params []*Node, ids, valid *Node, wantL
 			layerStats[layer][act] = batchStats(reduceSeq(x, lay.agg.Seq, mask), lay.agg.Batch, mask)
 		}
 	}
-	logits := net.forward(params, ids, valid, nil, tap, wantLoss)
+	logits := net.forward(params, ids, valid, nil, nil, tap, wantLoss)
 
 	g := ids.Graph()
 	parts := make([]*Node, 0, d.NumLayers*numActs*2+2)

@@ -29,12 +29,17 @@ func (n *standIn) dims() Dims {
 
 func (n *standIn) params() []*tensors.Tensor { return []*tensors.Tensor{n.table} }
 
-func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, tap tapFn, wantLogits bool) *Node {
+func (n *standIn) canMaskLayers() bool { return true }
+
+func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLogits bool) *Node {
 	table := params[0]
 	a := Gather(table, InsertAxes(ConvertDType(ids, dtypes.Int32), -1)) // [batchSize, seqLen, 2]
 	out := a
 	if len(skip) == 0 || !skip[0] {
 		out = Concatenate([]*Node{SliceAxis(a, -1, AxisElem(1)), SliceAxis(a, -1, AxisElem(0))}, -1)
+		if keep != nil {
+			out = Add(a, Mul(Sub(out, a), keep)) // keep [1] broadcasts
+		}
 		if tap != nil {
 			for _, name := range []string{tapResidualIn, tapAttnNormOut, tapOProjIn, tapMLPNormOut, tapDownProjIn} {
 				tap(0, name, a)
