@@ -2,11 +2,13 @@ package llm
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -134,5 +136,107 @@ func TestGenerateSampling(t *testing.T) {
 	}
 	if _, err := r.Generate([][]int32{{int32(f.cfg.VocabSize)}}, GenerateOptions{MaxNewTokens: 1}); err == nil {
 		t.Errorf("out-of-vocabulary prompt: no error")
+	}
+}
+
+// TestSamplerFilters checks temperature/top-k/top-p semantics on fixed logits
+// (transformers order: temperature → top-k → top-p).
+func TestSamplerFilters(t *testing.T) {
+	logits := []float32{2, 1, 0.5, 3, -1} // probabilities at T=1 ≈ .23 .08 .05 .63 .01
+	count := func(o GenerateOptions, draws int) map[int]int {
+		s := newSampler(o)
+		seen := map[int]int{}
+		for range draws {
+			seen[s.next(logits)]++
+		}
+		return seen
+	}
+	cases := []struct {
+		name    string
+		opts    GenerateOptions
+		allowed []int
+	}{
+		{"greedy", GenerateOptions{}, []int{3}},
+		{"top-k 2", GenerateOptions{Temperature: 5, TopK: 2}, []int{3, 0}},
+		{"top-p 0.8 keeps 3 then 0", GenerateOptions{Temperature: 1, TopP: 0.8}, []int{3, 0}},
+		{"top-p 0.5 keeps only 3", GenerateOptions{Temperature: 1, TopP: 0.5}, []int{3}},
+		{"no filter", GenerateOptions{Temperature: 100}, []int{0, 1, 2, 3, 4}},
+	}
+	for _, c := range cases {
+		seen := count(c.opts, 2000)
+		for id := range seen {
+			if !slices.Contains(c.allowed, id) {
+				t.Errorf("%s: drew token %d, allowed %v", c.name, id, c.allowed)
+			}
+		}
+		if len(seen) != len(c.allowed) {
+			t.Errorf("%s: drew %v, want every one of %v", c.name, seen, c.allowed)
+		}
+	}
+	// Frequencies follow softmax(logits/T): P(3) ≈ 0.63 at T=1.
+	seen := count(GenerateOptions{Temperature: 1, Seed: 5}, 20000)
+	if f := float64(seen[3]) / 20000; f < 0.60 || f > 0.66 {
+		t.Errorf("P(token 3) sampled %.3f, want ≈ 0.63", f)
+	}
+}
+
+// TestDecodeLogitsEqualForward: the logits of the prompt pass and of every
+// cached decode step equal the full forward pass at the same positions, for
+// a ragged batch.
+func TestDecodeLogitsEqualForward(t *testing.T) {
+	f := loadFixture(t, "dev-llama3-headdim-tied-bf16")
+	r := fixtureRunner(t, f)
+	all := tensors.MustCopyFlatData[int32](f.ref["input_ids"])
+	seqs := [][]int32{all[:12], all[32:37]} // full continuations we teacher-force
+	prompts := [][]int32{seqs[0][:6], seqs[1][:2]}
+	const steps = 3
+	flat, _, lengths, promptLen, err := r.padRows("prompt", prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheLen := promptLen + steps + 1
+	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, 2, promptLen), tensors.FromFlatDataAndDimensions(lengths, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := f.cfg.VocabSize
+	full, err := r.Logits(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullFlat := tensors.MustCopyFlatData[float32](full)
+	maxLen := full.Shape().Dim(1)
+	want := func(b, pos int) []float32 { return fullFlat[(b*maxLen+pos)*vocab : (b*maxLen+pos+1)*vocab] }
+	check := func(step int, logits []float32) {
+		for b := range 2 {
+			pos := int(lengths[b]) - 1 + step
+			got := logits[b*vocab : (b+1)*vocab]
+			checkClose(t, fmt.Sprintf("step %d row %d (position %d)", step, b, pos),
+				tensors.FromFlatDataAndDimensions(slices.Clone(got), vocab),
+				tensors.FromFlatDataAndDimensions(slices.Clone(want(b, pos)), vocab))
+		}
+	}
+	check(0, tensors.MustCopyFlatData[float32](res[0]))
+	cache := res[1:]
+	positions := slices.Clone(lengths)
+	for step := 1; step <= steps; step++ {
+		tokens := []int32{seqs[0][positions[0]], seqs[1][positions[1]]} // teacher forcing
+		args := []any{tensors.FromFlatDataAndDimensions(tokens, 2), tensors.FromFlatDataAndDimensions(slices.Clone(positions), 2)}
+		for _, c := range cache {
+			args = append(args, c)
+		}
+		res, err = decode.Exec(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(step, tensors.MustCopyFlatData[float32](res[0]))
+		cache = res[1:]
+		for b := range positions {
+			positions[b]++
+		}
 	}
 }
