@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/gominitron/gominitron/ops/prune"
 )
@@ -44,12 +42,9 @@ func runPrune(args []string) error {
 		return fmt.Errorf("--model and --out are required")
 	}
 	if *dropLayers != "" {
-		for _, f := range strings.Split(*dropLayers, ",") {
-			l, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return fmt.Errorf("--drop-layers %q: %q is not a layer index", *dropLayers, f)
-			}
-			p.DropLayers = append(p.DropLayers, l)
+		var err error
+		if p.DropLayers, err = prune.ParseLayerList(*dropLayers); err != nil {
+			return err
 		}
 	}
 	summary, err := prune.PruneDir(*modelDir, *scores, *out, p)

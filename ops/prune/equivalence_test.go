@@ -168,6 +168,9 @@ func TestPrunedEqualsMaskedView(t *testing.T) {
 				if !(d <= maskTolerance) {
 					t.Errorf("pruned vs masked: relative max diff %.3g > %.0e", d, maskTolerance)
 				}
+				if dd := relDiff(t, pruned, logits(t, b, f.m, f.ids, mv.Dense(cfg))); !(dd <= maskTolerance) {
+					t.Errorf("pruned vs dense masked view: relative max diff %.3g > %.0e", dd, maskTolerance)
+				}
 				if changed := relDiff(t, pruned, plain); changed < 1e-4 {
 					t.Errorf("plan %+v barely changed the logits (%.3g): test would not catch a wrong cut", p, changed)
 				}

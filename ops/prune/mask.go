@@ -90,3 +90,36 @@ func (m *Masks) Options(g *graph.Graph, opts *llm.ForwardOptions) *llm.ForwardOp
 	}
 	return opts
 }
+
+// Dense returns a copy of the masks with every axis present (all ones where
+// the plan cuts nothing) and SkipLayers of length numLayers. With dense
+// masks passed as inputs of a compiled graph (instead of constants), one
+// executable serves every width plan of the same depth — what a notebook
+// slider needs.
+func (m *Masks) Dense(cfg *llm.Config) *Masks {
+	d := *m
+	ones := func(dims ...int) *tensors.Tensor {
+		n := 1
+		for _, x := range dims {
+			n *= x
+		}
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = 1
+		}
+		return tensors.FromFlatDataAndDimensions(v, dims...)
+	}
+	if d.FFN == nil {
+		d.FFN = ones(cfg.NumLayers, cfg.FFN)
+	}
+	if d.Heads == nil {
+		d.Heads = ones(cfg.NumLayers, cfg.NumHeads)
+	}
+	if d.Hidden == nil {
+		d.Hidden = ones(cfg.Hidden)
+	}
+	if d.SkipLayers == nil {
+		d.SkipLayers = make([]bool, cfg.NumLayers)
+	}
+	return &d
+}

@@ -71,3 +71,21 @@ func TestLoadScores(t *testing.T) {
 		t.Errorf("missing file accepted")
 	}
 }
+
+func TestMasksDense(t *testing.T) {
+	cfg := tinyConfig()
+	m, err := MaskedView(cfg, Plan{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Dense(cfg)
+	if m.FFN != nil || len(d.SkipLayers) != 3 || !slices.Equal(d.FFN.Shape().Dimensions, []int{3, 5}) ||
+		!slices.Equal(d.Heads.Shape().Dimensions, []int{3, 4}) || d.Hidden.Shape().Dimensions[0] != 6 {
+		t.Fatalf("dense masks %+v", d)
+	}
+	for _, x := range tensors.MustCopyFlatData[float32](d.Heads) {
+		if x != 1 {
+			t.Fatalf("dense head mask not all ones")
+		}
+	}
+}

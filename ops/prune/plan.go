@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
@@ -221,4 +223,20 @@ func (p Plan) Validate(cfg *llm.Config, imp *results.Importance) error {
 	}
 	_, err = selectUnits(cfg, r, imp)
 	return err
+}
+
+// ParseLayerList parses a comma-separated list of 0-based layer indices
+// ("3,4,5"), as the --drop-layers flag takes it. Ranges are checked by
+// Plan.Resolve.
+func ParseLayerList(s string) ([]int, error) {
+	var layers []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		l, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("drop-layers %q: %q is not a layer index", s, f)
+		}
+		layers = append(layers, l)
+	}
+	return layers, nil
 }

@@ -164,3 +164,23 @@ func TestTargetConfig(t *testing.T) {
 		t.Errorf("layer_types after dropping 0 and 3: %v", lt)
 	}
 }
+
+func TestParseLayerList(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"3,4,5", []int{3, 4, 5}, false},
+		{" 7 , 0", []int{7, 0}, false},
+		{"1,,2", nil, true},
+		{"a", nil, true},
+		{"", nil, true},
+	}
+	for _, c := range cases {
+		got, err := ParseLayerList(c.in)
+		if (err != nil) != c.wantErr || !slices.Equal(got, c.want) {
+			t.Errorf("ParseLayerList(%q) = %v, %v", c.in, got, err)
+		}
+	}
+}
