@@ -36,6 +36,12 @@ type ForwardOptions struct {
 	// (the residual stream passes through unchanged, its Tap is not called).
 	SkipLayers []bool
 
+	// LayerMask, optional [numLayers] of 0/1 (any float dtype): scales both
+	// residual updates of each layer, so a 0 removes the layer exactly like
+	// SkipLayers — but as a graph value, so one compiled graph serves every
+	// pattern of removed layers. Taps are still called for every layer.
+	LayerMask *Node
+
 	// FFNMask, optional [numLayers, ffn] of 0/1 (any float dtype): multiplies
 	// the down_proj input, so a 0 is exactly the model with that neuron pruned.
 	FFNMask *Node
@@ -134,6 +140,7 @@ func newDecoder(cfg *Config, params ParamFn, opts *ForwardOptions) *decoder {
 			panic(fmt.Sprintf("llm.Forward: %s must be %v, got %s", name, dims, m.Shape()))
 		}
 	}
+	checkMask("LayerMask", opts.LayerMask, cfg.NumLayers)
 	checkMask("FFNMask", opts.FFNMask, cfg.NumLayers, cfg.FFN)
 	checkMask("HeadMask", opts.HeadMask, cfg.NumLayers, cfg.NumHeads)
 	checkMask("HiddenMask", opts.HiddenMask, cfg.Hidden)
@@ -378,16 +385,25 @@ func (d *decoder) layer(l int, x *Node, rope ropeTables, bias *Node, cache *kvCa
 	d.tap(l, TapAttnNormOut, h)
 	attn, keys, values := d.attention(l, h, rope, bias, cache)
 	d.tap(l, TapOProjIn, attn)
-	x = Add(x, d.maskHidden(d.linear(attn, pre+"self_attn.o_proj")))
+	x = Add(x, d.scaleLayer(l, d.maskHidden(d.linear(attn, pre+"self_attn.o_proj"))))
 
 	h = d.rmsNorm(x, pre+"post_attention_layernorm.weight")
 	d.tap(l, TapMLPNormOut, h)
 	act := d.mlpActivation(l, h)
 	d.tap(l, TapDownProjIn, act)
-	x = Add(x, d.maskHidden(d.linear(act, pre+"mlp.down_proj")))
+	x = Add(x, d.scaleLayer(l, d.maskHidden(d.linear(act, pre+"mlp.down_proj"))))
 
 	d.tap(l, TapResidualOut, x)
 	return x, keys, values
+}
+
+// scaleLayer multiplies a residual update of layer l by LayerMask[l], if set.
+func (d *decoder) scaleLayer(l int, update *Node) *Node {
+	if d.opts.LayerMask == nil {
+		return update
+	}
+	m := d.cast(SliceAxis(d.opts.LayerMask, 0, AxisElem(l))) // [1]
+	return Mul(update, Reshape(m, 1, 1, 1))
 }
 
 // mlpActivation is the down_proj input silu(gate(h)) * up(h) [batchSize, seqLen, ffn],

@@ -255,6 +255,38 @@ func TestSkipLayersEqualsRemovedLayer(t *testing.T) {
 	}
 }
 
+// TestLayerMaskEqualsSkipLayers: LayerMask 0 for a layer gives the logits of
+// SkipLayers (exactly the removed layer), all ones the plain logits.
+func TestLayerMaskEqualsSkipLayers(t *testing.T) {
+	backend := testBackend(t)
+	for _, name := range fixtureNames {
+		t.Run(name, func(t *testing.T) {
+			f := loadFixture(t, name)
+			cfg := f.cfg
+			ids := f.ref["input_ids"]
+			for drop := range cfg.NumLayers {
+				skip := make([]bool, cfg.NumLayers)
+				skip[drop] = true
+				want := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+					return &ForwardOptions{SkipLayers: skip}
+				}, nil)
+				mask := filled(1, cfg.NumLayers)
+				mask.MutableFlatData(func(flat any) { flat.([]float32)[drop] = 0 })
+				got := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+					return &ForwardOptions{LayerMask: Const(g, mask)}
+				}, nil)
+				checkClose(t, fmt.Sprintf("LayerMask drop %d: logits", drop), got[0], want[0])
+				checkClose(t, fmt.Sprintf("LayerMask drop %d: last raw", drop), got[1], want[1])
+			}
+			plain := runForward(t, backend, f, ids, nil, nil)[0]
+			ones := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+				return &ForwardOptions{LayerMask: Const(g, filled(1, cfg.NumLayers))}
+			}, nil)[0]
+			checkClose(t, "LayerMask all ones", ones, plain)
+		})
+	}
+}
+
 // TestHiddenMaskEqualsPrunedChannels: HiddenMask gives exactly the model whose
 // hidden channels were pruned (RMSNorm statistics over kept channels only):
 // same logits, kept channels of every hidden state equal, masked ones zero.
