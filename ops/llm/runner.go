@@ -69,11 +69,20 @@ func NewRunnerFromStore(backend compute.Backend, cfg *Config, store *model.Store
 }
 
 // WithDType sets the compute dtype (default float32; outputs stay float32).
-// Call it before the first run.
+// Graphs compiled for another dtype are released.
 func (r *Runner) WithDType(dtype dtypes.DType) *Runner {
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.dtype = dtype
+	same := r.dtype == dtype
+	r.mu.Unlock()
+	if !same {
+		r.Close()
+		r.mu.Lock()
+		r.dtype = dtype
+		r.mu.Unlock()
+	}
 	return r
 }
 
