@@ -393,6 +393,9 @@ func parseSlidingWindow(r rawConfig, c *Config, defs modelDefaults) error {
 			}
 		}
 	}
+	if c.ModelType == "llama" {
+		return nil // LlamaModel has no sliding window; a stray sliding_window key stays in Extra
+	}
 	window := defs.slidingWindow
 	if v, present := r["sliding_window"]; present {
 		window = nil

@@ -159,6 +159,7 @@ func TestConfigDefaultsAndForms(t *testing.T) {
 		{"rope_scaling null", map[string]any{"rope_scaling": jsonNull{}}, func(c *Config) bool { return c.Rope.Type == "default" }},
 		{"torch. prefix", map[string]any{"torch_dtype": "torch.bfloat16"}, func(c *Config) bool { return c.TorchDType == "bfloat16" }},
 		{"zero experts is fine", map[string]any{"num_experts": 0}, func(c *Config) bool { return true }},
+		{"llama ignores sliding_window", map[string]any{"sliding_window": 16}, func(c *Config) bool { return c.Extra["sliding_window"] != nil }},
 		{"layer_types all full", map[string]any{"layer_types": []string{"full_attention", "full_attention"}}, func(c *Config) bool { return c.Extra["layer_types"] == nil }},
 	}
 	for _, tc := range cases {
