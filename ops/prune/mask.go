@@ -17,6 +17,7 @@ type Masks struct {
 	Heads      *tensors.Tensor // [numLayers, numHeads] float32 0/1, or nil
 	Hidden     *tensors.Tensor // [hidden] float32 0/1, or nil
 	SkipLayers []bool          // [numLayers] true = dropped, or nil
+	Layers     *tensors.Tensor // [numLayers] float32 0 = dropped: the graph-value form of SkipLayers (Dense sets it instead of SkipLayers)
 	Plan       Plan            // the resolved plan
 	Kept       *Kept           // what the plan keeps (same as Apply's)
 }
@@ -78,7 +79,10 @@ func (m *Masks) Options(g *graph.Graph, opts *llm.ForwardOptions) *llm.ForwardOp
 		opts = &llm.ForwardOptions{}
 	}
 	opts.SkipLayers = m.SkipLayers
-	opts.FFNMask, opts.HeadMask, opts.HiddenMask = nil, nil, nil
+	opts.LayerMask, opts.FFNMask, opts.HeadMask, opts.HiddenMask = nil, nil, nil, nil
+	if m.Layers != nil {
+		opts.LayerMask = graph.Const(g, m.Layers)
+	}
 	if m.FFN != nil {
 		opts.FFNMask = graph.Const(g, m.FFN)
 	}
@@ -92,10 +96,10 @@ func (m *Masks) Options(g *graph.Graph, opts *llm.ForwardOptions) *llm.ForwardOp
 }
 
 // Dense returns a copy of the masks with every axis present (all ones where
-// the plan cuts nothing) and SkipLayers of length numLayers. With dense
-// masks passed as inputs of a compiled graph (instead of constants), one
-// executable serves every width plan of the same depth — what a notebook
-// slider needs.
+// the plan cuts nothing) and dropped layers as the Layers mask
+// (llm.ForwardOptions.LayerMask) instead of SkipLayers. With dense masks
+// passed as inputs of a compiled graph (instead of constants), one executable
+// serves every plan — what a notebook slider needs.
 func (m *Masks) Dense(cfg *llm.Config) *Masks {
 	d := *m
 	ones := func(dims ...int) *tensors.Tensor {
@@ -118,8 +122,14 @@ func (m *Masks) Dense(cfg *llm.Config) *Masks {
 	if d.Hidden == nil {
 		d.Hidden = ones(cfg.Hidden)
 	}
-	if d.SkipLayers == nil {
-		d.SkipLayers = make([]bool, cfg.NumLayers)
-	}
+	d.Layers = ones(cfg.NumLayers)
+	tensors.MustMutableFlatData(d.Layers, func(flat []float32) {
+		for l, skip := range m.SkipLayers {
+			if skip {
+				flat[l] = 0
+			}
+		}
+	})
+	d.SkipLayers = nil
 	return &d
 }

@@ -74,12 +74,15 @@ func TestLoadScores(t *testing.T) {
 
 func TestMasksDense(t *testing.T) {
 	cfg := tinyConfig()
-	m, err := MaskedView(cfg, Plan{}, nil)
+	m, err := MaskedView(cfg, Plan{DropLayers: []int{1}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := m.Dense(cfg)
-	if m.FFN != nil || len(d.SkipLayers) != 3 || !slices.Equal(d.FFN.Shape().Dimensions, []int{3, 5}) ||
+	if l := tensors.MustCopyFlatData[float32](d.Layers); !slices.Equal(l, []float32{1, 0, 1}) || d.SkipLayers != nil || m.Layers != nil {
+		t.Fatalf("dense layer mask %v, SkipLayers %v", l, d.SkipLayers)
+	}
+	if m.FFN != nil || !slices.Equal(d.FFN.Shape().Dimensions, []int{3, 5}) ||
 		!slices.Equal(d.Heads.Shape().Dimensions, []int{3, 4}) || d.Hidden.Shape().Dimensions[0] != 6 {
 		t.Fatalf("dense masks %+v", d)
 	}
