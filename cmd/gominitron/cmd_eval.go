@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/gomlx/compute/dtypes"
 
@@ -33,7 +32,8 @@ func runEval(args []string) error {
 	}
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model or folder (default: the model folder)")
-	data := fs.String("data", "", "evaluation data: .safetensors (input_ids rows), .jsonl (\"text\" per line), a text file, or a folder of them")
+	data := fs.String("data", "", "evaluation data: a token file (gominitron data pack), .safetensors (input_ids rows), or text: .txt, .jsonl (\"text\"), .parquet, or a folder of them")
+	split := fs.String("split", "val", "split of a token file to evaluate")
 	seqLen := fs.Int("seq-len", 0, "model input tokens per window (default: min(max_position_embeddings, 2048))")
 	stride := fs.Int("stride", 0, "new tokens predicted per window (default: seq-len, disjoint windows)")
 	maxTokens := fs.Int64("max-tokens", 0, "stop after this many predicted tokens (0 = all)")
@@ -117,14 +117,15 @@ func runEval(args []string) error {
 	}
 
 	if *data != "" {
-		var tok *tokenize.Tokenizer
-		if filepath.Ext(*data) != ".safetensors" {
-			if tok, err = tokenize.Load(*tokPath); err != nil {
-				return err
-			}
+		tok, tokErr := tokenize.Load(*tokPath) // only text data needs it
+		if tokErr != nil {
+			tok = nil
 		}
-		docs, err := evaluate.ReadTokenDocuments(*data, tok)
+		docs, err := evaluate.ReadTokenDocuments(*data, tok, *split, *maxTokens)
 		if err != nil {
+			if tokErr != nil {
+				return fmt.Errorf("%w (tokenizer: %v)", err, tokErr)
+			}
 			return err
 		}
 		if *seqLen == 0 {

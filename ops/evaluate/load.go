@@ -1,18 +1,14 @@
 package evaluate
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
@@ -35,71 +31,55 @@ func NewHarnessEncoder(tok *tokenize.Tokenizer, addBOS bool) (*Encoder, error) {
 	}, nil
 }
 
-// ReadTextDocuments reads evaluation text: a .jsonl file (one document per
-// line, from field "text"), a directory (every .txt/.jsonl file in it,
-// sorted by name), or any other file as one plain-text document.
+// ReadTextDocuments reads evaluation text with ops/data's corpus reader:
+// a text file (one document), a .jsonl/.ndjson file (field "text" per
+// line), a .parquet file (column "text"), or a folder of them (recursively,
+// in name order).
 func ReadTextDocuments(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: reading data: %w", err)
-	}
-	if st.IsDir() {
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: reading data: %w", err)
-		}
-		var names []string
-		for _, e := range entries {
-			if !e.IsDir() && (strings.HasSuffix(e.Name(), ".txt") || strings.HasSuffix(e.Name(), ".jsonl")) {
-				names = append(names, e.Name())
-			}
-		}
-		sort.Strings(names)
-		var docs []string
-		for _, n := range names {
-			d, err := ReadTextDocuments(filepath.Join(path, n))
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, d...)
-		}
-		if len(docs) == 0 {
-			return nil, fmt.Errorf("evaluate: data directory %s holds no .txt or .jsonl files", path)
-		}
-		return docs, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: reading data: %w", err)
-	}
-	if !strings.HasSuffix(path, ".jsonl") {
-		return []string{string(data)}, nil
-	}
 	var docs []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var rec struct {
-			Text *string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &rec); err != nil || rec.Text == nil {
-			return nil, fmt.Errorf("evaluate: %s line %d: want a JSON object with a \"text\" string", path, line)
-		}
-		docs = append(docs, *rec.Text)
+	err := data.ReadDocuments(data.Source{Path: path}, func(d data.Document) error {
+		docs = append(docs, d.Text)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	return docs, sc.Err()
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("evaluate: %s holds no documents", path)
+	}
+	return docs, nil
 }
 
-// ReadTokenDocuments reads evaluation data as token sequences: from a
-// .safetensors file, each row of its integer tensor "input_ids" [rows,
-// seqLen] is a document; otherwise the text documents of ReadTextDocuments
-// are encoded with tok, special tokens included (BOS, as Hugging Face
-// tokenizers add it), so every real token of a document is predicted.
-func ReadTokenDocuments(path string, tok *tokenize.Tokenizer) ([][]int32, error) {
+// ReadTokenDocuments reads evaluation data as token sequences:
+//
+//   - a token file of `gominitron data pack` (magic GMTOKEN1): the split
+//     (e.g. "val") as one token stream, documents already separated by EOS;
+//     at most maxTokens+1 tokens are read when maxTokens > 0;
+//   - a .safetensors file: each row of its integer tensor "input_ids"
+//     [rows, seqLen] is a document;
+//   - anything else is text (ReadTextDocuments) encoded with tok, special
+//     tokens included (BOS, as Hugging Face tokenizers add it), so every real
+//     token of a document is predicted.
+func ReadTokenDocuments(path string, tok *tokenize.Tokenizer, split string, maxTokens int64) ([][]int32, error) {
+	if isTokenFile(path) {
+		t, err := data.OpenTokens(path)
+		if err != nil {
+			return nil, err
+		}
+		defer t.Close()
+		n, err := t.SplitLen(split)
+		if err != nil {
+			return nil, err
+		}
+		if maxTokens > 0 {
+			n = min(n, maxTokens+1)
+		}
+		ids := make([]int32, n)
+		if err := t.Read(split, 0, ids); err != nil {
+			return nil, err
+		}
+		return [][]int32{ids}, nil
+	}
 	if strings.HasSuffix(path, ".safetensors") {
 		f, err := safetensors.Open(path)
 		if err != nil {
@@ -133,4 +113,16 @@ func ReadTokenDocuments(path string, tok *tokenize.Tokenizer) ([][]int32, error)
 		docs = append(docs, tok.Encode(s, true))
 	}
 	return docs, nil
+}
+
+// isTokenFile reports whether path is a token file of `gominitron data pack`.
+func isTokenFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 8)
+	n, _ := f.Read(magic)
+	return n == 8 && string(magic) == "GMTOKEN1"
 }

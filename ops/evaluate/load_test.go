@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
@@ -56,7 +57,7 @@ func TestHarnessEncoderWithRealTokenizer(t *testing.T) {
 }
 
 func TestReadDocuments(t *testing.T) {
-	docs, err := ReadTokenDocuments(filepath.Join(fixtureDir("dev-llama-gqa"), "reference.safetensors"), nil)
+	docs, err := ReadTokenDocuments(filepath.Join(fixtureDir("dev-llama-gqa"), "reference.safetensors"), nil, "val", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,27 +67,51 @@ func TestReadDocuments(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.jsonl"), []byte(`{"text": "First doc."}`+"\n\n"+`{"text": "Second doc."}`+"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("Third doc.\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "ignored.md"), []byte("no"), 0o644)
 	texts, err := ReadTextDocuments(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"First doc.", "Second doc.", "Third doc.\n"}; !reflect.DeepEqual(texts, want) {
+	if want := []string{"First doc.", "Second doc.", "Third doc."}; !reflect.DeepEqual(texts, want) {
 		t.Errorf("texts %q, want %q", texts, want)
 	}
 	tok := testTokenizer(t)
-	ids, err := ReadTokenDocuments(dir, tok)
+	ids, err := ReadTokenDocuments(dir, tok, "val", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != 3 || ids[0][0] != tok.BOS() {
 		t.Errorf("token docs %v: want 3 documents starting with BOS %d", ids, tok.BOS())
 	}
-	os.WriteFile(filepath.Join(dir, "bad.jsonl"), []byte(`{"body": "x"}`+"\n"), 0o644)
-	if _, err := ReadTextDocuments(filepath.Join(dir, "bad.jsonl")); err == nil {
+	if _, err := ReadTokenDocuments(filepath.Join(dir, "b.txt"), nil, "val", 0); err == nil {
+		t.Error("text without a tokenizer: no error")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"body": "x"}`+"\n"), 0o644)
+	if _, err := ReadTextDocuments(bad); err == nil {
 		t.Error("a .jsonl line without \"text\": no error")
 	}
-	if _, err := ReadTokenDocuments(filepath.Join(dir, "b.txt"), nil); err == nil {
-		t.Error("text without a tokenizer: no error")
+
+	// A token file from ops/data's Pack: one stream per split.
+	packed := filepath.Join(t.TempDir(), "tokens.bin")
+	if _, err := data.Pack(data.PackOptions{Sources: []data.Source{{Path: dir}}, Tokenizer: tok, Out: packed, EOS: -1}); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := ReadTokenDocuments(packed, nil, data.Train, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int
+	for _, d := range ids {
+		total += len(d) - 1 + 1 // Pack adds no BOS by default and appends EOS
+	}
+	if len(stream) != 1 || len(stream[0]) != total {
+		t.Errorf("token file read as %d streams of %d tokens, want 1 of %d", len(stream), len(stream[0]), total)
+	}
+	capped, _ := ReadTokenDocuments(packed, nil, data.Train, 5)
+	if len(capped[0]) != 6 {
+		t.Errorf("max-tokens 5 read %d tokens, want 6", len(capped[0]))
+	}
+	if _, err := ReadTokenDocuments(packed, nil, "test", 0); err == nil {
+		t.Error("missing split: no error")
 	}
 }

@@ -138,6 +138,11 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		if len(s)-1 > m.opts.MaxLen {
 			return nil, fmt.Errorf("evaluate: sequence %d of %d tokens exceeds max length %d+1", i, len(s), m.opts.MaxLen)
 		}
+		for t, id := range s {
+			if id < 0 || int(id) >= m.cfg.VocabSize {
+				return nil, fmt.Errorf("evaluate: sequence %d: token id %d at %d is outside the model's vocabulary [0, %d)", i, id, t, m.cfg.VocabSize)
+			}
+		}
 		longest = max(longest, len(s)-1)
 	}
 	seqLen := paddedLen(longest, m.opts.MaxLen)
