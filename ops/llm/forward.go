@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
@@ -67,6 +68,14 @@ type ForwardOptions struct {
 	// Logits are always returned as float32.
 	DType dtypes.DType
 
+	// FusedAttention asks for the backend's fused attention (XLA's cuDNN
+	// flash attention on CUDA, bfloat16/float16), which never materializes
+	// the [seqLen, seqLen] scores. Where the backend or dtype has none (the Go
+	// backend, CPU, float32) the regular path runs. With an AttentionMask the
+	// padding must be on the right (per-row lengths are passed to the kernel).
+	// Not yet validated on a GPU by this package's tests.
+	FusedAttention bool
+
 	// NoLogits skips the lm_head (Outputs.Logits is nil), for passes that
 	// only need activations.
 	NoLogits bool
@@ -96,6 +105,13 @@ func Forward(cfg *Config, params ParamFn, ids *Node, opts *ForwardOptions) *Outp
 	positions := Iota(g, shapesOf(dtypes.Int32, 1, seqLen), 1) // [1, seqLen]
 	rope := d.ropeTables(positions)
 	bias := attentionBias(causalMask(g, seqLen, seqLen, 0), opts.AttentionMask) // [batchSize|1, 1, seqLen, 1, seqLen]
+	if opts.FusedAttention && opts.AttentionMask != nil {
+		valid := opts.AttentionMask
+		if valid.DType() != dtypes.Bool {
+			valid = NotEqual(valid, ZerosLike(valid))
+		}
+		d.seqLens = ReduceSum(ConvertDType(valid, dtypes.Int32), 1)
+	}
 
 	x := d.embed(ids) // [batchSize, seqLen, hidden]
 	out := &Outputs{Hidden: make([]*Node, cfg.NumLayers+1)}
@@ -122,6 +138,7 @@ type decoder struct {
 	dtype      dtypes.DType
 	hiddenMask *Node // [hidden] in dtype, or nil
 	numKept    *Node // scalar float32: kept hidden channels (HiddenMask), or nil
+	seqLens    *Node // [batchSize] int32 valid lengths from AttentionMask (FusedAttention only), or nil
 }
 
 func newDecoder(cfg *Config, params ParamFn, opts *ForwardOptions) *decoder {
@@ -433,29 +450,48 @@ func (d *decoder) attention(l int, h *Node, rope ropeTables, bias *Node, cache *
 	v := Reshape(d.linear(h, pre+"v_proj"), batchSize, seqLen, numKV, headDim)        // [b, s, numKVHeads, headDim]
 	q = applyRope(q, rope)
 	k = applyRope(k, rope)
-	// Fold the 1/sqrt(headDim) scale into q (fewer multiplies than on the scores).
-	q = MulScalar(q, 1/math.Sqrt(float64(headDim)))
 
 	// Query head h uses kv head h / group (HF repeat_kv order).
-	q5 := TransposeAllAxes(Reshape(q, batchSize, seqLen, numKV, group, headDim), 0, 2, 1, 3, 4) // [b, kv, s, g, headDim]
-	keys = TransposeAllAxes(k, 0, 2, 1, 3)                                                      // [b, kv, s, headDim]
-	values = TransposeAllAxes(v, 0, 2, 1, 3)                                                    // [b, kv, s, headDim]
+	keys = TransposeAllAxes(k, 0, 2, 1, 3)   // [b, kv, s, headDim]
+	values = TransposeAllAxes(v, 0, 2, 1, 3) // [b, kv, s, headDim]
 	if cache != nil {
 		// Single new token: write it at its position in the cache.
 		keys = Where(BroadcastToShape(cache.write, cache.keys.Shape()), BroadcastToShape(keys, cache.keys.Shape()), cache.keys)
 		values = Where(BroadcastToShape(cache.write, cache.values.Shape()), BroadcastToShape(values, cache.values.Shape()), cache.values)
 	}
 
-	// scores[b, kv, s, g, t] = q5 · keys, contracting headDim.
-	scores := DotGeneral(q5, []int{4}, []int{0, 1}, keys, []int{3}, []int{0, 1})
-	scores = Add(ConvertDType(scores, dtypes.Float32), bias)
-	probs := d.cast(Softmax(scores, -1))
-	// ctx[b, kv, s, g, headDim] = probs · values, contracting t.
-	ctx := DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{2}, []int{0, 1})
-	if d.opts.HeadMask != nil {
-		m := Reshape(d.cast(SliceAxis(d.opts.HeadMask, 0, AxisElem(l))), 1, numKV, 1, group, 1)
-		ctx = Mul(ctx, m)
+	decomposed := func() *Node {
+		// Fold the 1/sqrt(headDim) scale into q (fewer multiplies than on the scores).
+		qs := MulScalar(q, 1/math.Sqrt(float64(headDim)))
+		q5 := TransposeAllAxes(Reshape(qs, batchSize, seqLen, numKV, group, headDim), 0, 2, 1, 3, 4) // [b, kv, s, g, headDim]
+		// scores[b, kv, s, g, t] = q5 · keys, contracting headDim.
+		scores := DotGeneral(q5, []int{4}, []int{0, 1}, keys, []int{3}, []int{0, 1})
+		scores = Add(ConvertDType(scores, dtypes.Float32), bias)
+		probs := d.cast(Softmax(scores, -1))
+		// ctx[b, kv, s, g, headDim] = probs · values, contracting t.
+		ctx := DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{2}, []int{0, 1})
+		if d.opts.HeadMask != nil {
+			m := Reshape(d.cast(SliceAxis(d.opts.HeadMask, 0, AxisElem(l))), 1, numKV, 1, group, 1)
+			ctx = Mul(ctx, m)
+		}
+		return Reshape(TransposeAllAxes(ctx, 0, 2, 1, 3, 4), batchSize, seqLen, cfg.NumHeads*headDim)
 	}
-	out = Reshape(TransposeAllAxes(ctx, 0, 2, 1, 3, 4), batchSize, seqLen, cfg.NumHeads*headDim)
+	caps := h.Graph().Backend().Capabilities().Operations
+	if cache != nil || !d.opts.FusedAttention || !caps[compute.OpTypeFusedScaledDotProductAttention] {
+		return decomposed(), keys, values
+	}
+	fused := func() *Node {
+		options := &compute.ScaledDotProductAttentionConfig{Scale: 1 / math.Sqrt(float64(headDim)), Causal: true}
+		if d.seqLens != nil {
+			options.QuerySeqLen = InternalBackendOutputs(d.seqLens)[0]
+			options.KeyValueSeqLen = InternalBackendOutputs(d.seqLens)[0]
+		}
+		ctx, _ := BackendFusedScaledDotProductAttention(q, k, v, compute.AttentionAxesLayoutBSHD, options) // [b, s, numHeads, headDim]
+		if d.opts.HeadMask != nil {
+			ctx = Mul(ctx, Reshape(d.cast(SliceAxis(d.opts.HeadMask, 0, AxisElem(l))), 1, 1, cfg.NumHeads, 1))
+		}
+		return Reshape(ctx, batchSize, seqLen, cfg.NumHeads*headDim)
+	}
+	out, _ = InternalFusedOpCaller(fused, decomposed, !caps[compute.OpTypeFusedScaledDotProductAttentionVJP])
 	return out, keys, values
 }
