@@ -75,14 +75,11 @@ func (p Plan) Resolve(cfg *llm.Config) (Plan, error) {
 	}
 
 	n := cfg.NumLayers
-	depthOpts := 0
-	for _, set := range []bool{p.Layers != 0, len(p.DropLayers) > 0, p.DropBlock != 0} {
-		if set {
-			depthOpts++
-		}
+	exclusive := func() error {
+		return fmt.Errorf("layers, drop-layers and drop-block are exclusive: set one (got layers=%d drop-layers=%v drop-block=%d)", p.Layers, p.DropLayers, p.DropBlock)
 	}
-	if depthOpts > 1 {
-		return p, fmt.Errorf("layers, drop-layers and drop-block are exclusive: set one (got layers=%d drop-layers=%v drop-block=%d)", p.Layers, p.DropLayers, p.DropBlock)
+	if len(p.DropLayers) > 0 && p.DropBlock != 0 {
+		return p, exclusive()
 	}
 	switch r.LayerScore {
 	case "":
@@ -99,13 +96,6 @@ func (p Plan) Resolve(cfg *llm.Config) (Plan, error) {
 		return p, fmt.Errorf("block-score %q unknown (valid %s, %s)", p.BlockScore, BlockScoreLMLoss, BlockScoreOther)
 	}
 	switch {
-	case p.Layers != 0:
-		if p.Layers < 1 {
-			return p, fmt.Errorf("layers %d < 1 (valid 1..%d)", p.Layers, n)
-		}
-		if p.Layers > n {
-			return p, fmt.Errorf("layers %d > current %d (valid 1..%d)", p.Layers, n, n)
-		}
 	case len(p.DropLayers) > 0:
 		seen := make(map[int]bool, len(p.DropLayers))
 		for _, l := range p.DropLayers {
@@ -127,8 +117,20 @@ func (p Plan) Resolve(cfg *llm.Config) (Plan, error) {
 			return p, fmt.Errorf("drop-block %d out of range 1..%d", p.DropBlock, n-1)
 		}
 		r.Layers = n - p.DropBlock
+	case p.Layers != 0:
+		if p.Layers < 1 {
+			return p, fmt.Errorf("layers %d < 1 (valid 1..%d)", p.Layers, n)
+		}
+		if p.Layers > n {
+			return p, fmt.Errorf("layers %d > current %d (valid 1..%d)", p.Layers, n, n)
+		}
 	default:
 		r.Layers = n
+	}
+	// A resolved plan lists both the drop and the resulting layer count; any
+	// other combination is a conflict.
+	if p.Layers != 0 && p.Layers != r.Layers {
+		return p, exclusive()
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +71,8 @@ func TestPlanValidation(t *testing.T) {
 		{"drop-layers all", Plan{DropLayers: []int{0, 1, 2, 3, 4, 5, 6, 7}}, nil, "removes all 8 layers"},
 		{"drop-layers needs no scores", Plan{DropLayers: []int{3, 4, 5}}, nil, ""},
 		{"exclusive depth options", Plan{Layers: 4, DropBlock: 2}, testScores(cfg), "exclusive"},
+		{"exclusive drop options", Plan{DropLayers: []int{1}, DropBlock: 2}, testScores(cfg), "exclusive"},
+		{"layers consistent with drop-layers (a resolved plan)", Plan{Layers: 6, DropLayers: []int{1, 2}}, nil, ""},
 		{"drop-block too big", Plan{DropBlock: 8}, withBlock, "drop-block 8 out of range 1..7"},
 		{"drop-block without block scores", Plan{DropBlock: 2}, testScores(cfg), "needs block_lm_loss in scores"},
 		{"drop-block without any scores", Plan{DropBlock: 2}, nil, "needs block_lm_loss in scores"},
@@ -124,6 +127,15 @@ func TestResolveRounding(t *testing.T) {
 		if r.Hidden != c.wantH || r.FFN != c.wantF || r.HeadsPerGroup != c.wantHPG || r.Layers != c.wantNL {
 			t.Errorf("%+v resolved to hidden %d ffn %d hpg %d layers %d, want %d %d %d %d",
 				c.plan, r.Hidden, r.FFN, r.HeadsPerGroup, r.Layers, c.wantH, c.wantF, c.wantHPG, c.wantNL)
+		}
+	}
+	// Resolving is idempotent: a resolved plan (as pruning.json records it)
+	// resolves to itself.
+	for _, c := range cases {
+		r, _ := c.plan.Resolve(cfg)
+		rr, err := r.Resolve(cfg)
+		if err != nil || !reflect.DeepEqual(r, rr) {
+			t.Errorf("re-resolving %+v: %+v, %v", r, rr, err)
 		}
 	}
 	// Resolve sorts its own copy of DropLayers.
