@@ -1,17 +1,17 @@
 package llm
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	_ "github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/safetensors"
 )
 
 // fixtureNames are the model fixtures in testdata/hf (Hugging Face references).
@@ -32,120 +32,27 @@ func testBackend(t testing.TB) compute.Backend {
 	return b
 }
 
-// readSafetensorsFile is a small test-side reader (F32, BF16, I32 → float32 /
-// int32 host tensors), independent of the package under test.
+// readSafetensorsFile reads every tensor of a safetensors file: floats as
+// float32, integers as int32.
 func readSafetensorsFile(t testing.TB, path string) map[string]*tensors.Tensor {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(data[:8])
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(data[8:8+n], &header); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	body := data[8+n:]
+	defer f.Close()
 	out := map[string]*tensors.Tensor{}
-	for name, raw := range header {
-		if name == "__metadata__" {
-			continue
+	for _, name := range f.Names() {
+		info, _ := f.Info(name)
+		dtype := dtypes.Float32
+		if !info.DType.IsFloat() {
+			dtype = dtypes.Int32
 		}
-		var info struct {
-			DType   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil {
-			t.Fatalf("%s: %s: %v", path, name, err)
-		}
-		b := body[info.Offsets[0]:info.Offsets[1]]
-		switch info.DType {
-		case "F32":
-			v := make([]float32, len(b)/4)
-			for i := range v {
-				v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-			out[name] = tensors.FromFlatDataAndDimensions(v, info.Shape...)
-		case "BF16":
-			v := make([]float32, len(b)/2)
-			for i := range v {
-				v[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-			}
-			out[name] = tensors.FromFlatDataAndDimensions(v, info.Shape...)
-		case "I32":
-			v := make([]int32, len(b)/4)
-			for i := range v {
-				v[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-			out[name] = tensors.FromFlatDataAndDimensions(v, info.Shape...)
-		default:
-			t.Fatalf("%s: %s: dtype %s not handled by the test reader", path, name, info.DType)
+		if out[name], err = f.Tensor(name, dtype); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return out
-}
-
-// testConfig parses the subset of config.json that Forward uses (both the
-// classic and the transformers-5 rope forms).
-func testConfig(t testing.TB, dir string) *Config {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw struct {
-		ModelType     string   `json:"model_type"`
-		Vocab         int      `json:"vocab_size"`
-		Hidden        int      `json:"hidden_size"`
-		FFN           int      `json:"intermediate_size"`
-		Layers        int      `json:"num_hidden_layers"`
-		Heads         int      `json:"num_attention_heads"`
-		KVHeads       int      `json:"num_key_value_heads"`
-		HeadDim       int      `json:"head_dim"`
-		Eps           float64  `json:"rms_norm_eps"`
-		Tie           bool     `json:"tie_word_embeddings"`
-		AttnBias      bool     `json:"attention_bias"`
-		Theta         float64  `json:"rope_theta"`
-		EOS           *int     `json:"eos_token_id"`
-		RopeScaling   *ropeRaw `json:"rope_scaling"`
-		RopeParameter *ropeRaw `json:"rope_parameters"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &Config{ModelType: raw.ModelType, VocabSize: raw.Vocab, Hidden: raw.Hidden, FFN: raw.FFN,
-		NumLayers: raw.Layers, NumHeads: raw.Heads, NumKVHeads: raw.KVHeads, HeadDim: raw.HeadDim,
-		RMSNormEps: raw.Eps, TieEmbeddings: raw.Tie, AttentionBias: raw.AttnBias || raw.ModelType == "qwen2",
-		HiddenAct: "silu", RopeTheta: raw.Theta, Rope: RopeScaling{Type: "default"}}
-	if cfg.HeadDim == 0 {
-		cfg.HeadDim = cfg.Hidden / cfg.NumHeads
-	}
-	if raw.EOS != nil {
-		cfg.EOSTokenIDs = []int{*raw.EOS}
-	}
-	for _, r := range []*ropeRaw{raw.RopeScaling, raw.RopeParameter} {
-		if r == nil {
-			continue
-		}
-		if r.Theta != 0 {
-			cfg.RopeTheta = r.Theta
-		}
-		if r.Type != "" {
-			cfg.Rope = RopeScaling{Type: r.Type, Factor: r.Factor, LowFreqFactor: r.Low, HighFreqFactor: r.High,
-				OriginalMaxPositionEmbeddings: r.OrigMax}
-		}
-	}
-	return cfg
-}
-
-type ropeRaw struct {
-	Type    string  `json:"rope_type"`
-	Theta   float64 `json:"rope_theta"`
-	Factor  float64 `json:"factor"`
-	Low     float64 `json:"low_freq_factor"`
-	High    float64 `json:"high_freq_factor"`
-	OrigMax int     `json:"original_max_position_embeddings"`
 }
 
 // fixture is one model fixture loaded for tests.
@@ -161,10 +68,19 @@ func loadFixture(t testing.TB, name string) *fixture {
 	dir := fixtureDir(name)
 	return &fixture{
 		name:    name,
-		cfg:     testConfig(t, dir),
+		cfg:     mustLoadConfig(t, dir),
 		weights: readSafetensorsFile(t, filepath.Join(dir, "model.safetensors")),
 		ref:     readSafetensorsFile(t, filepath.Join(dir, "reference.safetensors")),
 	}
+}
+
+func mustLoadConfig(t testing.TB, dir string) *Config {
+	t.Helper()
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func (f *fixture) weightNames() []string {
