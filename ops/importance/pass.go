@@ -284,14 +284,15 @@ const cosEps = 1e-8
 func nextTokenLossSum(logits, ids, valid *Node) (sum, count *Node) {
 	g := ids.Graph()
 	batchSize, seqLen := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-	pred := Slice(ConvertDType(logits, dtypes.Float32), AxisRange(), AxisRange(0, seqLen-1)) // [batchSize, seqLen-1, vocab]
-	target := ConvertDType(Slice(ids, AxisRange(), AxisRange(1, seqLen)), dtypes.Int32)      // [batchSize, seqLen-1]
-	maxLogit := StopGradient(ReduceAndKeep(pred, ReduceMax, -1))                             // [batchSize, seqLen-1, 1]
-	logSumExp := Add(Log(ReduceSum(Exp(Sub(pred, maxLogit)), -1)), Squeeze(maxLogit, -1))    // [batchSize, seqLen-1]
+	logits = ConvertDType(logits, dtypes.Float32)                                           // [batchSize, seqLen, vocab]
+	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))                          // [batchSize, seqLen, 1]
+	logSumExp := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Squeeze(maxLogit, -1)) // [batchSize, seqLen]
+	logSumExp = Slice(logSumExp, AxisRange(), AxisRange(0, seqLen-1))                       // [batchSize, seqLen-1]
+	target := ConvertDType(Slice(ids, AxisRange(), AxisRange(1, seqLen)), dtypes.Int32)     // [batchSize, seqLen-1]
 	idxShape := shapes.Make(dtypes.Int32, batchSize, seqLen-1, 1)
 	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(target, -1)}, -1)
-	targetLogit := Gather(pred, indices) // [batchSize, seqLen-1]
-	nll := Sub(logSumExp, targetLogit)   // [batchSize, seqLen-1]
+	targetLogit := Gather(logits, indices) // [batchSize, seqLen-1]: logits[b, s, ids[b, s+1]]
+	nll := Sub(logSumExp, targetLogit)     // [batchSize, seqLen-1]
 	if valid == nil {
 		return ReduceAllSum(nll), Scalar(g, dtypes.Float32, batchSize*(seqLen-1))
 	}
