@@ -207,10 +207,19 @@ def main():
         return 0 if ok else 1
 
     import torch
+    import transformers
     from transformers import AutoConfig, AutoModelForCausalLM
 
     cfg = AutoConfig.from_pretrained(args.model)
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32, attn_implementation="eager")
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"  # renamed in 4.56
+    model, info = AutoModelForCausalLM.from_pretrained(
+        args.model, attn_implementation="eager", output_loading_info=True, **{dtype_kw: torch.float32})
+    # A faithful export loads every weight: nothing missing, unexpected or resized.
+    problems = {k: [str(x) for x in v] for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    if problems:
+        print(json.dumps({"ok": False, "model": args.model, "loading_problems": problems}))
+        return 1
     model.eval()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
@@ -229,6 +238,7 @@ def main():
         "params": sum(p.numel() for p in model.parameters()),
         "max_abs_diff": diff, "max_abs_ours": scale, "rel_diff": diff / scale if scale else None,
         "argmax_agreement": argmax_agree, "tol": args.tol, "device": device,
+        "transformers": transformers.__version__,
     }))
     return 0 if ok else 1
 
