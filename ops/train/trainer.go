@@ -108,8 +108,11 @@ type Trainer struct {
 	accumExec   *model.Exec
 	evalExec    *model.Exec
 
-	step   int   // updates done
-	tokens int64 // tokens consumed
+	step          int     // updates done
+	tokens        int64   // tokens consumed
+	elapsedBefore float64 // seconds trained before the restored checkpoint
+
+	failCheckpoint func() error // tests: simulate a failed checkpoint write
 }
 
 // New creates a Trainer for the trainable variables already in store (they
