@@ -3,10 +3,10 @@ package prune
 import (
 	"testing"
 
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // BenchmarkApply prunes a synthetic 40M-parameter bf16 model (8 layers,
