@@ -17,13 +17,17 @@ type display interface {
 	uniqueID() string
 }
 
+// gonbDisplay sends to GoNB and then waits (gonbui.Sync) until GoNB has
+// published the output: GoNB stops reading its pipe as soon as the cell
+// program exits, so a large output (a PNG) written just before exiting could
+// otherwise be lost — observed when the machine is busy.
 type gonbDisplay struct{}
 
 func (gonbDisplay) notebook() bool             { return gonbui.IsNotebook }
-func (gonbDisplay) html(html string)           { gonbui.DisplayHTML(html) }
-func (gonbDisplay) updateHTML(id, html string) { gonbui.UpdateHTML(id, html) }
-func (gonbDisplay) png(data []byte)            { gonbui.DisplayPNG(data) }
-func (gonbDisplay) svg(svg string)             { gonbui.DisplaySVG(svg) }
+func (gonbDisplay) html(html string)           { gonbui.DisplayHTML(html); gonbui.Sync() }
+func (gonbDisplay) updateHTML(id, html string) { gonbui.UpdateHTML(id, html); gonbui.Sync() }
+func (gonbDisplay) png(data []byte)            { gonbui.DisplayPNG(data); gonbui.Sync() }
+func (gonbDisplay) svg(svg string)             { gonbui.DisplaySVG(svg); gonbui.Sync() }
 func (gonbDisplay) uniqueID() string           { return gonbui.UniqueID() }
 
 var (

@@ -150,11 +150,12 @@ func TestProgressNotebook(t *testing.T) {
 	}
 	p.Finish("done: 4 batches")
 	p.Finish("again") // no effect
-	if u := rec.updates[len(rec.updates)-1]; u.html != "" {
-		t.Fatal("Finish did not clear the transient block")
+	final := rec.updates[len(rec.updates)-1]
+	if final.id != "gominitron_progress_42" || !strings.Contains(final.html, "done: 4 batches") || strings.Contains(final.html, "ETA") {
+		t.Fatalf("final block: %+v", final)
 	}
-	if len(rec.htmls) != 1 || !strings.Contains(rec.htmls[0], "done: 4 batches") || strings.Contains(rec.htmls[0], "ETA") {
-		t.Fatalf("final block: %v", rec.htmls)
+	if len(rec.htmls) != 0 {
+		t.Fatalf("Finish displayed a second block: %v", rec.htmls)
 	}
 	n := len(rec.updates)
 	p.Update(5, 5, "late")
@@ -202,8 +203,8 @@ func TestProgressWriter(t *testing.T) {
 	}
 	p.Write([]byte("1\n"))
 	p.Finish("")
-	if !strings.Contains(rec.htmls[0], "step 2 loss 3.1") || out.Len() != 0 {
-		t.Fatalf("final %v, text %q", rec.htmls, out.String())
+	if last := rec.updates[len(rec.updates)-1].html; !strings.Contains(last, "step 2 loss 3.1") || out.Len() != 0 {
+		t.Fatalf("final %q, text %q", last, out.String())
 	}
 }
 

@@ -85,8 +85,8 @@ func (p *Progress) Write(b []byte) (int, error) {
 }
 
 // Finish shows the final state (with msg, if not empty) and stops updating.
-// In a notebook the transient block is replaced by a permanent one, so the
-// final state is kept when the notebook is saved.
+// In a notebook the block is redrawn one last time (without ETA); it stays
+// in the saved notebook.
 func (p *Progress) Finish(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -101,10 +101,7 @@ func (p *Progress) Finish(msg string) {
 		p.msg = msg
 	}
 	if ui.notebook() {
-		if p.drawn {
-			ui.updateHTML(p.id, "")
-		}
-		ui.html(p.htmlLocked(true))
+		ui.updateHTML(p.id, p.htmlLocked(true))
 	} else {
 		p.printLocked(true)
 	}
