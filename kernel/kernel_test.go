@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/gominitron/gominitron/ops/train"
 	"github.com/gominitron/gominitron/plots"
 	"github.com/gominitron/gominitron/results"
 )
@@ -252,5 +253,25 @@ func TestBanner(t *testing.T) {
 	MustBanner()
 	if out.Len() != 0 || len(rec.htmls) != 1 || !strings.Contains(strings.ToLower(rec.htmls[0]), "backend go") {
 		t.Fatalf("notebook banner: text %q html %v", out.String(), rec.htmls)
+	}
+}
+
+func TestProgressAdapters(t *testing.T) {
+	rec, _, clock := fakeEnv(t, true)
+	p := NewProgress("pipeline")
+	var stage func(string, int, int) = p.Stage // importance.Options.Progress
+	stage("drop-one", 1, 4)
+	*clock = clock.Add(time.Second)
+	var trainCb func(train.Progress) = p.Train // train.RunOptions.Progress
+	val := 3.5
+	trainCb(train.Progress{Step: 10, TotalSteps: 10, Loss: 3.25, ValLoss: &val, LR: 1e-4, TokensPerSec: 1234})
+	if !strings.Contains(rec.updates[0].html, "drop-one") || !strings.Contains(rec.updates[0].html, "1/4") {
+		t.Fatalf("stage update: %s", rec.updates[0].html)
+	}
+	last := rec.updates[len(rec.updates)-1].html
+	for _, want := range []string{"10/10 (100%)", "loss 3.2500", "val 3.5000", "1234 tok/s"} {
+		if !strings.Contains(last, want) {
+			t.Fatalf("train update lacks %q: %s", want, last)
+		}
 	}
 }
