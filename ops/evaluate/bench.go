@@ -43,6 +43,7 @@ type BenchResult struct {
 	MemorySource         string `json:"memory_source"`
 	EstimatedDeviceBytes int64  `json:"estimated_device_bytes"` // weights + KV cache + last logits, analytic
 	Params               int64  `json:"params"`
+	Note                 string `json:"note,omitempty"` // e.g. why decode_tokens_per_sec is missing
 }
 
 // Bench measures serving throughput with KV-cache greedy generation
@@ -117,8 +118,13 @@ func Bench(r *llm.Runner, opts BenchOptions) (*BenchResult, error) {
 		},
 		PrefillSeconds: tp, TotalSeconds: tt, MemorySource: source,
 	}
-	if opts.OutputLen > 1 && tt > tp {
+	switch {
+	case opts.OutputLen == 1:
+		res.Note = "output-len 1: no decode steps"
+	case tt > tp:
 		res.DecodeTokensPerSec = float64(opts.Batch*(opts.OutputLen-1)) / (tt - tp)
+	default:
+		res.Note = "decode time below timing noise (generating output-len tokens was not slower than 1): decode_tokens_per_sec omitted; raise --repeats or --output-len"
 	}
 	res.Params = cfg.Params().Total
 	res.EstimatedDeviceBytes = cfg.WeightBytes(dtype) + cfg.KVCacheBytesPerToken(dtype)*int64(opts.Batch*(opts.InputLen+opts.OutputLen)) +
