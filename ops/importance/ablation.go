@@ -98,7 +98,9 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 				keep[l] = 1
 			}
 		}
-		extra = []any{tensors.FromFlatDataAndDimensions(keep, d.NumLayers)}
+		keepT := tensors.FromFlatDataAndDimensions(keep, d.NumLayers)
+		defer keepT.FinalizeAll()
+		extra = []any{keepT}
 	}
 	var lossSum, count float64
 	for i := range s.calib.numBatches(s.batchSize) {

@@ -201,10 +201,12 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 	if parts != nil {
 		partScores := make([]*AxisScores, len(parts))
+		minRows := math.Inf(1)
 		for i, p := range parts {
 			partScores[i] = p.scores()
+			minRows = math.Min(minRows, p.rows)
 		}
-		if s.RankStability, err = RankStabilityOf(partScores, len(calib.IDs)/len(parts)); err != nil {
+		if s.RankStability, err = RankStabilityOf(partScores, int(minRows)); err != nil {
 			return nil, err
 		}
 		s.StabilitySummary = SummarizeStability(s.RankStability)

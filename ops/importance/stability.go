@@ -118,7 +118,8 @@ func CompareScores(a, b *AxisScores) (map[string]float64, error) {
 	return out, nil
 }
 
-// RankStabilityOf compares every pair of parts.
+// RankStabilityOf compares every pair of parts; samplesPerPart is recorded
+// (the smallest part's number of sequences).
 func RankStabilityOf(parts []*AxisScores, samplesPerPart int) (*results.RankStability, error) {
 	if len(parts) < 2 {
 		return nil, fmt.Errorf("importance: rank stability needs at least 2 parts, got %d", len(parts))
