@@ -56,6 +56,7 @@ func runDataPack(args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the validation split")
 	bos := fs.Bool("bos", false, "prepend BOS to every document (EOS is always appended)")
 	eos := fs.Int("eos", -1, "EOS id (default: the tokenizer's)")
+	workers := fs.Int("workers", 0, "tokenization goroutines (default: all CPUs)")
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func runDataPack(args []string) error {
 		srcs = append(srcs, data.Source{Path: in, Format: *format, Field: *field, TextMode: *textMode})
 	}
 	stats, err := data.Pack(data.PackOptions{Sources: srcs, Tokenizer: tok, Out: *out, ValFraction: *val,
-		Seed: *seed, AddBOS: *bos, EOS: int32(*eos), Log: os.Stderr})
+		Seed: *seed, AddBOS: *bos, EOS: int32(*eos), Workers: *workers, Log: os.Stderr})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ func runTokenize(args []string) error {
 	noSpecial := fs.Bool("no-special", false, "encode without the post-processor's special tokens (e.g. BOS)")
 	decode := fs.String("decode", "", "comma-separated ids to decode instead of encoding")
 	skipSpecial := fs.Bool("skip-special", false, "when decoding, drop special tokens")
+	lines := fs.String("lines", "", "encode every line of this file: one JSON {\"text\", \"ids\", \"decoded\"} per line")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,9 @@ func runTokenize(args []string) error {
 	tok, err := tokenize.Load(*path)
 	if err != nil {
 		return err
+	}
+	if *lines != "" {
+		return tokenizeLines(tok, *lines, !*noSpecial)
 	}
 	if *decode != "" {
 		var ids []int32
@@ -80,6 +84,19 @@ func runTokenize(args []string) error {
 		ids = []int32{}
 	}
 	return writeJSON(map[string][]int32{"ids": ids})
+}
+
+// tokenizeLines encodes each line of a file (for cross-checks against Hugging
+// Face tokenizers, see scripts/check_tokenizer_hf.py).
+func tokenizeLines(tok *tokenize.Tokenizer, path string, addSpecial bool) error {
+	return data.ReadDocuments(data.Source{Path: path, Format: "text", TextMode: "line"}, func(d data.Document) error {
+		ids := tok.Encode(d.Text, addSpecial)
+		dec, err := tok.Decode(ids, true)
+		if err != nil {
+			return err
+		}
+		return writeJSON(map[string]any{"text": d.Text, "ids": ids, "decoded": dec})
+	})
 }
 
 func runTokenizerTrain(args []string) error {

@@ -92,7 +92,8 @@ var (
 
 // BrownToText converts one Brown corpus file (space-separated word/tag tokens,
 // one sentence per line, paragraphs separated by blank lines) to plain text:
-// tags are dropped, “ and ” become ", punctuation attaches to the word
+// tags are dropped, the quote tokens (two backquotes / two apostrophes)
+// become ", punctuation attaches to the word
 // before it, opening brackets/quotes to the word after, lone ' alternates
 // between opening and closing quote within a paragraph, sentences of a
 // paragraph are joined with a space and paragraphs with a blank line.
