@@ -38,7 +38,7 @@ func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *N
 	if len(skip) == 0 || !skip[0] {
 		out = Concatenate([]*Node{SliceAxis(a, -1, AxisElem(1)), SliceAxis(a, -1, AxisElem(0))}, -1)
 		if keep != nil {
-			out = Add(a, Mul(Sub(out, a), keep)) // keep [1] broadcasts
+			out = Add(a, Mul(Sub(out, a), Reshape(keep, 1, 1, 1))) // keep [numLayers=1]
 		}
 		if tap != nil {
 			for _, name := range []string{tapResidualIn, tapAttnNormOut, tapOProjIn, tapMLPNormOut, tapDownProjIn} {
