@@ -1,6 +1,7 @@
 package importance
 
 import (
+	"math"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -58,5 +59,40 @@ func TestBiasAfterMaskForcesStaticSkip(t *testing.T) {
 		if net.canMaskLayers() {
 			t.Errorf("with %s the layers are masked instead of skipped", bias)
 		}
+	}
+}
+
+// bf16Tolerance bounds the relative error of scores computed in bfloat16
+// (8 bits of mantissa) against the float32 reference.
+const bf16Tolerance = 3e-2
+
+// TestBFloat16Compute: the pass in bfloat16 (weights and activations; the
+// reductions in float32) stays close to the float32 reference.
+func TestBFloat16Compute(t *testing.T) {
+	backend := testBackend(t)
+	m := loadTestModel(t, "dev-llama3-headdim-tied-bf16")
+	s, err := Estimate(backend, m.cfg, m.weights, &Calibration{IDs: m.ids}, Options{BatchSize: 4, DType: dtypes.BFloat16, DropOne: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, axis := range []struct {
+		name     string
+		got, ref []float64
+	}{
+		{"ffn", flatten(s.FFN), flatten(m.ref.FFN)},
+		{"heads", flatten(s.Heads), flatten(m.ref.Heads)},
+		{"hidden", s.Hidden, m.ref.Hidden},
+		{"bi", s.BI, m.ref.BI},
+		{"drop_one_lm_loss", s.DropOneLMLoss, m.ref.DropOneLMLoss},
+	} {
+		var maxRef, maxErr float64
+		for i := range axis.ref {
+			maxRef = math.Max(maxRef, math.Abs(axis.ref[i]))
+			maxErr = math.Max(maxErr, math.Abs(axis.got[i]-axis.ref[i]))
+		}
+		if maxErr > bf16Tolerance*maxRef {
+			t.Errorf("%s: bf16 max abs error %.3g > %.0e × %.3g", axis.name, maxErr, bf16Tolerance, maxRef)
+		}
+		t.Logf("%-16s bf16 max abs error %.2e × max|ref|", axis.name, maxErr/maxRef)
 	}
 }
