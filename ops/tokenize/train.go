@@ -142,24 +142,51 @@ func (t *Trainer) Train() (*Trained, error) {
 	if len(t.words) == 0 {
 		return nil, errors.New("tokenizer train: no text")
 	}
-	vocab := append([]string{}, t.opts.SpecialTokens...)
+	words := make(map[string]int64, len(t.words))
+	for w, c := range t.words {
+		words[byteLevelEncode(w)] += c
+	}
+	return trainBPE(words, t.opts.SpecialTokens, byteLevelAlphabet(), t.opts.VocabSize, t.opts.MinFrequency)
+}
+
+// trainBPE is tokenizers' BpeTrainer::do_train on word counts (words are
+// strings of symbols, one rune each): vocabulary = special tokens, then the
+// alphabet (runes of the words plus initial, sorted by code point), then
+// merges until vocabSize.
+func trainBPE(wordCounts map[string]int64, specials []string, initial []rune, vocabSize int, minFrequency int64) (*Trained, error) {
+	vocab := append([]string{}, specials...)
 	ids := map[string]int32{}
 	for i, s := range vocab {
 		ids[s] = int32(i)
 	}
-	var byteID [256]int32
-	for _, r := range byteLevelAlphabet() {
+	alphabet := map[rune]bool{}
+	for _, r := range initial {
+		alphabet[r] = true
+	}
+	for w := range wordCounts {
+		for _, r := range w {
+			alphabet[r] = true
+		}
+	}
+	runes := make([]rune, 0, len(alphabet))
+	for r := range alphabet {
+		runes = append(runes, r)
+	}
+	sort.Slice(runes, func(i, j int) bool { return runes[i] < runes[j] })
+	runeID := map[rune]int32{}
+	for _, r := range runes {
 		s := string(r)
-		if _, dup := ids[s]; dup {
-			return nil, fmt.Errorf("tokenizer train: special token %q collides with a byte token", s)
+		if id, dup := ids[s]; dup { // a special token equal to a character keeps its id
+			runeID[r] = id
+			continue
 		}
 		ids[s] = int32(len(vocab))
-		byteID[runeToByte[r]] = int32(len(vocab))
+		runeID[r] = int32(len(vocab))
 		vocab = append(vocab, s)
 	}
 	// Words in a fixed order (sorted) so that everything is deterministic.
-	keys := make([]string, 0, len(t.words))
-	for w := range t.words {
+	keys := make([]string, 0, len(wordCounts))
+	for w := range wordCounts {
 		keys = append(keys, w)
 	}
 	sort.Strings(keys)
@@ -167,11 +194,11 @@ func (t *Trainer) Train() (*Trained, error) {
 	pairCounts := map[uint64]int64{}
 	where := map[uint64][]int32{}
 	for i, k := range keys {
-		syms := make([]int32, len(k))
-		for j := 0; j < len(k); j++ {
-			syms[j] = byteID[k[j]]
+		syms := make([]int32, 0, len(k))
+		for _, r := range k {
+			syms = append(syms, runeID[r])
 		}
-		words[i] = trainWord{syms: syms, count: t.words[k]}
+		words[i] = trainWord{syms: syms, count: wordCounts[k]}
 		for j := 0; j+1 < len(syms); j++ {
 			key := pairKey(syms[j], syms[j+1])
 			pairCounts[key] += words[i].count
@@ -192,7 +219,7 @@ func (t *Trainer) Train() (*Trained, error) {
 	step := int32(0)
 	var changes []pairChange
 	var changeWord []int32
-	for len(vocab) < t.opts.VocabSize && h.Len() > 0 {
+	for len(vocab) < vocabSize && h.Len() > 0 {
 		top := heap.Pop(h).(trainMerge)
 		key := pairKey(top.a, top.b)
 		if cur := pairCounts[key]; top.count != cur {
@@ -200,7 +227,7 @@ func (t *Trainer) Train() (*Trained, error) {
 			heap.Push(h, top)
 			continue
 		}
-		if top.count < 1 || top.count < t.opts.MinFrequency {
+		if top.count < 1 || top.count < minFrequency {
 			break
 		}
 		newTok := vocab[top.a] + vocab[top.b]
@@ -247,9 +274,9 @@ func (t *Trainer) Train() (*Trained, error) {
 	}
 	seg := make(map[string][]int32, len(words))
 	for i, k := range keys {
-		seg[byteLevelEncode(k)] = words[i].syms
+		seg[k] = words[i].syms
 	}
-	return &Trained{Vocab: vocab, Merges: merges, SpecialTokens: t.opts.SpecialTokens, Segmentation: seg}, nil
+	return &Trained{Vocab: vocab, Merges: merges, SpecialTokens: specials, Segmentation: seg}, nil
 }
 
 // JSON renders a tokenizer.json in the structure the `tokenizers` library

@@ -100,3 +100,25 @@ func TestTrainTieBreak(t *testing.T) {
 		t.Fatal("vocab below 258 must fail")
 	}
 }
+
+// TestTrainLikeTokenizers replays the unit test of tokenizers' BpeTrainer
+// (models/bpe/trainer.rs, test_train): same words, min_frequency 2, no special
+// tokens or initial alphabet → the same vocabulary ids and merges.
+func TestTrainLikeTokenizers(t *testing.T) {
+	words := map[string]int64{"roses": 1, "are": 2, "red": 1, "voilets": 1, "blue": 1, "BERT": 1, "is": 2,
+		"big": 1, "and": 1, "so": 1, "GPT-2": 1}
+	res, err := trainBPE(words, nil, nil, 30000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVocab := []string{"-", "2", "B", "E", "G", "P", "R", "T", "a", "b", "d", "e", "g", "i", "l", "n", "o", "r",
+		"s", "t", "u", "v", "re", "are", "is"}
+	if !slices.Equal(res.Vocab, wantVocab) {
+		t.Fatalf("vocab %q\nwant %q", res.Vocab, wantVocab)
+	}
+	// (r,e) count 3; then (a,re) and (i,s) tie at 2 and ids (8,22) < (13,18).
+	wantMerges := [][2]string{{"r", "e"}, {"a", "re"}, {"i", "s"}}
+	if !slices.Equal(res.Merges, wantMerges) {
+		t.Fatalf("merges %q want %q", res.Merges, wantMerges)
+	}
+}
