@@ -28,10 +28,10 @@ const (
 
 // CheckpointState is the non-tensor part of a checkpoint.
 type CheckpointState struct {
-	Step       int         `json:"step"`   // optimizer updates done
-	Tokens     int64       `json:"tokens"` // token ids consumed
-	Data       LoaderState `json:"data"`   // position of the training data after Step updates
-	ElapsedSec float64     `json:"elapsed_s"`
+	Step       int             `json:"step"`   // optimizer updates done
+	Tokens     int64           `json:"tokens"` // token ids consumed
+	Data       json.RawMessage `json:"data"`   // position of the training data after Step updates (Batches.State)
+	ElapsedSec float64         `json:"elapsed_s"`
 	// Variables lists the saved variable paths (parameters, then AdamW moments).
 	Variables []string `json:"variables"`
 }
@@ -57,7 +57,7 @@ func (t *Trainer) checkpointVariables() []*model.Variable {
 // Save writes a checkpoint of t at its current step with the data position
 // data, atomically, then deletes the oldest beyond Keep. It returns the
 // checkpoint's path.
-func (c *Checkpointer) Save(t *Trainer, data LoaderState, elapsedSec float64) (path string, err error) {
+func (c *Checkpointer) Save(t *Trainer, data json.RawMessage, elapsedSec float64) (path string, err error) {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return "", fmt.Errorf("train: checkpoint directory: %w", err)
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
@@ -11,10 +12,11 @@ import (
 type Batches interface {
 	// Next returns the next micro-batch, [batchSize, seqLen] int32.
 	Next() (*tensors.Tensor, error)
-	// State returns the position after the last batch returned.
-	State() LoaderState
+	// State returns the position after the last batch returned, as JSON
+	// (saved in checkpoints).
+	State() (json.RawMessage, error)
 	// Restore moves to a position returned by State.
-	Restore(LoaderState) error
+	Restore(state json.RawMessage) error
 }
 
 // LoaderState is the position of a SequenceLoader: the shuffle seed, the
@@ -53,7 +55,7 @@ func NewSequenceLoader(seqs [][]int32, batchSize int, seed uint64) (*SequenceLoa
 		}
 	}
 	l := &SequenceLoader{seqs: seqs, batchSize: batchSize, seqLen: seqLen}
-	if err := l.Restore(LoaderState{Seed: seed}); err != nil {
+	if err := l.restore(LoaderState{Seed: seed}); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -66,10 +68,21 @@ func (l *SequenceLoader) BatchesPerEpoch() int { return len(l.seqs) / l.batchSiz
 func (l *SequenceLoader) SeqLen() int { return l.seqLen }
 
 // State implements Batches.
-func (l *SequenceLoader) State() LoaderState { return l.state }
+func (l *SequenceLoader) State() (json.RawMessage, error) { return json.Marshal(l.state) }
 
 // Restore implements Batches.
-func (l *SequenceLoader) Restore(s LoaderState) error {
+func (l *SequenceLoader) Restore(state json.RawMessage) error {
+	var s LoaderState
+	if err := json.Unmarshal(state, &s); err != nil {
+		return fmt.Errorf("train: loader state %s: %w", state, err)
+	}
+	return l.restore(s)
+}
+
+// Position returns the loader's position.
+func (l *SequenceLoader) Position() LoaderState { return l.state }
+
+func (l *SequenceLoader) restore(s LoaderState) error {
 	if s.Epoch < 0 || s.Index < 0 || s.Index > len(l.seqs) {
 		return fmt.Errorf("train: loader state %+v out of range (%d sequences)", s, len(l.seqs))
 	}
@@ -81,7 +94,7 @@ func (l *SequenceLoader) Restore(s LoaderState) error {
 // Next implements Batches.
 func (l *SequenceLoader) Next() (*tensors.Tensor, error) {
 	if l.state.Index+l.batchSize > len(l.seqs) {
-		if err := l.Restore(LoaderState{Seed: l.state.Seed, Epoch: l.state.Epoch + 1}); err != nil {
+		if err := l.restore(LoaderState{Seed: l.state.Seed, Epoch: l.state.Epoch + 1}); err != nil {
 			return nil, err
 		}
 	}

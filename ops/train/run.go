@@ -147,7 +147,11 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 		row.ElapsedSec = elapsed
 		var ckPath string
 		if last || (opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0) {
-			if ckPath, err = ckpt.Save(t, opts.Train.State(), elapsed); err != nil {
+			state, err := opts.Train.State()
+			if err != nil {
+				return sum, fmt.Errorf("train: data position: %w", err)
+			}
+			if ckPath, err = ckpt.Save(t, state, elapsed); err != nil {
 				return sum, err
 			}
 			sum.LastCheckpoint = ckPath

