@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). CPU only, Go backend.
+#
+#   scripts/test.sh            # everything: vet, unit tests, fuzz, notebooks
+#   SKIP_NOTEBOOKS=1 scripts/test.sh   # no Jupyter install, no notebook runs
+#
+# It installs what it needs itself (Jupyter from apt and the GoNB kernel via
+# kernel/install.sh) unless SKIP_NOTEBOOKS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
 # GoMLX's pure-Go backend uses AVX2/AVX-512 matmul kernels only with this
 # experiment on (measured up to ~8x faster forward on this CPU); detected at run time.
 export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
+SKIP_NOTEBOOKS="${SKIP_NOTEBOOKS:-0}"
+
+if [[ $SKIP_NOTEBOOKS != 1 ]]; then
+  echo "== kernel/install.sh (Jupyter + GoNB kernel)"
+  kernel/install.sh
+  # With the kernel installed, notebook tests must not skip.
+  export GOMINITRON_REQUIRE_JUPYTER=1
+fi
 echo "== go vet"
 go vet ./...
 echo "== go test"
-go test -count=1 -timeout 40m ./... 2>&1 | tee /tmp/gominitron-test.log
+go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/gominitron-test.log
 echo "== fuzz (short)"
 bash scripts/fuzz.sh
+if [[ $SKIP_NOTEBOOKS != 1 ]]; then
+  echo "== notebooks (headless, scale ${GOMINITRON_SCALE:-smoke})"
+  scripts/notebooks.sh
+fi
+echo "== all tests passed"
