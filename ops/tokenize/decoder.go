@@ -107,11 +107,13 @@ type metaspaceDecoder struct {
 func (d metaspaceDecoder) decodeChain(tokens []string) []string {
 	out := make([]string, len(tokens))
 	for i, t := range tokens {
-		t = strings.ReplaceAll(t, d.replacement, " ")
+		// tokenizers drops every replacement character of the first token
+		// (unless prepend_scheme is never) and turns the others into spaces.
 		if i == 0 && d.prependScheme != "never" {
-			t = strings.TrimPrefix(t, " ")
+			out[i] = strings.ReplaceAll(t, d.replacement, "")
+		} else {
+			out[i] = strings.ReplaceAll(t, d.replacement, " ")
 		}
-		out[i] = t
 	}
 	return out
 }
