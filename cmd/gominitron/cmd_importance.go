@@ -41,6 +41,7 @@ func runImportance(args []string) error {
 	seqAgg := fs.String("seq-agg", "mean", "reduction over positions: mean (of |x|), l2 or var")
 	blocks := fs.Int("blocks", 0, "also score every contiguous block of K layers removed (block_lm_loss)")
 	bootstrap := fs.Int("bootstrap", 0, "split the batches into K ≥ 2 disjoint parts and report the Spearman rank correlation of every axis between parts")
+	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (static on the Go backend, masked on XLA)")
 	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16 (reductions are float32)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
 	full := fs.String("full-out", "", "optional: the scores plus GQA per-group head rankings and the stability summary")
@@ -66,6 +67,10 @@ func runImportance(args []string) error {
 	dtype, err := parseImportanceDType(*dtypeName)
 	if err != nil {
 		return err
+	}
+	skip, ok := map[string]importance.SkipMode{"auto": importance.SkipAuto, "masked": importance.SkipMasked, "static": importance.SkipStatic}[*skipMode]
+	if !ok {
+		return fmt.Errorf("--skip-mode %q: want auto, masked or static", *skipMode)
 	}
 
 	log := io.Writer(os.Stderr)
@@ -113,6 +118,7 @@ func runImportance(args []string) error {
 		DropOne:     true,
 		BlockSize:   *blocks,
 		Parts:       *bootstrap,
+		Skip:        skip,
 		ModelID:     *modelDir,
 		Progress: func(stage string, done, total int) {
 			fmt.Fprintf(log, "\rimportance: %-11s %d/%d  (%.1fs)", stage, done, total, time.Since(started).Seconds())

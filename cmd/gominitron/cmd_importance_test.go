@@ -25,7 +25,7 @@ func TestImportanceCommand(t *testing.T) {
 	dir := t.TempDir()
 	out, full := filepath.Join(dir, "scores.json"), filepath.Join(dir, "full.json")
 	err := runImportance([]string{"--model", fixture, "--input", filepath.Join(fixture, "reference.safetensors"),
-		"--batch", "2", "--blocks", "2", "--bootstrap", "2", "--out", out, "--full-out", full, "--quiet"})
+		"--batch", "2", "--blocks", "2", "--bootstrap", "2", "--skip-mode", "masked", "--out", out, "--full-out", full, "--quiet"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +72,7 @@ func TestImportanceCommandErrors(t *testing.T) {
 		{[]string{"--model", fixture, "--input", input, "--data", "c.txt", "--out", "x.json"}, "exactly one"},
 		{[]string{"--model", fixture, "--input", input, "--batch-agg", "max", "--out", "x.json"}, "batch aggregation"},
 		{[]string{"--model", fixture, "--input", input, "--dtype", "int8", "--out", "x.json"}, "--dtype"},
+		{[]string{"--model", fixture, "--input", input, "--skip-mode", "lazy", "--out", "x.json"}, "--skip-mode"},
 		{[]string{"--model", fixture, "--input", filepath.Join(fixture, "missing.safetensors"), "--out", "x.json"}, "missing.safetensors"},
 	} {
 		err := runImportance(append(tc.args, "--quiet"))

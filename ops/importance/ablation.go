@@ -49,7 +49,7 @@ func BlockSweep(numLayers, k int, score ScoreFn, progress func(done, total int))
 // set with some layers removed. When the network allows it, the removed
 // layers are a graph input (a 0/1 keep vector turned into zero FFN and head
 // masks), so one compiled graph (per batch shape and padding) serves every
-// skip pattern; otherwise (o_proj/down_proj biases, or static set) one graph
+// skip pattern; otherwise (static set, or o_proj/down_proj biases) one graph
 // is compiled per pattern (ForwardOptions.SkipLayers) and released after use.
 type lossScorer struct {
 	backend   compute.Backend

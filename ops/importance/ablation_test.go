@@ -16,12 +16,12 @@ func TestMaskedSkipEqualsStaticSkip(t *testing.T) {
 	for _, name := range []string{"dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"} {
 		m := loadTestModel(t, name)
 		calib := &Calibration{IDs: m.ids, Lengths: []int{32, 17, 32, 5}}
-		opts := Options{BatchSize: 2, DropOne: true, BlockSize: 2}
+		opts := Options{BatchSize: 2, DropOne: true, BlockSize: 2, Skip: SkipMasked}
 		masked, err := Estimate(backend, m.cfg, m.weights, calib, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts.StaticSkip = true
+		opts.Skip = SkipStatic
 		static, err := Estimate(backend, m.cfg, m.weights, calib, opts)
 		if err != nil {
 			t.Fatal(err)

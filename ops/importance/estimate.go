@@ -32,12 +32,8 @@ type Options struct {
 	// function (e.g. a downstream multiple-choice accuracy); needs BlockSize.
 	BlockScorer *BlockScorer
 
-	// StaticSkip compiles one graph per skip pattern (ForwardOptions.SkipLayers)
-	// instead of passing the removed layers as a graph input (zero FFN and
-	// head masks, one compilation for all patterns; used automatically
-	// unless o_proj/down_proj have biases). Same results; static skipping
-	// saves the removed layers' compute but pays a compilation per pattern.
-	StaticSkip bool
+	// Skip chooses how ablations remove layers (default SkipAuto).
+	Skip SkipMode
 
 	// Parts ≥ 2 deals the batches round-robin into that many disjoint parts,
 	// accumulated separately in the same pass, and reports the Spearman
@@ -50,6 +46,27 @@ type Options struct {
 	// ("activations", "drop-one", "blocks", "block-scorer").
 	Progress func(stage string, done, total int)
 }
+
+// SkipMode is how the ablations (drop-one, blocks) remove layers.
+type SkipMode int
+
+const (
+	// SkipAuto: SkipStatic on the pure-Go backend (compiling is nearly free
+	// and removed layers are not computed), SkipMasked on compiling
+	// backends (XLA), where one compilation per pattern would dominate.
+	SkipAuto SkipMode = iota
+	// SkipMasked passes the removed layers as a graph input (zero FFN and
+	// head masks): one compilation serves every skip pattern, every layer
+	// is computed. Falls back to SkipStatic when o_proj/down_proj have
+	// biases (a zero mask would leave the bias).
+	SkipMasked
+	// SkipStatic compiles one graph per pattern with
+	// ForwardOptions.SkipLayers (removed layers cost nothing).
+	SkipStatic
+)
+
+// goBackendName is the Name() of the pure-Go backend.
+const goBackendName = "Go Backend"
 
 // BlockScorer is a block-sweep scoring function with its description.
 type BlockScorer struct {
@@ -82,8 +99,8 @@ func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tens
 }
 
 // LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
-// over calib of the model with the given layers removed (one compilation for
-// all skip patterns when the layers can be masked, see Options.StaticSkip).
+// over calib of the model with the given layers removed (SkipAuto: see
+// SkipMode).
 // Use it, or any other ScoreFn, with DropOne and BlockSweep.
 func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
 	if dtype == dtypes.InvalidDType {
@@ -99,7 +116,7 @@ func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
-	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize}
+	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: backend.Name() == goBackendName}
 	return sc.score, nil
 }
 
@@ -213,7 +230,8 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 
 	// Ablations: one compiled graph per skip pattern.
-	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: opts.StaticSkip}
+	static := opts.Skip == SkipStatic || (opts.Skip == SkipAuto && backend.Name() == goBackendName)
+	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: static}
 	defer scorer.finalize()
 	if opts.DropOne {
 		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
