@@ -289,8 +289,8 @@ func parseSentencePiece(data []byte, name string) (*Tokenizer, error) {
 	if p.treatWhitespaceSuffix {
 		return nil, wrap(errors.New("treat_whitespace_as_suffix is not supported"))
 	}
-	if p.normName != "identity" && len(p.charsmap) > 0 {
-		return nil, wrap(fmt.Errorf("normalizer %q with a precompiled charsmap is not supported (only identity)", p.normName))
+	if (p.normName != "identity" && p.normName != "") || len(p.charsmap) > 0 {
+		return nil, wrap(fmt.Errorf("normalizer %q (precompiled charsmap of %d bytes) is not supported: only identity, as Llama 2 / Mistral / TinyLlama use; load their tokenizer.json instead", p.normName, len(p.charsmap)))
 	}
 	m := &spBPE{pieces: map[string]int32{}, reserved: map[string]int32{}, unkID: int32(p.unkID), byteFallback: p.byteFallback}
 	t := &Tokenizer{path: name, model: m, tokenToID: map[string]int32{}, special: map[int32]bool{}, bos: -1, eos: -1}
