@@ -229,7 +229,7 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 		s.StabilitySummary = SummarizeStability(s.RankStability)
 	}
 
-	// Ablations: one compiled graph per skip pattern.
+	// Ablations: every skip pattern is one more pass over the calibration set.
 	static := opts.Skip == SkipStatic || (opts.Skip == SkipAuto && backend.Name() == goBackendName)
 	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: static}
 	defer scorer.finalize()
