@@ -61,6 +61,11 @@ func runTokenize(args []string) error {
 	if err != nil {
 		return err
 	}
+	textSet := false
+	fs.Visit(func(f *flag.Flag) { textSet = textSet || f.Name == "text" })
+	if !textSet && *decode == "" && *lines == "" {
+		return errors.New("give --text STR, --decode IDS or --lines FILE")
+	}
 	if *lines != "" {
 		return tokenizeLines(tok, *lines, !*noSpecial)
 	}
