@@ -79,15 +79,9 @@ func ReadTask(path string, format Format) ([]Doc, error) {
 		if len(b) == 0 {
 			continue
 		}
-		d, err := parse(b)
+		d, err := checkedDoc(parse, b)
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: %s line %d (%s format): %w", path, line, format, err)
-		}
-		if d.Gold < 0 || d.Gold >= len(d.Choices) {
-			return nil, fmt.Errorf("evaluate: %s line %d: gold answer %d out of range of %d choices", path, line, d.Gold, len(d.Choices))
-		}
-		if len(d.Choices) < 2 {
-			return nil, fmt.Errorf("evaluate: %s line %d: %d choices (need at least 2)", path, line, len(d.Choices))
 		}
 		docs = append(docs, d)
 	}
@@ -98,6 +92,21 @@ func ReadTask(path string, format Format) ([]Doc, error) {
 		return nil, fmt.Errorf("evaluate: %s holds no examples", path)
 	}
 	return docs, nil
+}
+
+// checkedDoc parses one JSON line and validates the result.
+func checkedDoc(parse func([]byte) (Doc, error), b []byte) (Doc, error) {
+	d, err := parse(b)
+	if err != nil {
+		return Doc{}, err
+	}
+	if len(d.Choices) < 2 {
+		return Doc{}, fmt.Errorf("%d choices (need at least 2)", len(d.Choices))
+	}
+	if d.Gold < 0 || d.Gold >= len(d.Choices) {
+		return Doc{}, fmt.Errorf("gold answer %d out of range of %d choices", d.Gold, len(d.Choices))
+	}
+	return d, nil
 }
 
 // ParseFormat validates a format name.
