@@ -1,0 +1,192 @@
+package distill
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
+)
+
+// Divergence names a logits distillation loss.
+type Divergence string
+
+// The logits losses. p_t is the teacher's distribution, p_s the student's,
+// both softmax(logits / τ).
+const (
+	ForwardKL Divergence = "kl"  // KL(p_t ‖ p_s) = Σ p_t (log p_t − log p_s): the paper's choice
+	ReverseKL Divergence = "rkl" // KL(p_s ‖ p_t)
+	JSD       Divergence = "jsd" // β KL(p_t ‖ m) + (1−β) KL(p_s ‖ m), m = β p_t + (1−β) p_s
+)
+
+// ParseDivergence checks a loss name ("kl", "rkl" or "jsd").
+func ParseDivergence(s string) (Divergence, error) {
+	switch d := Divergence(s); d {
+	case ForwardKL, ReverseKL, JSD:
+		return d, nil
+	}
+	return "", fmt.Errorf("distill: unknown logits loss %q (want kl, rkl or jsd)", s)
+}
+
+// LogitsLoss configures the per-token divergence between teacher and student
+// logits.
+type LogitsLoss struct {
+	Kind        Divergence // default ForwardKL
+	Temperature float64    // τ (default 1); with τ ≠ 1 the divergence is multiplied by τ²
+	Beta        float64    // JSD β in (0, 1) (default 0.5)
+	// TopK > 0 keeps only the teacher's K largest logits per position (forward
+	// KL only): the teacher distribution is renormalized over its top-K ids,
+	// and the student's full-vocabulary log-probabilities are gathered at
+	// those ids (not renormalized). The loss is then
+	// Σ_{k∈K} p̂_t[k] (log p̂_t[k] − log p_s[k]) ≥ −log Σ_{k∈K} p_s[k] ≥ 0;
+	// its minimum puts all of the student's mass on the teacher's top-K in
+	// the teacher's renormalized proportions, so even a student identical to
+	// the teacher pays −log(teacher mass in top-K).
+	TopK int
+}
+
+// withDefaults fills the zero fields.
+func (o LogitsLoss) withDefaults() LogitsLoss {
+	if o.Kind == "" {
+		o.Kind = ForwardKL
+	}
+	if o.Temperature == 0 {
+		o.Temperature = 1
+	}
+	if o.Beta == 0 {
+		o.Beta = 0.5
+	}
+	return o
+}
+
+// Validate reports unusable settings.
+func (o LogitsLoss) Validate() error {
+	o = o.withDefaults()
+	if _, err := ParseDivergence(string(o.Kind)); err != nil {
+		return err
+	}
+	if !(o.Temperature > 0) || math.IsInf(o.Temperature, 0) {
+		return fmt.Errorf("distill: temperature must be > 0, got %g", o.Temperature)
+	}
+	if !(o.Beta > 0 && o.Beta < 1) {
+		return fmt.Errorf("distill: JSD beta must be in (0, 1), got %g", o.Beta)
+	}
+	if o.TopK < 0 {
+		return fmt.Errorf("distill: top-k must be >= 0, got %d", o.TopK)
+	}
+	if o.TopK > 0 && o.Kind != ForwardKL {
+		return fmt.Errorf("distill: top-k applies to the forward KL loss only, not %q", o.Kind)
+	}
+	return nil
+}
+
+// minLogProb floors log-probabilities so that −inf logits (and bf16-range
+// extremes) never produce 0·∞ = NaN: a probability below e^(−1e30) is 0 in
+// float32 anyway, so the divergence values are unchanged.
+const minLogProb = -1e30
+
+// logProbs returns log softmax(logits/τ) in float32, floored at minLogProb.
+// logits: [..., vocab]
+func logProbs(logits *Node, temperature float64) *Node {
+	z := ConvertDType(logits, dtypes.Float32)
+	if temperature != 1 {
+		z = DivScalar(z, temperature)
+	}
+	return MaxScalar(LogSoftmax(z, -1), minLogProb)
+}
+
+// klFromLogProbs is Σ_v exp(lp)·(lp − lq) over the last axis: [..., vocab] → [...].
+func klFromLogProbs(lp, lq *Node) *Node {
+	return ReduceSum(Mul(Exp(lp), Sub(lp, lq)), -1)
+}
+
+// TokenDivergence returns the per-position divergence between teacher and
+// student logits ([..., vocab], any float dtype; computed in float32):
+// [...] float32, ≥ 0. The teacher side is not detached here: callers pass
+// StopGradient'ed teacher logits.
+func TokenDivergence(teacher, student *Node, o LogitsLoss) *Node {
+	if err := o.Validate(); err != nil {
+		panic(err)
+	}
+	o = o.withDefaults()
+	if !teacher.Shape().EqualDimensions(student.Shape()) {
+		panic(fmt.Sprintf("distill: teacher logits %s and student logits %s differ", teacher.Shape(), student.Shape()))
+	}
+	var div *Node
+	switch {
+	case o.TopK > 0:
+		div = topKForwardKL(teacher, student, o.TopK, o.Temperature)
+	case o.Kind == ForwardKL:
+		div = klFromLogProbs(logProbs(teacher, o.Temperature), logProbs(student, o.Temperature))
+	case o.Kind == ReverseKL:
+		div = klFromLogProbs(logProbs(student, o.Temperature), logProbs(teacher, o.Temperature))
+	case o.Kind == JSD:
+		lt, ls := logProbs(teacher, o.Temperature), logProbs(student, o.Temperature)
+		// log m = logaddexp(log β + lt, log(1−β) + ls), stable.
+		a, b := AddScalar(lt, math.Log(o.Beta)), AddScalar(ls, math.Log(1-o.Beta))
+		hi := Max(a, b)
+		lm := Add(hi, Log(Add(Exp(Sub(a, hi)), Exp(Sub(b, hi)))))
+		div = Add(MulScalar(klFromLogProbs(lt, lm), o.Beta), MulScalar(klFromLogProbs(ls, lm), 1-o.Beta))
+	}
+	// Rounding can make a divergence of identical distributions −1e-8.
+	div = MaxScalar(div, 0)
+	if o.Temperature != 1 {
+		div = MulScalar(div, o.Temperature*o.Temperature)
+	}
+	return div
+}
+
+// topKForwardKL: see LogitsLoss.TopK. teacher, student: [..., vocab] → [...].
+func topKForwardKL(teacher, student *Node, k int, temperature float64) *Node {
+	vocab := teacher.Shape().Dim(-1)
+	if k > vocab {
+		panic(fmt.Sprintf("distill: top-k %d exceeds the vocabulary size %d", k, vocab))
+	}
+	outer := teacher.Shape().Dimensions[:teacher.Rank()-1]
+	n := 1
+	for _, d := range outer {
+		n *= d
+	}
+	zt := Reshape(ConvertDType(teacher, dtypes.Float32), n, vocab)
+	if temperature != 1 {
+		zt = DivScalar(zt, temperature)
+	}
+	topVals, topIDs := TopK(zt, k, -1)                    // [n, k]
+	ltK := MaxScalar(LogSoftmax(topVals, -1), minLogProb) // teacher renormalized over its top-K
+	ls := Reshape(logProbs(student, temperature), n, vocab)
+	rows := Iota(zt.Graph(), topIDs.Shape(), 0)         // [n, k]
+	lsK := Gather(ls, Stack([]*Node{rows, topIDs}, -1)) // [n, k]
+	div := ReduceSum(Mul(Exp(ltK), Sub(ltK, lsK)), -1)  // [n]
+	return Reshape(div, outer...)
+}
+
+// MaskedMean is the mean of x over the positions where mask is set (mask nil:
+// all), 0 when none is: x [batchSize, seqLen] float32, mask [batchSize,
+// seqLen] bool or 0/1.
+func MaskedMean(x, mask *Node) *Node {
+	sum, count := maskedSum(x, mask)
+	return Div(sum, MaxScalar(count, 1))
+}
+
+// maskedSum returns Σ x·w and Σ w (both float32 scalars, the count detached)
+// with w the 0/1 weights of mask (nil: all ones).
+func maskedSum(x, mask *Node) (sum, count *Node) {
+	x = ConvertDType(x, dtypes.Float32)
+	if mask == nil {
+		return ReduceAllSum(x), Scalar(x.Graph(), dtypes.Float32, float64(x.Shape().Size()))
+	}
+	w := maskWeights(mask)
+	// Where, not Mul: a masked position may hold Inf/NaN (e.g. padding).
+	return ReduceAllSum(Where(GreaterThan(w, ZerosLike(w)), x, ZerosLike(x))), ReduceAllSum(w)
+}
+
+// maskWeights converts a bool or numeric mask to detached float32 0/1.
+func maskWeights(mask *Node) *Node {
+	var w *Node
+	if mask.DType() == dtypes.Bool {
+		w = ConvertDType(mask, dtypes.Float32)
+	} else {
+		w = ConvertDType(NotEqual(mask, ZerosLike(mask)), dtypes.Float32)
+	}
+	return StopGradient(w)
+}
