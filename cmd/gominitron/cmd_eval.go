@@ -25,7 +25,7 @@ func runEval(args []string) error {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage:")
 		fmt.Fprintln(w, "  gominitron eval --model DIR --data PATH [--seq-len L --stride S --max-tokens N]         → {lm_loss, perplexity, tokens}")
-		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}")
+		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}")
 		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores")
 		fmt.Fprintln(w, "  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)")
 		fs.PrintDefaults()
@@ -40,10 +40,11 @@ func runEval(args []string) error {
 	batch := fs.Int("batch", 8, "sequences per forward pass")
 	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16")
 	task := fs.String("task", "", "multiple-choice task file (JSON Lines)")
-	format := fs.String("format", "", "task format: winogrande, hellaswag, arc, piqa or mc")
+	format := fs.String("format", "", "task format: winogrande, hellaswag, arc, piqa, mmlu or mc")
 	shots := fs.Int("shots", 0, "few-shot examples per prompt, drawn from the task's other examples")
 	seed := fs.Uint64("seed", 1234, "seed of the few-shot sampler (or of --make-task)")
 	limit := fs.Int("limit", 0, "evaluate only the first N examples (0 = all)")
+	sampler := fs.String("sampler", "", "few-shot sampler: random (seeded) or first_n (default: first_n for mmlu, as the harness; random otherwise)")
 	addBOS := fs.Bool("add-bos", false, "prepend BOS to every request (lm-eval-harness add_bos_token=True); off by default as in the harness")
 	blocks := fs.Int("blocks", 0, "block sweep: score the task with each contiguous block of K layers removed")
 	metric := fs.String("metric", "acc", "block sweep metric: acc or acc_norm")
@@ -170,7 +171,16 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	mcOpts := evaluate.MCOptions{Shots: *shots, Seed: *seed, Limit: *limit}
+	mcOpts := evaluate.MCOptions{Shots: *shots, Seed: *seed, Limit: *limit, FirstN: f == evaluate.FormatMMLU}
+	switch *sampler {
+	case "":
+	case "random":
+		mcOpts.FirstN = false
+	case "first_n":
+		mcOpts.FirstN = true
+	default:
+		return fmt.Errorf("--sampler %q: want random or first_n", *sampler)
+	}
 	if *blocks > 0 {
 		sweep := evaluate.BlockSweepOptions{BlockSize: *blocks, Metric: *metric, Task: *task, MC: mcOpts, Model: modelOpts}
 		if !*quiet {

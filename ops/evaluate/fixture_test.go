@@ -367,7 +367,7 @@ func TestMCTaskFilesAgainstOracle(t *testing.T) {
 	prober := newTestProber(t, fx, 4)
 	enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
 	files := map[Format]string{FormatWinogrande: "winogrande.jsonl", FormatHellaSwag: "hellaswag.jsonl",
-		FormatARC: "arc.jsonl", FormatPIQA: "piqa.jsonl", FormatMC: "mc.jsonl"}
+		FormatARC: "arc.jsonl", FormatPIQA: "piqa.jsonl", FormatMMLU: "mmlu.jsonl", FormatMC: "mc.jsonl"}
 	for _, format := range Formats {
 		for _, shots := range []int{0, 1} {
 			t.Run(string(format)+"/"+itoa(shots)+"-shot", func(t *testing.T) {

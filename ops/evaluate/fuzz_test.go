@@ -10,7 +10,7 @@ import (
 // and every accepted doc is usable (≥ 2 choices, gold in range, a partial
 // doc has a target) and yields prompts.
 func FuzzTaskLine(f *testing.F) {
-	for _, name := range []string{"winogrande.jsonl", "hellaswag.jsonl", "arc.jsonl", "piqa.jsonl", "mc.jsonl"} {
+	for _, name := range []string{"winogrande.jsonl", "hellaswag.jsonl", "arc.jsonl", "piqa.jsonl", "mmlu.jsonl", "mc.jsonl"} {
 		data, err := os.ReadFile(taskPath(name))
 		if err != nil {
 			f.Fatal(err)

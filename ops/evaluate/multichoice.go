@@ -17,6 +17,9 @@ type MCOptions struct {
 	Shots int    // k solved examples prepended to each prompt (0 = zero-shot)
 	Seed  uint64 // seed of the few-shot sampler
 	Limit int    // evaluate only the first Limit docs (0 = all); shots still come from every doc
+	// FirstN takes the first Shots other docs as examples instead of a
+	// seeded sample (the harness's first_n sampler, used by MMLU).
+	FirstN bool
 }
 
 // MCResult holds a task's scores.
@@ -38,7 +41,9 @@ type MCResult struct {
 // drawn from the other docs with one generator seeded by seed, consumed in
 // doc order (like the harness's per-task random.Random): k+1 distinct docs
 // are sampled, doc i is dropped, the first k are kept.
-func Contexts(docs []Doc, n, shots int, seed uint64) ([][][2]string, error) {
+//
+// With firstN, the shots are the first k docs other than doc i instead.
+func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]string, error) {
 	if shots < 0 {
 		return nil, fmt.Errorf("evaluate: negative number of shots %d", shots)
 	}
@@ -48,9 +53,19 @@ func Contexts(docs []Doc, n, shots int, seed uint64) ([][][2]string, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	out := make([][][2]string, n)
 	for i := range n {
-		prefix := ""
+		prefix := docs[i].Description
 		if shots > 0 {
-			for _, j := range sampleDistinct(rng, len(docs), min(shots+1, len(docs)), i, shots) {
+			var picked []int
+			if len(firstN) > 0 && firstN[0] {
+				for j := 0; len(picked) < shots; j++ {
+					if j != i {
+						picked = append(picked, j)
+					}
+				}
+			} else {
+				picked = sampleDistinct(rng, len(docs), min(shots+1, len(docs)), i, shots)
+			}
+			for _, j := range picked {
 				prefix += docs[j].Shot() + FewshotDelimiter
 			}
 		}
@@ -96,7 +111,7 @@ func EvaluateMC(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCResult,
 	if opts.Limit > 0 && opts.Limit < n {
 		n = opts.Limit
 	}
-	ctxs, err := Contexts(docs, n, opts.Shots, opts.Seed)
+	ctxs, err := Contexts(docs, n, opts.Shots, opts.Seed, opts.FirstN)
 	if err != nil {
 		return nil, err
 	}

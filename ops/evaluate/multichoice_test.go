@@ -120,6 +120,18 @@ func TestContextsFewShot(t *testing.T) {
 			}
 		}
 	}
+	first, _ := Contexts(docs, 4, 2, 99, true)
+	if got := first[0][0][0]; got != "Q1 b1\n\nQ2 a2\n\nQ0" {
+		t.Errorf("first-n shots for doc 0: %q", got)
+	}
+	if got := first[2][1]; got != [2]string{"Q0 a0\n\nQ1 b1\n\nQ2", " b2"} {
+		t.Errorf("first-n shots for doc 2: %q", got)
+	}
+	described := append([]Doc{{Text: "Q", Choices: []string{"x", "y"}, Description: "About things.\n\n"}}, docs...)
+	withDesc, _ := Contexts(described, 1, 1, 5, true)
+	if got := withDesc[0][0][0]; got != "About things.\n\nQ0 a0\n\nQ" {
+		t.Errorf("description before the shots: %q", got)
+	}
 	if _, err := Contexts(docs, 4, 4, 1); err == nil {
 		t.Error("4 shots from 4 docs: no error")
 	}

@@ -22,11 +22,12 @@ const (
 	FormatHellaSwag  Format = "hellaswag"  // {activity_label, ctx_a, ctx_b | ctx, endings, label}
 	FormatARC        Format = "arc"        // {question, choices {text, label}, answerKey} (or AI2's {question {stem, choices}})
 	FormatPIQA       Format = "piqa"       // {goal, sol1, sol2, label}
+	FormatMMLU       Format = "mmlu"       // {question, subject, choices [4], answer}
 	FormatMC         Format = "mc"         // {context, choices, label}
 )
 
 // Formats lists every Format, for flag help and validation.
-var Formats = []Format{FormatWinogrande, FormatHellaSwag, FormatARC, FormatPIQA, FormatMC}
+var Formats = []Format{FormatWinogrande, FormatHellaSwag, FormatARC, FormatPIQA, FormatMMLU, FormatMC}
 
 // Doc is one multiple-choice example after the harness's preprocessing
 // (doc_to_text / doc_to_choice / doc_to_target).
@@ -42,6 +43,9 @@ type Doc struct {
 	Target  string   // shared continuation (partial tasks only)
 	Gold    int      // index of the correct choice
 	Partial bool
+	// Description is written once before the few-shot examples (MMLU's
+	// "The following are multiple choice questions (with answers) about …").
+	Description string
 }
 
 // Shot returns the doc written as a solved example for a few-shot prompt
@@ -129,6 +133,8 @@ func parserFor(format Format) (func([]byte) (Doc, error), error) {
 		return parseARC, nil
 	case FormatPIQA:
 		return parsePIQA, nil
+	case FormatMMLU:
+		return parseMMLU, nil
 	case FormatMC:
 		return parseMC, nil
 	}
@@ -300,6 +306,45 @@ func parsePIQA(b []byte) (Doc, error) {
 		return Doc{}, fmt.Errorf("no label")
 	}
 	return Doc{Text: "Question: " + r.Goal + "\nAnswer:", Choices: []string{r.Sol1, r.Sol2}, Gold: r.Label.num}, nil
+}
+
+// parseMMLU follows the harness's default MMLU template: the question and
+// lettered options in the prompt, the letters as choices, and the subject's
+// description before the few-shot examples.
+func parseMMLU(b []byte) (Doc, error) {
+	var r struct {
+		Question string
+		Subject  string
+		Choices  []string
+		Answer   label
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Doc{}, err
+	}
+	if len(r.Choices) < 2 || len(r.Choices) > 26 {
+		return Doc{}, fmt.Errorf("%d choices (want 2 to 26)", len(r.Choices))
+	}
+	if !r.Answer.set {
+		return Doc{}, fmt.Errorf("no answer")
+	}
+	gold := r.Answer.num
+	if gold < 0 && len(r.Answer.str) == 1 { // a letter
+		gold = int(r.Answer.str[0]) - 'A'
+	}
+	var text strings.Builder
+	text.WriteString(strings.TrimSpace(r.Question))
+	letters := make([]string, len(r.Choices))
+	for i, c := range r.Choices {
+		letters[i] = string(rune('A' + i))
+		text.WriteString("\n" + letters[i] + ". " + c)
+	}
+	text.WriteString("\nAnswer:")
+	d := Doc{Text: text.String(), Choices: letters, Gold: gold}
+	if r.Subject != "" {
+		d.Description = "The following are multiple choice questions (with answers) about " +
+			strings.ReplaceAll(r.Subject, "_", " ") + ".\n\n"
+	}
+	return d, nil
 }
 
 // MCItem is the generic multiple-choice JSON Lines record.

@@ -44,6 +44,14 @@ func TestReadTaskFormats(t *testing.T) {
 			{Text: "Question: To open a jar with a tight lid,\nAnswer:", Choices: []string{"run the lid under hot water for a minute, then twist it.", "run the lid under cold water for a minute, then twist it."}, Gold: 0},
 			{Text: "Question: Keep bread fresh longer.\nAnswer:", Choices: []string{"Store it in the sun on a windowsill.", "Store it in a sealed bag in a cool place."}, Gold: 1},
 		}},
+		{"mmlu.jsonl", FormatMMLU, []Doc{
+			{Text: "Find the degree for the given field extension Q(sqrt(2)) over Q.\nA. 0\nB. 2\nC. 1\nD. 3\nAnswer:", Choices: []string{"A", "B", "C", "D"}, Gold: 1,
+				Description: "The following are multiple choice questions (with answers) about abstract algebra.\n\n"},
+			{Text: "What is the boiling point of water at sea level in degrees Celsius?\nA. 0\nB. 50\nC. 100\nD. 212\nAnswer:", Choices: []string{"A", "B", "C", "D"}, Gold: 2,
+				Description: "The following are multiple choice questions (with answers) about high school chemistry.\n\n"},
+			{Text: "Which planet is closest to the Sun?\nA. Venus\nB. Mercury\nC. Earth\nD. Mars\nAnswer:", Choices: []string{"A", "B", "C", "D"}, Gold: 1,
+				Description: "The following are multiple choice questions (with answers) about astronomy.\n\n"},
+		}},
 		{"mc.jsonl", FormatMC, []Doc{
 			{Text: "The capital of France is", Choices: []string{"Paris", "a large green frog", "Berlin"}, Gold: 0},
 			{Text: "Water boils at sea level at a temperature of", Choices: []string{"100 degrees Celsius.", "10 degrees Celsius."}, Gold: 0},
@@ -100,7 +108,7 @@ func TestReadTaskErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseFormat("mmlu"); err == nil {
+	if _, err := ParseFormat("gsm8k"); err == nil {
 		t.Error("ParseFormat accepted an unknown format")
 	}
 }
