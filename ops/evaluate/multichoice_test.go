@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -168,5 +169,57 @@ func TestEvaluateMCPlumbing(t *testing.T) {
 	lim, _ := EvaluateMC(lenScorer{}, enc, docs, MCOptions{Limit: 1})
 	if lim.N != 1 || lim.Acc != 1 {
 		t.Errorf("Limit 1: n %d acc %v", lim.N, lim.Acc)
+	}
+}
+
+// recordingScorer remembers the requests and scores a request by a table
+// keyed on the last context token.
+type recordingScorer struct {
+	reqs  []Request
+	byCtx map[int32]float64
+}
+
+func (s *recordingScorer) LogLikelihoods(reqs []Request) ([]Result, error) {
+	s.reqs = append(s.reqs, reqs...)
+	out := make([]Result, len(reqs))
+	for i, r := range reqs {
+		out[i].LogLik = s.byCtx[r.Context[len(r.Context)-1]]
+	}
+	return out, nil
+}
+
+// TestWinograndePartialScoring: one request per option, contexts differ
+// (prefix + option), the continuation is the shared suffix, and the option
+// whose context makes the suffix more likely wins.
+func TestWinograndePartialScoring(t *testing.T) {
+	path := t.TempDir() + "/w.jsonl"
+	line := `{"sentence": "t1 t2 _ t7 t8", "option1": "t3", "option2": "t4", "answer": "2"}`
+	if err := os.WriteFile(path, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := ReadTask(path, FormatWinogrande)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := &Encoder{Tok: pieceTokenizer{vocab: 50}, PrefixToken: 0}
+	for _, c := range []struct {
+		ll3, ll4 float64
+		acc      float64
+	}{{-5, -2, 1}, {-2, -5, 0}} {
+		sc := &recordingScorer{byCtx: map[int32]float64{3: c.ll3, 4: c.ll4}}
+		r, err := EvaluateMC(sc, enc, docs, MCOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Request{
+			{Context: []int32{1, 2, 3}, Continuation: []int32{7, 8}},
+			{Context: []int32{1, 2, 4}, Continuation: []int32{7, 8}},
+		}
+		if !reflect.DeepEqual(sc.reqs, want) {
+			t.Errorf("requests %v, want %v", sc.reqs, want)
+		}
+		if r.Acc != c.acc || r.AccNorm != c.acc {
+			t.Errorf("logliks (%v, %v): acc %v acc_norm %v, want %v", c.ll3, c.ll4, r.Acc, r.AccNorm, c.acc)
+		}
 	}
 }
