@@ -46,6 +46,7 @@ func BlockSweepMC(backend compute.Backend, m *llm.Model, enc *Encoder, docs []Do
 		if err != nil {
 			return 0, err
 		}
+		defer p.Close()
 		r, err := EvaluateMC(&SeqScorer{Model: p}, enc, docs, opts.MC)
 		if err != nil {
 			return 0, err

@@ -1,9 +1,10 @@
 // Package evaluate judges a (pruned, distilled) Llama-family model the way
 // the Minitron papers do: next-token loss and perplexity on held-out text,
 // multiple-choice downstream tasks scored by log-likelihood with
-// lm-evaluation-harness semantics (Winogrande, HellaSwag, ARC, PIQA and a
-// generic {context, choices, label} form), an offline "true next sentence"
-// task built from corpus text, and a serving-throughput benchmark.
+// lm-evaluation-harness semantics (Winogrande, HellaSwag, ARC, PIQA, MMLU
+// and a generic {context, choices, label} form), an offline "true next
+// sentence" task built from corpus text, a block sweep scoring depth-pruning
+// candidates by downstream accuracy, and a serving-throughput benchmark.
 //
 // The scoring arithmetic is separated from the model behind two small
 // interfaces, so it can be tested without a forward pass:
@@ -31,8 +32,9 @@
 //     byte length for ASCII text;
 //   - stderr = sample standard error of the mean, sqrt(p(1-p)/(n-1));
 //   - k-shot: for each document, k other documents of the same file drawn
-//     with a seeded generator, each written as text + " " + target, joined
-//     and followed by "\n\n";
+//     with a seeded generator (or the first k, the harness's first_n sampler
+//     that MMLU uses), each written as text + " " + target, joined and
+//     followed by "\n\n";
 //   - Winogrande is "partial" scoring: one context per option (the sentence
 //     up to the blank with the option substituted) and a shared
 //     continuation (the rest of the sentence after the blank).

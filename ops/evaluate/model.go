@@ -101,6 +101,9 @@ func TargetLogProbs(logits, targets *graph.Node) []*graph.Node {
 	return []*graph.Node{targetLogp, graph.Equal(argmax, targets)}
 }
 
+// Close releases the compiled graphs (the weights stay with the model).
+func (m *ModelLogProber) Close() { m.exec.Finalize() }
+
 // MaxLen implements LogProber.
 func (m *ModelLogProber) MaxLen() int { return m.opts.MaxLen }
 

@@ -50,7 +50,7 @@ func planWindows(docs [][]int32, seqLen, stride int, maxTokens int64) ([]window,
 // LMLoss is the mean next-token cross-entropy (nats) of the model over the
 // documents (token id sequences; a document's first token is context only),
 // with sliding windows of opts.SeqLen input tokens advancing by opts.Stride,
-// sent opts-independent in batches of m.BatchSize() windows.
+// sent in batches of m.BatchSize() windows.
 func LMLoss(m LogProber, docs [][]int32, opts LossOptions) (*results.LMEval, error) {
 	seqLen := opts.SeqLen
 	if seqLen <= 0 {
