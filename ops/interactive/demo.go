@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gominitron/gominitron/ops/data"
+	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/ops/tokenize"
+	"github.com/gominitron/gominitron/results"
 )
 
 // ModelEnv names a model folder that replaces the demo teacher in every notebook.
@@ -259,4 +262,55 @@ func fresh(target string, sources ...string) bool {
 		}
 	}
 	return true
+}
+
+// ImportanceOptions size Demo.Importance.
+type ImportanceOptions struct {
+	Samples, SeqLen int // calibration windows from the train split
+	BlockSize       int // > 0: also block_lm_loss for blocks of this many layers
+	Parts           int // ≥ 2: rank stability between that many parts
+	BatchSize       int // sequences per graph execution (default importance's)
+	Seed            uint64
+	Progress        func(stage string, done, total int)
+}
+
+// Importance returns the model's importance scores (activations, BI,
+// drop-one LM loss, and block LM loss / rank stability when asked) on a
+// calibration set from the train split, and the scores file. The file is
+// cached under out/notebooks-data and reused while newer than the model and
+// the token file, so every notebook shares one pass.
+func (d *Demo) Importance(b compute.Backend, o ImportanceOptions) (*results.Importance, string, error) {
+	if o.Samples <= 0 || o.SeqLen < 2 {
+		return nil, "", fmt.Errorf("interactive: importance needs samples > 0 and seq-len ≥ 2, got %d and %d", o.Samples, o.SeqLen)
+	}
+	name := fmt.Sprintf("%s-scores-n%d-l%d-b%d-p%d-s%d.json", filepath.Base(d.ModelDir), o.Samples, o.SeqLen, o.BlockSize, o.Parts, o.Seed)
+	path := filepath.Join(d.Root, demoDataDir, name)
+	deps := []string{filepath.Join(d.ModelDir, "config.json")}
+	if d.TokenFile != "" {
+		deps = append(deps, d.TokenFile)
+	}
+	if fresh(path, deps...) {
+		if imp, err := results.LoadImportance(path); err == nil {
+			return imp, path, nil
+		}
+	}
+	ids, err := d.Sequences(data.Train, o.Samples, o.SeqLen, o.Seed)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := importance.EstimateModel(b, d.Model, &importance.Calibration{IDs: ids}, importance.Options{
+		DropOne: true, BlockSize: o.BlockSize, Parts: o.Parts, BatchSize: o.BatchSize,
+		ModelID: d.ModelDir, Progress: o.Progress,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := s.Save(path); err != nil {
+		return nil, "", err
+	}
+	imp := s.Importance
+	return &imp, path, nil
 }

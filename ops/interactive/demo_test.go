@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 )
 
@@ -109,4 +110,34 @@ func equalRows(a, b [][]int32) bool {
 		}
 	}
 	return true
+}
+
+func TestDemoImportanceCached(t *testing.T) {
+	root := t.TempDir()
+	copyFiles(t, filepath.Join("../..", FixtureDir), filepath.Join(root, FixtureDir), "config.json", "model.safetensors")
+	d, err := OpenDemo(DemoOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ImportanceOptions{Samples: 4, SeqLen: 16, BlockSize: 1, Parts: 2, BatchSize: 2}
+	imp, path, err := d.Importance(b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imp.DropOneLMLoss) != 2 || len(imp.BlockLMLoss) != 2 || imp.RankStability == nil || imp.LMLoss <= 0 {
+		t.Fatalf("scores: %+v", imp)
+	}
+	st, _ := os.Stat(path)
+	opts.Progress = func(string, int, int) { t.Fatal("recomputed although cached") }
+	imp2, path2, err := d.Importance(b, opts)
+	if err != nil || path2 != path || imp2.LMLoss != imp.LMLoss {
+		t.Fatalf("cached: %v %s", err, path2)
+	}
+	if st2, _ := os.Stat(path); !st2.ModTime().Equal(st.ModTime()) {
+		t.Fatal("scores file rewritten")
+	}
 }
