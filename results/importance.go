@@ -36,6 +36,22 @@ type Importance struct {
 	Backend     string    `json:"backend,omitempty"`
 
 	RankStability *RankStability `json:"rank_stability,omitempty"`
+
+	// GQA-aware head rankings (optional): NumKVHeads KV groups, and
+	// HeadRankByGroup[layer][group] the group's query heads, most important
+	// first (heads are pruned per group; the number of groups is kept).
+	NumKVHeads      int       `json:"num_kv_heads,omitempty"`
+	HeadRankByGroup [][][]int `json:"head_rank_by_group,omitempty"`
+	// StabilitySummary is the mean and min over part pairs of each axis'
+	// Spearman correlation (present with RankStability).
+	StabilitySummary map[string]AxisSummary `json:"rank_stability_summary,omitempty"`
+}
+
+// AxisSummary is the mean and minimum over part pairs of one axis' Spearman
+// rank correlation.
+type AxisSummary struct {
+	Mean float64 `json:"mean"`
+	Min  float64 `json:"min"`
 }
 
 // BlockScores is a contiguous-block sweep scored by any function (LM loss,

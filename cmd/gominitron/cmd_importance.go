@@ -44,7 +44,7 @@ func runImportance(args []string) error {
 	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (static on the Go backend, masked on XLA)")
 	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16 (reductions are float32)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
-	full := fs.String("full-out", "", "optional: the scores plus GQA per-group head rankings and the stability summary")
+	full := fs.String("full-out", "", "optional: a second copy of the scores file (kept for older scripts; --out holds everything)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err

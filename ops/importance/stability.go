@@ -139,10 +139,7 @@ func RankStabilityOf(parts []*AxisScores, samplesPerPart int) (*results.RankStab
 
 // AxisSummary is the mean and minimum over part pairs of one axis' Spearman
 // correlation.
-type AxisSummary struct {
-	Mean float64 `json:"mean"`
-	Min  float64 `json:"min"`
-}
+type AxisSummary = results.AxisSummary
 
 // SummarizeStability returns mean and min per axis over all part pairs.
 func SummarizeStability(rs *results.RankStability) map[string]AxisSummary {
