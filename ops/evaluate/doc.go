@@ -27,9 +27,8 @@
 //   - loglikelihood = Σ log p(continuation token | everything before it),
 //     with the input left-truncated to the model's max length + 1;
 //   - acc = [argmax loglikelihood == gold], acc_norm = [argmax
-//     loglikelihood / len(choice) == gold] with len counted in Unicode code
-//     points of the choice text (Python's len(str)), which equals the UTF-8
-//     byte length for ASCII text;
+//     loglikelihood / len(choice) == gold] with len the UTF-8 byte length
+//     of the choice text (equal to Python's len(str) for ASCII text);
 //   - stderr = sample standard error of the mean, sqrt(p(1-p)/(n-1));
 //   - k-shot: for each document, k other documents of the same file drawn
 //     with a seeded generator (or the first k, the harness's first_n sampler

@@ -16,8 +16,9 @@ func TestScoreMCAccAndAccNorm(t *testing.T) {
 		{Text: "q", Choices: []string{"ab", "abcdef"}, Gold: 1},
 		// both pick choice 0 (gold).
 		{Text: "q", Choices: []string{"abc", "abc"}, Gold: 0},
-		// length in code points, not bytes: "éé" is 2 (4 bytes); -2/2=-1 < -3/4... → acc_norm picks 1 by chars, 0 by bytes.
-		{Text: "q", Choices: []string{"éé", "abcd"}, Gold: 1},
+		// length in UTF-8 bytes, not code points: "éé" is 4 bytes (2 chars): -2/4 > -3.9/4 → acc_norm picks 0
+		// by bytes (by chars it would pick 1: -2/2 < -3.9/4).
+		{Text: "q", Choices: []string{"éé", "abcd"}, Gold: 0},
 		// partial (Winogrande): acc_norm equals acc.
 		{Choices: []string{"x", "much longer context"}, Target: "t", Gold: 0, Partial: true},
 	}
@@ -26,14 +27,14 @@ func TestScoreMCAccAndAccNorm(t *testing.T) {
 	if !reflect.DeepEqual(r.Pred, []int{0, 0, 0, 0}) {
 		t.Errorf("Pred = %v", r.Pred)
 	}
-	if !reflect.DeepEqual(r.PredNrm, []int{1, 0, 1, 0}) {
+	if !reflect.DeepEqual(r.PredNrm, []int{1, 0, 0, 0}) {
 		t.Errorf("PredNrm = %v", r.PredNrm)
 	}
-	// acc: hits 0,1,0,1 → 0.5; acc_norm: 1,1,1,1 → 1.
-	if r.Acc != 0.5 || r.AccNorm != 1 || r.N != 4 {
+	// acc: hits 0,1,1,1 → 0.75; acc_norm: 1,1,1,1 → 1.
+	if r.Acc != 0.75 || r.AccNorm != 1 || r.N != 4 {
 		t.Errorf("acc %v acc_norm %v n %d", r.Acc, r.AccNorm, r.N)
 	}
-	if want := math.Sqrt(0.5 * 0.5 / 3); math.Abs(r.Stderr-want) > statTolerance {
+	if want := math.Sqrt(0.75 * 0.25 / 3); math.Abs(r.Stderr-want) > statTolerance {
 		t.Errorf("stderr %v, want sqrt(p(1-p)/(n-1)) = %v", r.Stderr, want)
 	}
 	if r.AccNormStderr != 0 {

@@ -57,9 +57,10 @@ func (d Doc) Shot() string {
 	return d.Text + TargetDelimiter + d.Choices[d.Gold]
 }
 
-// ChoiceLen is the length acc_norm divides by: Python's len() of the choice
-// text (Unicode code points), as in the harness's process_results.
-func (d Doc) ChoiceLen(i int) int { return utf8.RuneCountInString(d.Choices[i]) }
+// ChoiceLen is the length acc_norm divides by: the UTF-8 byte length of the
+// choice text (the harness's documented "normalized by byte length"; equal to
+// its len(str) for the ASCII text of Winogrande, HellaSwag, ARC, PIQA, MMLU).
+func (d Doc) ChoiceLen(i int) int { return len(d.Choices[i]) }
 
 // ReadTask reads a JSON Lines task file in the given format. Blank lines
 // are skipped; errors name the file and line.
