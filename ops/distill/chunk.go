@@ -110,12 +110,12 @@ func (lt *logitsTerms) build() (lossLogits, lossCE, total *Node) {
 	// states and the output projection is taken inside the forward pass; the
 	// surrogate ⟨g, x⟩ − SG(⟨g, x⟩) (value 0) hands those gradients to the
 	// outer backward pass, so no chunk's logits or softmax outlive it.
-	head := Identity(sHead) // a node of its own: not an ancestor of the hidden states (tied embeddings)
+	head := passThrough(sHead) // a node of its own: not an ancestor of the hidden states (tied embeddings)
 	divSum, ceSum, surrogate := ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32)
 	for start := 0; start < seqLen; start += chunk {
 		end := min(start+chunk, seqLen)
 		th := SliceAxis(lt.tHidden, 1, AxisRange(start, end))
-		sh := Identity(SliceAxis(lt.sHidden, 1, AxisRange(start, end)))
+		sh := passThrough(SliceAxis(lt.sHidden, 1, AxisRange(start, end)))
 		div, ce := lt.chunkSums(th, sh, tHead, head, start, end)
 		obj := Div(div, countKD)
 		if w > 0 {
@@ -134,4 +134,10 @@ func (lt *logitsTerms) build() (lossLogits, lossCE, total *Node) {
 		total = Add(total, MulScalar(lossCE, w))
 	}
 	return lossLogits, lossCE, Add(total, Sub(surrogate, StopGradient(surrogate)))
+}
+
+// passThrough returns a new node equal to x whose gradient is passed
+// through unchanged (Identity has no gradient in GoMLX).
+func passThrough(x *Node) *Node {
+	return IdentityWithCustomGradient(x, func(_, v *Node) *Node { return v })
 }

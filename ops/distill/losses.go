@@ -102,8 +102,16 @@ func klFromLogProbs(lp, lq *Node) *Node {
 
 // TokenDivergence returns the per-position divergence between teacher and
 // student logits ([..., vocab], any float dtype; computed in float32):
-// [...] float32, ≥ 0. The teacher side is not detached here: callers pass
-// StopGradient'ed teacher logits.
+// [...] float32, ≥ 0.
+//
+// It is differentiable with respect to the student logits only (the teacher
+// is a target). For the full-vocabulary losses the gradient is the analytic
+// one, attached with a surrogate (value StopGradient'ed, gradient ⟨SG(g), z⟩):
+// with u = z_s/τ, ∂D/∂u is p_s − p_t (forward KL), p_s ⊙ (d − Σ p_s d) with
+// d = log p_s − log p_t (reverse KL), and p_s ⊙ (g − Σ p_s g) with g = (1−β)
+// (log p_s − log m) (JSD). It is exactly 0 when the two logits are equal
+// (autodiff through log-softmax leaves ~1e-8 rounding noise there, which
+// Adam's normalization would blow up to full-size steps). Top-K uses autodiff.
 func TokenDivergence(teacher, student *Node, o LogitsLoss) *Node {
 	if err := o.Validate(); err != nil {
 		panic(err)
@@ -112,26 +120,46 @@ func TokenDivergence(teacher, student *Node, o LogitsLoss) *Node {
 	if !teacher.Shape().EqualDimensions(student.Shape()) {
 		panic(fmt.Sprintf("distill: teacher logits %s and student logits %s differ", teacher.Shape(), student.Shape()))
 	}
-	var div *Node
-	switch {
-	case o.TopK > 0:
-		div = topKForwardKL(teacher, student, o.TopK, o.Temperature)
-	case o.Kind == ForwardKL:
-		div = klFromLogProbs(logProbs(teacher, o.Temperature), logProbs(student, o.Temperature))
-	case o.Kind == ReverseKL:
-		div = klFromLogProbs(logProbs(student, o.Temperature), logProbs(teacher, o.Temperature))
-	case o.Kind == JSD:
-		lt, ls := logProbs(teacher, o.Temperature), logProbs(student, o.Temperature)
-		// log m = logaddexp(log β + lt, log(1−β) + ls), stable.
-		a, b := AddScalar(lt, math.Log(o.Beta)), AddScalar(ls, math.Log(1-o.Beta))
-		hi := Max(a, b)
-		lm := Add(hi, Log(Add(Exp(Sub(a, hi)), Exp(Sub(b, hi)))))
-		div = Add(MulScalar(klFromLogProbs(lt, lm), o.Beta), MulScalar(klFromLogProbs(ls, lm), 1-o.Beta))
+	tau2 := o.Temperature * o.Temperature
+	if o.TopK > 0 {
+		div := MaxScalar(topKForwardKL(StopGradient(teacher), student, o.TopK, o.Temperature), 0)
+		if o.Temperature != 1 {
+			div = MulScalar(div, tau2)
+		}
+		return div
+	}
+	lt := logProbs(StopGradient(teacher), o.Temperature)
+	ls := logProbs(StopGradient(student), o.Temperature)
+	ps := Exp(ls)
+	var value, grad *Node // [...], [..., vocab]
+	switch o.Kind {
+	case ForwardKL:
+		value = klFromLogProbs(lt, ls)
+		grad = Sub(ps, Exp(lt))
+	case ReverseKL:
+		value = klFromLogProbs(ls, lt)
+		d := Sub(ls, lt)
+		grad = Mul(ps, Sub(d, InsertAxes(value, -1)))
+	case JSD:
+		// log m = hi + log(β e^(lt−hi) + (1−β) e^(ls−hi)), hi = max(lt, ls):
+		// stable, and exactly ls when lt = ls (β + (1−β) rounds to 1).
+		hi := Max(lt, ls)
+		lm := Add(hi, Log(Add(MulScalar(Exp(Sub(lt, hi)), o.Beta), MulScalar(Exp(Sub(ls, hi)), 1-o.Beta))))
+		value = Add(MulScalar(klFromLogProbs(lt, lm), o.Beta), MulScalar(klFromLogProbs(ls, lm), 1-o.Beta))
+		g := MulScalar(Sub(ls, lm), 1-o.Beta)
+		grad = Mul(ps, Sub(g, ReduceAndKeep(Mul(ps, g), ReduceSum, -1)))
 	}
 	// Rounding can make a divergence of identical distributions −1e-8.
-	div = MaxScalar(div, 0)
+	value = MaxScalar(value, 0)
+	u := ConvertDType(student, dtypes.Float32)
 	if o.Temperature != 1 {
-		div = MulScalar(div, o.Temperature*o.Temperature)
+		u = DivScalar(u, o.Temperature)
+	}
+	u = MaxScalar(u, minLogProb) // −inf·0 would be NaN; the gradient is 0 there anyway
+	surrogate := ReduceSum(Mul(StopGradient(grad), u), -1)
+	div := Add(value, Sub(surrogate, StopGradient(surrogate)))
+	if o.Temperature != 1 {
+		div = MulScalar(div, tau2)
 	}
 	return div
 }
