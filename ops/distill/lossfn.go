@@ -61,14 +61,14 @@ type Loss struct {
 	// VocabUsed > 0 compares logits over ids [0, VocabUsed) only (padding
 	// rows cut, see CheckVocab). 0: both vocab sizes must be equal.
 	VocabUsed int `json:"vocab_used,omitempty"`
-	// PadID ≥ 0 masks the positions holding that token id (no loss there);
-	// -1 (or unset via NewLoss) masks nothing.
-	PadID int `json:"pad_id"`
+	// PadID, when set, masks the positions holding that token id (no loss
+	// there, nor on predicting it); nil masks nothing.
+	PadID *int `json:"pad_id,omitempty"`
 }
 
 // DefaultLoss is forward KL at τ = 1 on the logits only, no CE, no mask:
 // the paper's recommendation.
-func DefaultLoss() Loss { return Loss{Logits: LogitsLoss{Kind: ForwardKL, Temperature: 1}, PadID: -1} }
+func DefaultLoss() Loss { return Loss{Logits: LogitsLoss{Kind: ForwardKL, Temperature: 1}} }
 
 // hasIS reports whether there is an intermediate-state term.
 func (o Loss) hasIS() bool { return len(o.Intermediate) > 0 || o.EmbeddingLoss }
@@ -144,8 +144,8 @@ func NewLossFn(teacher, student *llm.Config, o Loss) (train.LossFn, error) {
 		tOut := llm.Forward(teacher, tp, batch, &llm.ForwardOptions{DType: o.DType, NoLogits: true})
 		sOut := llm.Forward(student, sp, batch, &llm.ForwardOptions{DType: o.DType, NoLogits: true})
 		var mask *Node
-		if o.PadID >= 0 {
-			mask = NotEqual(batch, Scalar(g, batch.DType(), o.PadID))
+		if o.PadID != nil {
+			mask = NotEqual(batch, Scalar(g, batch.DType(), *o.PadID))
 		}
 		lt := logitsTerms{
 			opts: o, vocab: o.vocab(teacher, student),

@@ -128,7 +128,7 @@ func TestChunkedEqualsWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 			batch := randomBatch(rand.New(rand.NewPCG(9, 9)), 2, 10, 40)
-			base := Loss{Logits: LogitsLoss{Kind: ForwardKL}, CEWeight: 0.5, PadID: -1}
+			base := Loss{Logits: LogitsLoss{Kind: ForwardKL}, CEWeight: 0.5}
 			whole, err := NewLossFn(tcfg, scfg, base)
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +198,7 @@ func TestAlpha(t *testing.T) {
 		}
 		return f
 	}
-	dyn := Loss{Logits: LogitsLoss{Kind: ForwardKL}, Intermediate: pairs, EmbeddingLoss: true, PadID: -1}
+	dyn := Loss{Logits: LogitsLoss{Kind: ForwardKL}, Intermediate: pairs, EmbeddingLoss: true}
 	loss, m, gTotal := lossAndGrads(t, be, store, mk(dyn), batch)
 	alpha := m[MetricAlpha]
 	if want := m[MetricLogits] / m[MetricIS]; math.Abs(alpha-want) > alphaRelTol*want {
@@ -208,7 +208,7 @@ func TestAlpha(t *testing.T) {
 		t.Errorf("total %g, want %g", loss, want)
 	}
 	// Gradient: ∇total = ∇L_logits + α∇L_is (α detached).
-	_, _, gLogits := lossAndGrads(t, be, store, mk(Loss{Logits: LogitsLoss{Kind: ForwardKL}, PadID: -1}), batch)
+	_, _, gLogits := lossAndGrads(t, be, store, mk(Loss{Logits: LogitsLoss{Kind: ForwardKL}}), batch)
 	isOnly := dyn
 	isOnly.Alpha = alpha // fixed α: total = L_logits + α L_is
 	lossFixed, mFixed, gFixed := lossAndGrads(t, be, store, mk(isOnly), batch)
@@ -251,7 +251,7 @@ func TestIdenticalCopyStaysAtZero(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lf, err := NewLossFn(cfg, cfg, Loss{Logits: LogitsLoss{Kind: kind}, PadID: -1})
+			lf, err := NewLossFn(cfg, cfg, Loss{Logits: LogitsLoss{Kind: kind}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +287,7 @@ func TestIdenticalCopyStaysAtZero(t *testing.T) {
 		if err := CreateProjection(store, cfg.Hidden, cfg.Hidden, kept, 0); err != nil {
 			t.Fatal(err)
 		}
-		lf, err := NewLossFn(cfg, cfg, Loss{Intermediate: DefaultLayerMap(2, 2), EmbeddingLoss: true, PadID: -1})
+		lf, err := NewLossFn(cfg, cfg, Loss{Intermediate: DefaultLayerMap(2, 2), EmbeddingLoss: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,14 +315,14 @@ func TestVocabPaddingCut(t *testing.T) {
 		emb = append(emb, float32(r.NormFloat64()*3)) // padding rows: large random values
 	}
 	teacher.Weights[llm.EmbedTokensName] = tensors.FromFlatDataAndDimensions(emb, 48, scfg.Hidden)
-	if _, err := NewLossFn(&tcfg, scfg, Loss{PadID: -1}); err == nil || !strings.Contains(err.Error(), "48") || !strings.Contains(err.Error(), "40") {
+	if _, err := NewLossFn(&tcfg, scfg, Loss{}); err == nil || !strings.Contains(err.Error(), "48") || !strings.Contains(err.Error(), "40") {
 		t.Errorf("differing vocab without VocabUsed: error %v, want one naming 48 and 40", err)
 	}
 	store, err := NewStore(teacher, student)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lf, err := NewLossFn(&tcfg, scfg, Loss{VocabUsed: 40, PadID: -1})
+	lf, err := NewLossFn(&tcfg, scfg, Loss{VocabUsed: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,15 +340,16 @@ func TestMaskedPositionsExcluded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	padZero := 0
 	// Same prefix, different padded tail: with right padding (causal model)
 	// the loss over the unpadded prefix is the same.
 	a := []int32{5, 6, 7, 8, 0, 0, 0, 0}
 	b := []int32{5, 6, 7, 8, 0, 0, 0, 0}
-	lf, err := NewLossFn(tcfg, scfg, Loss{PadID: 0, CEWeight: 1})
+	lf, err := NewLossFn(tcfg, scfg, Loss{PadID: &padZero, CEWeight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lfPrefix, err := NewLossFn(tcfg, scfg, Loss{PadID: -1, CEWeight: 1})
+	lfPrefix, err := NewLossFn(tcfg, scfg, Loss{CEWeight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
