@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,12 +55,12 @@ type Demo struct {
 	Root     string
 	ModelDir string
 	Model    *llm.Model
-	// Tokenizer is nil for the fixture fallback (it has none).
+	// Tokenizer is the model's, or for a model without one (the fixture) a
+	// byte-level BPE of its vocabulary size trained on the corpus.
 	Tokenizer *tokenize.Tokenizer
-	// Corpus is the text the token file was packed from ("" for the fixture).
+	// Corpus is the text the token file was packed from.
 	Corpus string
-	// TokenFile has train and val splits ("" for the fixture: sequences are
-	// seeded random ids).
+	// TokenFile has train and val splits.
 	TokenFile string
 	// Fallback is true when the demo teacher is absent and the fixture is used.
 	Fallback bool
@@ -93,7 +92,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		d.ModelDir = filepath.Join(root, DemoTeacherDir)
 		if _, err := os.Stat(filepath.Join(d.ModelDir, "config.json")); err != nil {
 			d.ModelDir, d.Fallback = filepath.Join(root, FixtureDir), true
-			note("note: %s is not there yet: using the random-weight fixture %s (no tokenizer: random token ids, no text)", DemoTeacherDir, FixtureDir)
+			note("note: %s is not there yet: using the random-weight fixture %s", DemoTeacherDir, FixtureDir)
 		}
 	}
 	cfg, err := llm.LoadConfig(d.ModelDir)
@@ -101,16 +100,6 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		return nil, err
 	}
 	if d.Model, err = llm.LoadModel(d.ModelDir, prune.StorageDType(cfg)); err != nil {
-		return nil, err
-	}
-	tokPath := filepath.Join(d.ModelDir, "tokenizer.json")
-	if _, err := os.Stat(tokPath); err != nil {
-		if !d.Fallback {
-			note("note: %s has no tokenizer.json: random token ids instead of text", d.ModelDir)
-		}
-		return d, nil
-	}
-	if d.Tokenizer, err = tokenize.Load(tokPath); err != nil {
 		return nil, err
 	}
 	corpus, textMode := opts.Corpus, ""
@@ -132,15 +121,6 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 			note("note: %s", demoCorpusNote)
 		}
 	}
-	d.Corpus = corpus
-	name := fmt.Sprintf("%s-%s.tokens", filepath.Base(d.ModelDir), strings.TrimSuffix(filepath.Base(corpus), filepath.Ext(corpus)))
-	d.TokenFile = filepath.Join(root, demoDataDir, name)
-	if fresh(d.TokenFile, corpus, tokPath) {
-		return d, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(d.TokenFile), 0o755); err != nil {
-		return nil, err
-	}
 	sources := []data.Source{{Path: corpus, TextMode: textMode}}
 	if textMode == "paragraph" { // the docs folder: its Markdown files only
 		mds, _ := filepath.Glob(filepath.Join(corpus, "*.md"))
@@ -151,6 +131,31 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		for _, md := range mds {
 			sources = append(sources, data.Source{Path: md, Format: "text", TextMode: textMode})
 		}
+	}
+	tokPath := filepath.Join(d.ModelDir, "tokenizer.json")
+	if _, err := os.Stat(tokPath); err != nil {
+		// No tokenizer (the fixture): train a byte-level BPE of the model's
+		// vocabulary size on the corpus, so that text maps to valid ids.
+		tokDir := filepath.Join(root, demoDataDir, fmt.Sprintf("%s-%s-tokenizer", filepath.Base(d.ModelDir), corpusName(corpus)))
+		tokPath = filepath.Join(tokDir, "tokenizer.json")
+		if !fresh(tokPath, corpus) {
+			if err := trainTokenizer(sources, d.Model.Config.VocabSize, tokDir); err != nil {
+				return nil, fmt.Errorf("training a stand-in tokenizer for %s: %w", d.ModelDir, err)
+			}
+		}
+		note("note: %s has no tokenizer: using a %d-token BPE trained on the corpus (%s)", filepath.Base(d.ModelDir), d.Model.Config.VocabSize, tokDir)
+	}
+	if d.Tokenizer, err = tokenize.Load(tokPath); err != nil {
+		return nil, err
+	}
+	d.Corpus = corpus
+	name := fmt.Sprintf("%s-%s.tokens", filepath.Base(d.ModelDir), corpusName(corpus))
+	d.TokenFile = filepath.Join(root, demoDataDir, name)
+	if fresh(d.TokenFile, corpus, tokPath) {
+		return d, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(d.TokenFile), 0o755); err != nil {
+		return nil, err
 	}
 	_, err = data.Pack(data.PackOptions{
 		Sources:   sources,
@@ -163,20 +168,8 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 }
 
 // Sequences returns n windows of seqLen tokens of split (data.Train or
-// data.Val) at seeded random offsets; for a model without tokenizer, seeded
-// random ids.
+// data.Val) at seeded random offsets.
 func (d *Demo) Sequences(split string, n, seqLen int, seed uint64) ([][]int32, error) {
-	if d.TokenFile == "" {
-		rng := rand.New(rand.NewPCG(seed, uint64(len(split))))
-		out := make([][]int32, n)
-		for i := range out {
-			out[i] = make([]int32, seqLen)
-			for j := range out[i] {
-				out[i][j] = int32(rng.IntN(d.Model.Config.VocabSize))
-			}
-		}
-		return out, nil
-	}
 	tf, err := data.OpenTokens(d.TokenFile)
 	if err != nil {
 		return nil, err
@@ -313,4 +306,28 @@ func (d *Demo) Importance(b compute.Backend, o ImportanceOptions) (*results.Impo
 	}
 	imp := s.Importance
 	return &imp, path, nil
+}
+
+// trainTokenizer trains a byte-level BPE of vocab tokens on sources into dir.
+func trainTokenizer(sources []data.Source, vocab int, dir string) error {
+	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: vocab})
+	if err != nil {
+		return err
+	}
+	for _, s := range sources {
+		if err := data.ReadDocuments(s, func(doc data.Document) error { tr.Add(doc.Text); return nil }); err != nil {
+			return err
+		}
+	}
+	res, err := tr.Train()
+	if err != nil {
+		return err
+	}
+	_, err = res.WriteDir(dir)
+	return err
+}
+
+// corpusName is a short name of a corpus path for cache file names.
+func corpusName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }

@@ -11,43 +11,41 @@ import (
 )
 
 func TestOpenDemoFallbackAndCorpus(t *testing.T) {
-	// A checkout with only the fixture: the fallback, random ids.
+	// A checkout with only the fixture (no tokenizer) and no Brown corpus: the
+	// fallback, with a BPE trained on the docs stand-in corpus.
 	root := t.TempDir()
 	fx := filepath.Join(root, FixtureDir)
-	if err := os.MkdirAll(fx, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		b, err := os.ReadFile(filepath.Join("../..", FixtureDir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(fx, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFiles(t, filepath.Join("../..", FixtureDir), fx, "config.json", "model.safetensors")
+	os.MkdirAll(filepath.Join(root, "docs"), 0o755)
+	os.WriteFile(filepath.Join(root, "docs", "a.md"), []byte(paragraphs(300)), 0o644)
+	os.WriteFile(filepath.Join(root, "docs", "b.png"), []byte{0x89, 'P', 'N', 'G', 0xff}, 0o644) // not read
+	t.Setenv("GOMINITRON_DATA", filepath.Join(root, "nodata"))
+	t.Setenv(ModelEnv, "")
 	d, err := OpenDemo(DemoOptions{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Fallback || d.Tokenizer != nil || d.TokenFile != "" || len(d.Notes) != 1 {
+	if !d.Fallback || d.Tokenizer == nil || d.Tokenizer.VocabSize() > d.Model.Config.VocabSize || len(d.Notes) != 3 {
 		t.Fatalf("fallback demo: %+v", d)
 	}
 	a, _ := d.Sequences(data.Val, 3, 8, 7)
 	b, _ := d.Sequences(data.Val, 3, 8, 7)
 	c, _ := d.Sequences(data.Train, 3, 8, 7)
 	if len(a) != 3 || len(a[0]) != 8 || a[1][3] != b[1][3] || equalRows(a, c) {
-		t.Fatalf("random sequences not seeded per split: %v %v", a, c)
+		t.Fatalf("sequences not seeded per split: %v %v", a, c)
+	}
+	for _, row := range append(a, c...) {
+		for _, id := range row {
+			if int(id) >= d.Model.Config.VocabSize {
+				t.Fatalf("id %d outside the fixture's vocabulary", id)
+			}
+		}
 	}
 
 	// A model with a tokenizer and no Brown corpus: the docs stand-in is packed once.
 	tokDir := filepath.Join(root, "tokmodel")
 	copyFiles(t, fx, tokDir, "config.json", "model.safetensors")
 	copyFiles(t, "../../testdata/hf/dev-tokenizer-llama3style", tokDir, "tokenizer.json")
-	os.MkdirAll(filepath.Join(root, "docs"), 0o755)
-	os.WriteFile(filepath.Join(root, "docs", "a.md"), []byte(paragraphs(300)), 0o644)
-	os.WriteFile(filepath.Join(root, "docs", "b.png"), []byte{0x89, 'P', 'N', 'G', 0xff}, 0o644) // not read
-	t.Setenv("GOMINITRON_DATA", filepath.Join(root, "nodata"))
 	d, err = OpenDemo(DemoOptions{Root: root, ModelDir: tokDir})
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +113,10 @@ func equalRows(a, b [][]int32) bool {
 func TestDemoImportanceCached(t *testing.T) {
 	root := t.TempDir()
 	copyFiles(t, filepath.Join("../..", FixtureDir), filepath.Join(root, FixtureDir), "config.json", "model.safetensors")
+	os.MkdirAll(filepath.Join(root, "docs"), 0o755)
+	os.WriteFile(filepath.Join(root, "docs", "a.md"), []byte(paragraphs(300)), 0o644)
+	t.Setenv("GOMINITRON_DATA", filepath.Join(root, "nodata"))
+	t.Setenv(ModelEnv, "")
 	d, err := OpenDemo(DemoOptions{Root: root})
 	if err != nil {
 		t.Fatal(err)
