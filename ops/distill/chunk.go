@@ -112,22 +112,37 @@ func (lt *logitsTerms) build() (lossLogits, lossCE, total *Node) {
 	// outer backward pass, so no chunk's logits or softmax outlive it.
 	head := passThrough(sHead) // a node of its own: not an ancestor of the hidden states (tied embeddings)
 	divSum, ceSum, surrogate := ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32)
+	var headGrad *Node // Σ over chunks of ∂obj/∂head, [vocab, studentHidden]: one buffer, not one per chunk
+	var after *Node // zero scalar depending on the previous chunk's gradient: orders the chunks
 	for start := 0; start < seqLen; start += chunk {
 		end := min(start+chunk, seqLen)
 		th := SliceAxis(lt.tHidden, 1, AxisRange(start, end))
-		sh := passThrough(SliceAxis(lt.sHidden, 1, AxisRange(start, end)))
+		shIn := SliceAxis(lt.sHidden, 1, AxisRange(start, end))
+		if after != nil {
+			// A data dependency (value +0), so that even a scheduler that runs
+			// every ready node early cannot start this chunk's logits before
+			// the previous chunk's gradient is done and its logits are dead.
+			th = Add(th, ConvertDType(after, th.DType()))
+			shIn = Add(shIn, ConvertDType(after, shIn.DType()))
+		}
+		sh := passThrough(shIn)
 		div, ce := lt.chunkSums(th, sh, tHead, head, start, end)
 		obj := Div(div, countKD)
 		if w > 0 {
 			obj = Add(obj, MulScalar(Div(ce, countCE), w))
 		}
 		grads := Gradient(obj, sh, head)
-		surrogate = Add(surrogate, Add(
-			ConvertDType(ReduceAllSum(Mul(StopGradient(grads[0]), sh)), dtypes.Float32),
-			ConvertDType(ReduceAllSum(Mul(StopGradient(grads[1]), head)), dtypes.Float32)))
+		surrogate = Add(surrogate, ConvertDType(ReduceAllSum(Mul(StopGradient(grads[0]), sh)), dtypes.Float32))
+		if headGrad == nil {
+			headGrad = grads[1]
+		} else {
+			headGrad = Add(headGrad, grads[1])
+		}
+		after = MulScalar(StopGradient(ReduceAllSum(ConvertDType(grads[0], dtypes.Float32))), 0)
 		divSum = Add(divSum, StopGradient(div))
 		ceSum = Add(ceSum, StopGradient(ce))
 	}
+	surrogate = Add(surrogate, ConvertDType(ReduceAllSum(Mul(StopGradient(headGrad), head)), dtypes.Float32))
 	lossLogits, lossCE = Div(divSum, countKD), Div(ceSum, countCE)
 	total = lossLogits
 	if w > 0 {
