@@ -113,7 +113,7 @@ func (lt *logitsTerms) build() (lossLogits, lossCE, total *Node) {
 	head := passThrough(sHead) // a node of its own: not an ancestor of the hidden states (tied embeddings)
 	divSum, ceSum, surrogate := ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32)
 	var headGrad *Node // Σ over chunks of ∂obj/∂head, [vocab, studentHidden]: one buffer, not one per chunk
-	var after *Node // zero scalar depending on the previous chunk's gradient: orders the chunks
+	var after *Node    // zero scalar depending on the previous chunk's gradient: orders the chunks
 	for start := 0; start < seqLen; start += chunk {
 		end := min(start+chunk, seqLen)
 		th := SliceAxis(lt.tHidden, 1, AxisRange(start, end))
