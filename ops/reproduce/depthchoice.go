@@ -14,13 +14,13 @@ import (
 
 // DepthChoiceRow is one way of choosing the dropped layers.
 type DepthChoiceRow struct {
-	Name          string  `json:"name"`
-	Dropped       []int   `json:"dropped_layers"`
-	AccAfterPrune float64 `json:"acc_after_prune"`
-	AccStderr     float64 `json:"acc_stderr"`
-	LossAfterPrune float64 `json:"loss_after_prune"`
-	AccAfterKD    *float64 `json:"acc_after_distill,omitempty"`
-	LossAfterKD   *float64 `json:"loss_after_distill,omitempty"`
+	Name           string   `json:"name"`
+	Dropped        []int    `json:"dropped_layers"`
+	AccAfterPrune  float64  `json:"acc_after_prune"`
+	AccStderr      float64  `json:"acc_stderr"`
+	LossAfterPrune float64  `json:"loss_after_prune"`
+	AccAfterKD     *float64 `json:"acc_after_distill,omitempty"`
+	LossAfterKD    *float64 `json:"loss_after_distill,omitempty"`
 }
 
 // DepthChoice drops k = numLayers/2 layers two ways — the contiguous block

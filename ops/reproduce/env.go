@@ -23,11 +23,11 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultTeacherDir  = "models/demo-teacher"     // relative to the checkout
-	DefaultValFraction = 0.02                      // the teacher recipes' validation fraction
-	DefaultSplitSeed   = 1                         // the teacher recipes' split seed
-	DefaultSeed        = 1                         // experiment seed
-	brownRelPath       = "data/brown/brown.jsonl"  // `gominitron data fetch brown`
+	DefaultTeacherDir  = "models/demo-teacher"    // relative to the checkout
+	DefaultValFraction = 0.02                     // the teacher recipes' validation fraction
+	DefaultSplitSeed   = 1                        // the teacher recipes' split seed
+	DefaultSeed        = 1                        // experiment seed
+	brownRelPath       = "data/brown/brown.jsonl" // `gominitron data fetch brown`
 	smokeCorpusRelPath = "ops/reproduce/testdata/corpus.jsonl"
 )
 

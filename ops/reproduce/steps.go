@@ -180,6 +180,7 @@ func (e *Env) Train(spec RunSpec) (results.Run, *llm.Model, error) {
 				return run, nil, err
 			}
 			row.ValLoss = results.F(v)
+			e.logf("  %s: step %d/%d val LM loss %.4f (%.0fs)", spec.Name, step, spec.Steps, v, time.Since(start).Seconds())
 		}
 		if secs := time.Since(start).Seconds(); secs > 0 {
 			row.TokensPerSec = float64(tr.Tokens()) / secs

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gominitron/gominitron/ops/reproduce"
+)
+
+func init() {
+	register(&command{name: "reproduce", summary: "reproduce the Minitron papers' ablations on the demo teacher (" + strings.Join(reproduce.Experiments, ", ") + ", all)", run: runReproduce})
+}
+
+// envFlags are the flags shared by reproduce and search.
+type envFlags struct {
+	o reproduce.Options
+}
+
+func (f *envFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.o.Corpus, "corpus", "", "text corpus for training batches and the next-sentence task (default data/brown/brown.jsonl, fetched when missing)")
+	fs.StringVar(&f.o.Data, "data", "", "token file of the corpus packed with the teacher's tokenizer (default: packed once into OUT/data/)")
+	fs.StringVar(&f.o.Scale, "scale", "cpu", "sizes: smoke (seconds), cpu (about an hour for all on 2 cores), gpu (an H100)")
+	fs.Uint64Var(&f.o.Seed, "seed", reproduce.DefaultSeed, "experiment seed (calibration windows, data order, initialization, task items)")
+	fs.StringVar(&f.o.Out, "out", "", "results folder: OUT/<experiment>/{table.md,result.json,*.png}")
+}
+
+func runReproduce(args []string) error {
+	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
+	usage := "usage: gominitron reproduce EXPERIMENT [--scale smoke|cpu|gpu] --out DIR [--teacher DIR] [--corpus PATH] [--data FILE] [--seed N]\n  EXPERIMENT: " +
+		strings.Join(reproduce.Experiments, ", ") + " or all"
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), usage); fs.PrintDefaults() }
+	var f envFlags
+	f.register(fs)
+	fs.StringVar(&f.o.Teacher, "teacher", "", "teacher Hugging Face folder with tokenizer.json (default models/demo-teacher)")
+	// The experiment may come before or after the flags.
+	var exp string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		exp, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if exp == "" && fs.NArg() > 0 {
+		exp = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if exp == "" || fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	if f.o.Out == "" {
+		return fmt.Errorf("--out is required\n%s", usage)
+	}
+	names := []string{exp}
+	if exp == reproduce.ExpAll {
+		names = reproduce.Experiments
+	}
+	for _, n := range names {
+		if !isExperiment(n) {
+			return fmt.Errorf("unknown experiment %q\n%s", exp, usage)
+		}
+	}
+	f.o.Log = os.Stderr
+	env, err := reproduce.Open(f.o)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	reports, err := env.RunAll(names...)
+	if err != nil {
+		return err
+	}
+	return printVerdicts(reports)
+}
+
+func isExperiment(n string) bool {
+	for _, e := range reproduce.Experiments {
+		if e == n {
+			return true
+		}
+	}
+	return false
+}
+
+// printVerdicts writes one JSON object per experiment on stdout.
+func printVerdicts(reports []*reproduce.Report) error {
+	type verdict struct {
+		Experiment string  `json:"experiment"`
+		Reproduced bool    `json:"reproduced"`
+		Verdict    string  `json:"verdict"`
+		ElapsedSec float64 `json:"elapsed_s"`
+	}
+	out := make([]verdict, 0, len(reports))
+	for _, r := range reports {
+		out = append(out, verdict{r.Experiment, r.Reproduced, r.Verdict, r.ElapsedSec})
+	}
+	js, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(js))
+	return err
+}
