@@ -1,0 +1,184 @@
+// Command browsertest drives notebooks/05-interactive-pruning.ipynb in a real
+// headless Chromium against a running Jupyter server: it runs all cells,
+// waits for the pruning panel, moves the FFN slider with the mouse, and
+// asserts that the displayed parameter count and LM loss change. It saves a
+// screenshot and prints timings as JSON. scripts/browser_test.sh starts
+// Jupyter and runs it.
+//
+//	go run ./kernel/browsertest --url 'http://127.0.0.1:8899/notebooks/05-interactive-pruning.ipynb?token=T' \
+//	    --screenshot docs/screenshots/interactive-pruning.png
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gominitron/gominitron/kernel"
+)
+
+// Timings are what the test measured (seconds).
+type Timings struct {
+	LoadPage       float64 `json:"load_page_s"`
+	RunToPanel     float64 `json:"run_all_to_panel_s"` // run all cells until the panel is ready
+	SliderToUpdate float64 `json:"slider_to_update_s"` // mouse move to the new readout
+	Total          float64 `json:"total_s"`
+	ParamsBefore   string  `json:"params_before"`
+	ParamsAfter    string  `json:"params_after"`
+	LossBefore     string  `json:"loss_before"`
+	LossAfter      string  `json:"loss_after"`
+	Screenshot     string  `json:"screenshot,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "", "notebook URL with the Jupyter token")
+	shot := flag.String("screenshot", "", "PNG file for a full-page screenshot after the slider moved")
+	chrome := flag.String("chromium", "/usr/bin/chromium", "Chromium executable")
+	timeout := flag.Duration("timeout", 8*time.Minute, "overall time limit")
+	flag.Parse()
+	if *url == "" {
+		fmt.Fprintln(os.Stderr, "browsertest: --url is required")
+		os.Exit(2)
+	}
+	t, err := run(*url, *shot, *chrome, *timeout)
+	if t != nil {
+		out, _ := json.MarshalIndent(t, "", "  ")
+		fmt.Println(string(out))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest: FAIL:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "browsertest: PASS")
+}
+
+// js snippets evaluated in the page (classic Jupyter Notebook front-end).
+const (
+	jsKernelReady = `!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected())`
+	jsRunAll      = `Jupyter.notebook.execute_all_cells(); true`
+	jsErrors      = `Array.from(document.querySelectorAll('.output_error, .output_stderr')).map(e => e.innerText).filter(t => /panic|error|ERROR/.test(t)).join('\n---\n')`
+	jsStatus      = `(() => { const r = document.getElementById('` + kernel.ReadoutParamsID + `'); return r ? r.closest('div').parentElement.innerText : ''; })()`
+	jsText        = `((id) => { const e = document.getElementById(id); return e ? e.innerText : ''; })`
+	jsFFNSlider   = `document.querySelector('td[id$="_ffn"] input[type=range]')`
+)
+
+func text(id string) string { return jsText + "('" + id + "')" }
+
+// poll evaluates expr every 200ms until cond accepts its (string) value.
+func poll(ctx context.Context, what, expr string, cond func(string) bool) (string, error) {
+	for {
+		if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr)); err == nil && cond(v) {
+			return v, nil
+		}
+		if errs, _ := chromedp.Run(ctx, chromedp.Evaluate[string](jsErrors)); errs != "" {
+			return "", fmt.Errorf("a cell failed while waiting for %s:\n%s", what, errs)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("timed out waiting for %s", what)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func run(url, shot, chrome string, timeout time.Duration) (*Timings, error) {
+	start := time.Now()
+	userDir, err := os.MkdirTemp("", "browsertest-chromium-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(userDir)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(userDir),
+		chromedp.WindowSize(1200, 1400),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	defer cancelT()
+
+	t := &Timings{}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", url, err)
+	}
+	if _, err := poll(ctx, "the kernel", jsKernelReady+`+''`, func(v string) bool { return v == "true" }); err != nil {
+		return nil, err
+	}
+	t.LoadPage = time.Since(start).Seconds()
+
+	runStart := time.Now()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](jsRunAll)); err != nil {
+		return t, fmt.Errorf("run all cells: %w", err)
+	}
+	if _, err := poll(ctx, "the pruning panel", jsStatus, func(v string) bool { return strings.Contains(v, "ready: move a slider") }); err != nil {
+		return t, err
+	}
+	t.RunToPanel = time.Since(runStart).Seconds()
+	if t.ParamsBefore, err = chromedp.Run(ctx, chromedp.Evaluate[string](text(kernel.ReadoutParamsID))); err != nil {
+		return t, err
+	}
+	if t.LossBefore, err = chromedp.Run(ctx, chromedp.Evaluate[string](text(kernel.ReadoutLossID))); err != nil {
+		return t, err
+	}
+
+	// Move the FFN slider with the mouse: a click at 30% of its track.
+	moveStart := time.Now()
+	type rect struct{ X, Y, W, H float64 }
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[rect](`(() => { const s = `+jsFFNSlider+`; s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`))
+	if err != nil {
+		return t, fmt.Errorf("finding the FFN slider: %w", err)
+	}
+	if box.W == 0 {
+		return t, errors.New("the FFN slider has no size")
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(box.X+0.3*box.W, box.Y+box.H/2)); err != nil {
+		return t, fmt.Errorf("clicking the FFN slider: %w", err)
+	}
+	if t.ParamsAfter, err = poll(ctx, "a new parameter count", text(kernel.ReadoutParamsID), func(v string) bool { return v != "" && v != t.ParamsBefore }); err != nil {
+		return t, err
+	}
+	if t.LossAfter, err = poll(ctx, "a new loss", text(kernel.ReadoutLossID), func(v string) bool { return v != "" && v != t.LossBefore }); err != nil {
+		return t, err
+	}
+	t.SliderToUpdate = time.Since(moveStart).Seconds()
+	var before, after float64
+	fmt.Sscan(t.LossBefore, &before)
+	fmt.Sscan(t.LossAfter, &after)
+	if math.IsNaN(after) || after == before {
+		return t, fmt.Errorf("loss %q → %q did not change", t.LossBefore, t.LossAfter)
+	}
+
+	if shot != "" {
+		time.Sleep(300 * time.Millisecond) // let the output area settle
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			return t, fmt.Errorf("screenshot: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(shot), 0o755); err != nil {
+			return t, err
+		}
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			return t, err
+		}
+		t.Screenshot = shot
+	}
+	// End the cell with the panel's Stop button so the kernel is idle again.
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText === 'Stop'); if (b) b.click(); return !!b; })()`))
+	t.Total = time.Since(start).Seconds()
+	return t, nil
+}

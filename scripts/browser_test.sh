@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Real-browser test of notebooks/05-interactive-pruning.ipynb.
+#
+#   scripts/browser_test.sh [--screenshot PATH]     (default docs/screenshots/interactive-pruning.png)
+#
+# Starts Jupyter on 127.0.0.1 (a free port, a random token, token auth on)
+# serving a temporary copy of the notebook (autosave never touches the
+# committed file), then kernel/browsertest drives headless Chromium: run all
+# cells, wait for the pruning panel, move the FFN slider with the mouse,
+# assert that the displayed parameter count and LM loss change, save a
+# full-page screenshot, press Stop. Prints the timings as JSON.
+#
+# Environment: GOMINITRON_SCALE (default smoke), BROWSER_TEST_TIMEOUT (seconds,
+# default 600, the whole test), CHROMIUM (default /usr/bin/chromium; installed
+# with apt-get when missing and running as root).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SHOT="docs/screenshots/interactive-pruning.png"
+if [[ "${1:-}" == "--screenshot" ]]; then SHOT="$2"; fi
+export GOMINITRON_SCALE="${GOMINITRON_SCALE:-smoke}"
+unset GOMINITRON_HEADLESS # the widgets need the browser
+TIMEOUT="${BROWSER_TEST_TIMEOUT:-600}"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+if [[ ! -x "$CHROMIUM" ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "scripts/browser_test.sh: installing chromium (apt)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null
+  else
+    echo "scripts/browser_test.sh: $CHROMIUM not found (apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+if ! command -v jupyter >/dev/null || ! jupyter kernelspec list 2>/dev/null | grep -q '^ *gonb '; then
+  kernel/install.sh
+fi
+
+WORK="$(mktemp -d)"
+JUPYTER_PID=""
+cleanup() {
+  if [[ -n "$JUPYTER_PID" ]]; then kill "$JUPYTER_PID" 2>/dev/null || true; wait "$JUPYTER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cp notebooks/05-interactive-pruning.ipynb "$WORK/"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+
+ROOT_FLAG=()
+if [[ $(id -u) -eq 0 ]]; then ROOT_FLAG=(--allow-root); fi # containers and CI run as root
+
+start=$(date +%s)
+# Notebook 6 reads NotebookApp.token; Jupyter Server (Notebook 7) IdentityProvider.token.
+jupyter notebook "${ROOT_FLAG[@]}" --no-browser --ip=127.0.0.1 --port="$PORT" --notebook-dir="$WORK" \
+  --NotebookApp.token="$TOKEN" --IdentityProvider.token="$TOKEN" --ServerApp.token="$TOKEN" \
+  >"$WORK/jupyter.log" 2>&1 &
+JUPYTER_PID=$!
+for _ in $(seq 1 100); do
+  if curl -sf "http://127.0.0.1:$PORT/api/status?token=$TOKEN" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+if ! curl -sf "http://127.0.0.1:$PORT/api/status?token=$TOKEN" >/dev/null; then
+  echo "scripts/browser_test.sh: Jupyter did not start:" >&2; cat "$WORK/jupyter.log" >&2; exit 1
+fi
+if curl -sf "http://127.0.0.1:$PORT/api/status" >/dev/null 2>&1; then
+  echo "scripts/browser_test.sh: Jupyter answers without the token (token auth must be on)" >&2; exit 1
+fi
+
+status=0
+timeout "$TIMEOUT" go run ./kernel/browsertest \
+  --url "http://127.0.0.1:$PORT/notebooks/05-interactive-pruning.ipynb?token=$TOKEN" \
+  --screenshot "$SHOT" --chromium "$CHROMIUM" --timeout "$((TIMEOUT - 30))s" || status=$?
+echo "scripts/browser_test.sh: $( ((status == 0)) && echo PASS || echo FAIL ) in $(( $(date +%s) - start ))s (scale $GOMINITRON_SCALE)" >&2
+if ((status != 0)); then echo "--- jupyter log (tail)" >&2; tail -40 "$WORK/jupyter.log" >&2; fi
+exit $status
