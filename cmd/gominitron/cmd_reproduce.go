@@ -23,6 +23,7 @@ type envFlags struct {
 func (f *envFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.o.Corpus, "corpus", "", "text corpus for training batches and the next-sentence task (default data/brown/brown.jsonl, fetched when missing)")
 	fs.StringVar(&f.o.Data, "data", "", "token file of the corpus packed with the teacher's tokenizer (default: packed once into OUT/data/)")
+	fs.Float64Var(&f.o.ValFraction, "val-fraction", 0, "validation fraction of the corpus documents when packing (default 0.02, as the teacher recipes)")
 	fs.StringVar(&f.o.Scale, "scale", "cpu", "sizes: smoke (seconds), cpu (about an hour for all on 2 cores), gpu (an H100)")
 	fs.Uint64Var(&f.o.Seed, "seed", reproduce.DefaultSeed, "experiment seed (calibration windows, data order, initialization, task items)")
 	fs.StringVar(&f.o.Out, "out", "", "results folder: OUT/<experiment>/{table.md,result.json,*.png}")
