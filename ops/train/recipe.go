@@ -513,7 +513,13 @@ func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenize
 		if err != nil {
 			return nil, err
 		}
-		text, err := tok.Decode(gen[0][len(ids):], false)
+		var newIDs []int32 // ids the tokenizer knows (a model vocab may be padded beyond it)
+		for _, id := range gen[0][len(ids):] {
+			if int(id) < tok.VocabSize() {
+				newIDs = append(newIDs, id)
+			}
+		}
+		text, err := tok.Decode(newIDs, false)
 		if err != nil {
 			return nil, err
 		}
@@ -522,7 +528,21 @@ func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenize
 	return out, nil
 }
 
-func newBackend() (compute.Backend, error) { return backend.New() }
+// SequentialGoBackend is the Go backend configuration training uses instead
+// of a plain "go": with ops executed in parallel, GoMLX v0.28.8's Go backend
+// can deadlock (several matmuls saturating the same worker pool; observed
+// on this 2-core machine within minutes of training). Matmuls still use all
+// cores.
+const SequentialGoBackend = "go:ops_sequential"
+
+// newBackend returns the process backend, replacing GOMLX_BACKEND=go by
+// SequentialGoBackend.
+func newBackend() (compute.Backend, error) {
+	if os.Getenv(backend.EnvVar) == "go" {
+		os.Setenv(backend.EnvVar, SequentialGoBackend)
+	}
+	return backend.New()
+}
 
 // copyFileAtomic copies src to dst through a temporary file and a rename.
 func copyFileAtomic(src, dst string) error {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"os"
 	"math/rand/v2"
 	"testing"
 
@@ -15,8 +16,14 @@ import (
 )
 
 // testBackend returns the process backend (tests run with GOMLX_BACKEND=go).
+// A plain "go" is turned into "go:ops_sequential": GoMLX v0.28.8's Go
+// backend can deadlock when ops run in parallel and several matmuls wait for
+// the same worker pool (seen in training runs on this 2-core machine).
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
+	if os.Getenv(backend.EnvVar) == "go" {
+		os.Setenv(backend.EnvVar, SequentialGoBackend)
+	}
 	b, err := backend.New()
 	if err != nil {
 		t.Fatal(err)
