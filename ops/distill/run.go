@@ -72,7 +72,7 @@ type Options struct {
 
 	DType           dtypes.DType // compute dtype (default float32)
 	ValBatches      int          // validation batches (default DefaultValBatches); 0 and no val split: none
-	EvalEvery       int
+	EvalEvery       int          // validate (student LM loss on the val batches) every N updates, and after the last
 	CheckpointEvery int
 	Resume          bool
 	StopAfter       int // > 0: stop after that many updates with a checkpoint (simulated interruption)
@@ -333,30 +333,61 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 			}
 		}
 	}
-	start := time.Now()
-	stepsBefore := tr.Step()
-	sum, err := tr.Run(train.RunOptions{OutDir: o.RunDir, Train: batches, Val: val, EvalEvery: o.EvalEvery,
-		CheckpointEvery: o.CheckpointEvery, Progress: o.Progress, StopAfter: o.StopAfter})
+	// Validation reports the student's LM loss (not the distillation loss),
+	// so KD and CE runs are compared on the same number: the trainer gets no
+	// validation set; the progress hook evaluates and the metrics rows get it.
+	stop := o.Steps
+	if o.StopAfter > 0 && o.StopAfter < stop {
+		stop = o.StopAfter
+	}
+	valAt := map[int]float64{}
+	var valErr error
+	progress := func(p train.Progress) {
+		if len(val) > 0 && valErr == nil && (p.Step == stop || (o.EvalEvery > 0 && p.Step%o.EvalEvery == 0)) {
+			v, err := studentEval.Loss(val)
+			if err != nil {
+				valErr = err
+			} else {
+				valAt[p.Step] = v
+				p.ValLoss = results.F(v)
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(p)
+		}
+	}
+	sum, err := tr.Run(train.RunOptions{OutDir: o.RunDir, Train: batches, EvalEvery: o.EvalEvery,
+		CheckpointEvery: o.CheckpointEvery, Progress: progress, StopAfter: o.StopAfter})
 	if err != nil {
 		return nil, err
 	}
-	secs := time.Since(start).Seconds()
-	lin.Steps, lin.Tokens, lin.ElapsedSec, lin.TokensPerSec = sum.Steps, sum.Tokens, sum.ElapsedSec, sum.TokensPerSec
-	if secs > 0 {
-		lin.StepsPerSec = float64(tr.Step()-stepsBefore) / secs
+	if valErr != nil {
+		return nil, valErr
 	}
+	lin.Steps, lin.Tokens, lin.ElapsedSec, lin.TokensPerSec = sum.Steps, sum.Tokens, sum.ElapsedSec, sum.TokensPerSec
+	lin.StepsPerSec = sum.TokensPerSec / float64(o.BatchSize*(o.SeqLen+1)*o.Accum) // training time only
 	lin.MetricsFile = abs(sum.MetricsPath)
-	if rows, err := results.ReadTrainLog(sum.MetricsPath); err == nil && len(rows) > 0 {
+	rows, err := results.ReadTrainLog(sum.MetricsPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(valAt) > 0 {
+		for i := range rows {
+			if v, ok := valAt[rows[i].Step]; ok {
+				rows[i].ValLoss = results.F(v)
+			}
+		}
+		if err := results.WriteTrainLog(sum.MetricsPath, rows); err != nil {
+			return nil, err
+		}
+	}
+	if len(rows) > 0 {
 		lin.Final = rows[len(rows)-1]
 	}
 	if tr.Step() < o.Steps { // stopped early (StopAfter): no export
 		return lin, nil
 	}
-	if len(val) > 0 {
-		v, err := studentEval.Loss(val)
-		if err != nil {
-			return nil, err
-		}
+	if v, ok := valAt[o.Steps]; ok {
 		lin.ValLMLossAfter = results.F(v)
 	}
 	lin.Backend = be.Name()

@@ -70,7 +70,7 @@ func runFixture(t *testing.T) (teacherDir, studentDir, tokensPath string) {
 
 func runOptions(teacher, student, tokens, out string) Options {
 	return Options{Teacher: teacher, Student: student, Data: tokens, Out: out, Steps: 4, BatchSize: 2, SeqLen: 16,
-		PeakLR: 1e-3, MinLR: 1e-4, Warmup: 1, Seed: 3, ValBatches: 2, Intermediate: "default",
+		PeakLR: 1e-3, MinLR: 1e-4, Warmup: 1, Seed: 3, ValBatches: 2, EvalEvery: 2, Intermediate: "default",
 		Loss: Loss{Logits: LogitsLoss{Kind: ForwardKL}, EmbeddingLoss: true}}
 }
 
@@ -106,6 +106,13 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		if r.LossLogits == nil || r.LossIS == nil || r.Alpha == nil || r.LossCE == nil {
 			t.Errorf("step %d lacks a distillation term: %+v", r.Step, r)
 		}
+		if (r.ValLoss != nil) != (r.Step%2 == 0) {
+			t.Errorf("step %d: val_loss %v, want one every 2 steps", r.Step, r.ValLoss)
+		}
+	}
+	// val_loss is the student's validation LM loss (comparable with CE runs).
+	if rows[3].ValLoss == nil || *rows[3].ValLoss != *lin.ValLMLossAfter {
+		t.Errorf("last val_loss %v, want the validation LM loss %g", rows[3].ValLoss, *lin.ValLMLossAfter)
 	}
 	for _, f := range []string{"config.json", "model.safetensors", TokenizerFile, LineageFile} {
 		if _, err := os.Stat(filepath.Join(dir, "full", f)); err != nil {
@@ -143,7 +150,7 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("resumed export differs from the uninterrupted one (%d vs %d bytes)", len(a), len(b))
 	}
 	rows2, err := results.ReadTrainLog(filepath.Join(dir, "resumed.run", "metrics.jsonl"))
-	if err != nil || len(rows2) != 4 || *rows2[3].LossLogits != *rows[3].LossLogits {
+	if err != nil || len(rows2) != 4 || *rows2[3].LossLogits != *rows[3].LossLogits || rows2[1].ValLoss == nil || *rows2[1].ValLoss != *rows[1].ValLoss {
 		t.Errorf("resumed metrics: %d rows (err %v), want 4 equal to the uninterrupted run", len(rows2), err)
 	}
 
