@@ -1,0 +1,90 @@
+package train
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+// bf16LossTol: bfloat16 compute vs float32 on the initial loss (~ln vocab).
+const bf16LossTol = 0.05
+
+func tinyLlama() *llm.Config {
+	return &llm.Config{ModelType: "llama", VocabSize: 64, Hidden: 32, FFN: 48, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, HeadDim: 8,
+		MaxPositions: 32, RMSNormEps: 1e-5, HiddenAct: "silu", RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}}
+}
+
+// TestLMLossDTypes: the LM loss of a fresh model is ≈ ln(vocab) in float32
+// and bfloat16 compute, and a bfloat16 step updates float32 masters.
+func TestLMLossDTypes(t *testing.T) {
+	cfg := tinyLlama()
+	seqs := toySequences(4, 9, 2)
+	batch := batchTensor(seqs)
+	losses := map[dtypes.DType]float64{}
+	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
+		m, err := NewModel(cfg, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := model.NewStore()
+		if err := m.ToStore(store, ModelScope); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := New(testBackend(t), store, LMLoss(cfg, ModelScope, dt), Config{Schedule: Schedule{PeakLR: 1e-2, TotalSteps: 3}, AdamW: DefaultAdamW()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.TrainStep([]*tensors.Tensor{batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses[dt] = res.Loss
+		for _, p := range tr.Params() {
+			if p.DType() != dtypes.Float32 {
+				t.Errorf("%s master is %s", p.Path(), p.DType())
+			}
+		}
+	}
+	if math.Abs(losses[dtypes.Float32]-math.Log(64)) > 0.1 {
+		t.Errorf("initial loss %g, want ≈ ln 64 = %g", losses[dtypes.Float32], math.Log(64))
+	}
+	if math.Abs(losses[dtypes.Float32]-losses[dtypes.BFloat16]) > bf16LossTol {
+		t.Errorf("float32 loss %g vs bfloat16 %g", losses[dtypes.Float32], losses[dtypes.BFloat16])
+	}
+}
+
+// TestInitWeights: norms 1, std ≈ initializer_range, deterministic in seed.
+func TestInitWeights(t *testing.T) {
+	cfg := tinyLlama()
+	cfg.InitializerRange = 0.05
+	a, err := InitWeights(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := InitWeights(cfg, 1)
+	if len(a) != len(cfg.TensorShapes()) {
+		t.Fatalf("%d tensors, config lists %d", len(a), len(cfg.TensorShapes()))
+	}
+	for _, x := range tensors.MustCopyFlatData[float32](a["model.layers.1.input_layernorm.weight"]) {
+		if x != 1 {
+			t.Fatal("RMSNorm weight not initialized to 1")
+		}
+	}
+	w := tensors.MustCopyFlatData[float32](a["model.embed_tokens.weight"])
+	w2 := tensors.MustCopyFlatData[float32](b["model.embed_tokens.weight"])
+	var ss float64
+	for i, x := range w {
+		ss += float64(x) * float64(x)
+		if x != w2[i] {
+			t.Fatal("same seed, different weights")
+		}
+	}
+	if std := math.Sqrt(ss / float64(len(w))); math.Abs(std-0.05) > 0.005 {
+		t.Errorf("embedding std %g, want 0.05", std)
+	}
+}
