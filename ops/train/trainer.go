@@ -414,3 +414,18 @@ func (t *Trainer) EvalLoss(batches []*tensors.Tensor) (float64, map[string]float
 	}
 	return sum / k, sums, nil
 }
+
+// FreezeScope marks every variable under scopePath (e.g. "/teacher")
+// non-trainable, so the Trainer leaves it alone (a distillation teacher). Call
+// it before New. It returns the number of variables frozen.
+func FreezeScope(store *model.Store, scopePath string) int {
+	prefix := strings.TrimSuffix(scopePath, "/") + "/"
+	n := 0
+	for v := range store.IterVariables() {
+		if strings.HasPrefix(v.Path(), prefix) {
+			v.Trainable = false
+			n++
+		}
+	}
+	return n
+}

@@ -273,3 +273,49 @@ func TestNoDecayByName(t *testing.T) {
 		}
 	}
 }
+
+// TestFrozenScopeAndExtraMetrics: a frozen "teacher" scope is read by the
+// loss but never updated nor checkpointed; an extra trainable variable
+// outside /model (a projection) is trained.
+func TestFrozenScopeAndExtraMetrics(t *testing.T) {
+	store := newToyStore(t, 4)
+	if _, err := store.CreateVariable("/teacher/w", tensors.FromValue([]float32{1, 2})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateVariable("/proj/w", tensors.FromValue([]float32{0.5, -0.5})); err != nil {
+		t.Fatal(err)
+	}
+	if n := FreezeScope(store, "/teacher"); n != 1 {
+		t.Fatalf("froze %d variables", n)
+	}
+	loss := func(g *graph.Graph, s *model.Store, batch *graph.Node) (*graph.Node, map[string]*graph.Node) {
+		l, _ := toyLoss(g, s, batch)
+		teacher := s.GetVariable("/teacher/w").NodeValue(g)
+		proj := s.GetVariable("/proj/w").NodeValue(g)
+		is := graph.ReduceAllSum(graph.Square(graph.Sub(proj, teacher)))
+		return graph.Add(l, is), map[string]*graph.Node{"loss_is": is, "loss_logits": l}
+	}
+	tr, err := New(testBackend(t), store, loss, Config{Schedule: Schedule{PeakLR: 0.1, TotalSteps: 3}, AdamW: DefaultAdamW()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.TrainStep([]*tensors.Tensor{batchTensor(toySequences(2, 5, 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.Metrics["loss_is"]+res.Metrics["loss_logits"]-res.Loss) > 1e-5 {
+		t.Errorf("metrics %v do not add up to loss %g", res.Metrics, res.Loss)
+	}
+	vals := variableValues(t, store)
+	if vals["/teacher/w"][0] != 1 || vals["/teacher/w"][1] != 2 {
+		t.Errorf("frozen teacher changed: %v", vals["/teacher/w"])
+	}
+	if vals["/proj/w"][0] == 0.5 {
+		t.Errorf("projection not trained")
+	}
+	for _, v := range tr.checkpointVariables() {
+		if v.Path() == "/teacher/w" {
+			t.Error("the frozen teacher is checkpointed")
+		}
+	}
+}
