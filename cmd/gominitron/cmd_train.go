@@ -74,7 +74,7 @@ func runFinetune(args []string) error {
 	fs.Float64Var(&o.Train.WeightDecay, "weight-decay", 0.1, "AdamW decoupled weight decay (not on norms and biases)")
 	fs.Float64Var(&o.Train.ClipNorm, "clip", 1.0, "global gradient-norm clip (0: off)")
 	fs.StringVar(&o.Train.DType, "dtype", "float32", "compute dtype: float32 or bfloat16 (float32 master weights)")
-	fs.StringVar(&o.Train.SaveDType, "save-dtype", "float32", "dtype of the exported weights: float32 or bfloat16")
+	fs.StringVar(&o.Train.SaveDType, "save-dtype", "", "dtype of the exported weights: float32 or bfloat16 (default: the source model's)")
 	fs.IntVar(&o.Train.EvalEvery, "eval-every", 0, "validate every N updates (default steps/10)")
 	fs.IntVar(&o.Train.ValBatches, "val-batches", 20, "validation batches (0: whole split)")
 	fs.IntVar(&o.Train.CheckpointEvery, "checkpoint-every", 0, "checkpoint every N updates (default steps/5)")

@@ -83,7 +83,7 @@ type TrainParams struct {
 	KeepCheckpoints int     `json:"keep_checkpoints"`
 	LogEvery        int     `json:"log_every"`            // terminal progress line every N updates
 	Seed            uint64  `json:"seed"`                 // weight init and data order
-	SaveDType       string  `json:"save_dtype,omitempty"` // exported weights: float32 (default) or bfloat16
+	SaveDType       string  `json:"save_dtype,omitempty"` // exported weights: float32 or bfloat16 (default: the model config's torch_dtype; float32 for recipes)
 }
 
 // LoadRecipe reads and validates a recipe file.
@@ -388,7 +388,10 @@ func runLM(run lmRun) (*Report, error) {
 	}
 	rep := &Report{Timings: map[string]float64{}, Extra: map[string]any{}}
 	computeDType, _ := parseDType(p.DType)
-	saveDType, _ := parseDType(p.SaveDType)
+	saveDType := dtypes.InvalidDType // SaveModel's default: the config's torch_dtype
+	if p.SaveDType != "" {
+		saveDType, _ = parseDType(p.SaveDType)
+	}
 	trainIt, err := NewTokenBatches(run.tokens, data.BatchOptions{Split: data.Train, BatchSize: p.BatchSize, SeqLen: p.SeqLen,
 		Seed: p.Seed, Shuffle: true, VocabSize: run.cfg.VocabSize, MaxContext: run.cfg.MaxPositions - 1})
 	if err != nil {
