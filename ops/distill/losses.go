@@ -31,9 +31,9 @@ func ParseDivergence(s string) (Divergence, error) {
 // LogitsLoss configures the per-token divergence between teacher and student
 // logits.
 type LogitsLoss struct {
-	Kind        Divergence // default ForwardKL
-	Temperature float64    // τ (default 1); with τ ≠ 1 the divergence is multiplied by τ²
-	Beta        float64    // JSD β in (0, 1) (default 0.5)
+	Kind        Divergence `json:"kind"`           // default ForwardKL
+	Temperature float64    `json:"temperature"`    // τ (default 1); with τ ≠ 1 the divergence is multiplied by τ²
+	Beta        float64    `json:"beta,omitempty"` // JSD β in (0, 1) (default 0.5)
 	// TopK > 0 keeps only the teacher's K largest logits per position (forward
 	// KL only): the teacher distribution is renormalized over its top-K ids,
 	// and the student's full-vocabulary log-probabilities are gathered at
@@ -42,7 +42,7 @@ type LogitsLoss struct {
 	// its minimum puts all of the student's mass on the teacher's top-K in
 	// the teacher's renormalized proportions, so even a student identical to
 	// the teacher pays −log(teacher mass in top-K).
-	TopK int
+	TopK int `json:"top_k,omitempty"`
 }
 
 // withDefaults fills the zero fields.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -191,7 +192,7 @@ func Run(o Options) (*Lineage, error) {
 	defer tokens.Close()
 
 	lin := &Lineage{Mode: o.Mode, Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
-		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: o.DType.String(), StudentShape: prune.ShapeOf(scfg)}
+		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: strings.ToLower(o.DType.String()), StudentShape: prune.ShapeOf(scfg)}
 	if pj, err := os.ReadFile(filepath.Join(o.Student, prune.LineageFile)); err == nil && json.Valid(pj) {
 		lin.StudentPruning = pj
 	}
