@@ -66,7 +66,7 @@ func (e *Env) Aggregation() (*Report, error) {
 	}
 	cfg := e.Teacher.Config
 	plan := fixedWidthPlan(cfg.Hidden, cfg.FFN, cfg.NumHeads/cfg.NumKVHeads)
-	r.Notes = append(r.Notes, fmt.Sprintf("%s: %+v", aggregationNote, plan))
+	r.Notes = append(r.Notes, fmt.Sprintf("%s: %s", aggregationNote, planString(plan)))
 	var rows []AggregationRow
 	var runs []results.Run
 	for _, b := range []importance.BatchAgg{importance.BatchL2, importance.BatchMean, importance.BatchVar} {

@@ -145,6 +145,13 @@ func Open(o Options) (*Env, error) {
 	if e.Tokenizer, err = tokenize.Load(filepath.Join(e.TeacherDir, "tokenizer.json")); err != nil {
 		return nil, fmt.Errorf("reproduce: the teacher needs a tokenizer.json: %w", err)
 	}
+	if mp := e.Teacher.Config.MaxPositions; mp > 1 && e.Sizes.SeqLen+1 > mp {
+		e.note("note: sequence length %d capped to the teacher's max_position_embeddings−1 = %d", e.Sizes.SeqLen, mp-1)
+		e.Sizes.SeqLen = mp - 1
+	}
+	if mp := e.Teacher.Config.MaxPositions; mp > 1 && e.Sizes.CalibSeqLen > mp {
+		e.Sizes.CalibSeqLen = mp
+	}
 	valFrac, splitSeed := o.ValFraction, o.SplitSeed
 	if valFrac == 0 {
 		valFrac = DefaultValFraction

@@ -108,7 +108,7 @@ func (e *Env) Iterative() (*Report, error) {
 	r.Verdict = fmt.Sprintf("After %d distillation steps the final LM losses span %.4f nats (%.2f%% of %.4f): %s. Right after pruning they were %s / %s / %s.",
 		e.Sizes.Steps, spread, 100*spread/lo, lo, lower(r.Reproduced, "the same within 1%, one-shot suffices", "not the same within 1%"),
 		f4(rows[0].LossAtStep0), f4(rows[1].LossAtStep0), f4(rows[2].LossAtStep0))
-	r.Notes = append(r.Notes, fmt.Sprintf("target %+v; rounds interpolate hidden, FFN and heads per group linearly", target))
+	r.Notes = append(r.Notes, fmt.Sprintf("target %s; rounds interpolate hidden, FFN and heads per group linearly", planString(target)))
 	r.Runs, r.Details = runs, rows
 	r.curvesFigure("curves", "One-shot vs iterative importance: validation LM loss", runs)
 	r.ElapsedSec = time.Since(start).Seconds()

@@ -80,7 +80,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "### %s\n\n", r.Title)
 	fmt.Fprintf(&b, "Paper: %s\n\n", r.Claim)
 	fmt.Fprintf(&b, "Teacher %s (%s, %s params), validation LM loss %.4f; scale %s, seed %d.\n\n",
-		filepath.Base(r.Teacher), r.TeacherShape, plots.SI(float64(r.TeacherShape.Params)), r.TeacherValLoss, r.Scale, r.Seed)
+		teacherName(r.Teacher), r.TeacherShape, plots.SI(float64(r.TeacherShape.Params)), r.TeacherValLoss, r.Scale, r.Seed)
 	b.WriteString(MarkdownTable(r.Headers, r.Rows))
 	verdict := "**Not reproduced.**"
 	if r.Reproduced {
@@ -162,4 +162,14 @@ func pm(xs []float64) string {
 		return f4(m)
 	}
 	return fmt.Sprintf("%.4f ± %.4f", m, s)
+}
+
+// teacherName is the teacher folder's last two path elements (e.g.
+// "demo-teacher" or "reproduce-teacher/model").
+func teacherName(dir string) string {
+	base := filepath.Base(dir)
+	if parent := filepath.Base(filepath.Dir(dir)); parent != "." && parent != string(filepath.Separator) && parent != "models" {
+		return parent + "/" + base
+	}
+	return base
 }
