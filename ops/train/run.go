@@ -145,6 +145,11 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 		}
 		elapsed := t.elapsedBefore + time.Since(start).Seconds()
 		row.ElapsedSec = elapsed
+		// The row goes first: a crash right after a checkpoint must not leave
+		// that checkpoint's step missing from the log.
+		if err := logw.Write(row); err != nil {
+			return sum, err
+		}
 		var ckPath string
 		if last || (opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0) {
 			state, err := opts.Train.State()
@@ -155,9 +160,6 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 				return sum, err
 			}
 			sum.LastCheckpoint = ckPath
-		}
-		if err := logw.Write(row); err != nil {
-			return sum, err
 		}
 		sum.Steps, sum.Tokens, sum.TrainLoss, sum.TokensPerSec, sum.ElapsedSec = t.step, t.tokens, res.Loss, tps, elapsed
 		if opts.Progress != nil {
