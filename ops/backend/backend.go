@@ -90,9 +90,19 @@ func Choose(getenv func(string) string, fs fileSystem) Choice {
 	return Choice{Config: "xla:" + plugin, Reason: "found CUDA PJRT plugin " + plugin}
 }
 
+// GoConfig is the configuration a plain "go" backend is opened with. With
+// ops executed in parallel, GoMLX v0.28.8's Go backend can deadlock (several
+// matmuls saturating the same worker pool, seen within minutes of training on
+// a 2-core machine); sequential op scheduling avoids it, and matmuls still
+// use all cores (no measurable slowdown).
+const GoConfig = "go:ops_sequential"
+
 // open creates the backend for a choice, falling back to the Go backend when
 // an automatically found plugin fails to load. It returns the banner line.
 func open(c Choice) (compute.Backend, string, error) {
+	if c.Config == "go" {
+		c.Config = GoConfig
+	}
 	name, _, _ := strings.Cut(c.Config, ":")
 	if !isRegistered(name) {
 		return nil, "", fmt.Errorf("backend %q (from %s) is not available in this binary; available: %s",
@@ -107,7 +117,7 @@ func open(c Choice) (compute.Backend, string, error) {
 		if c.Reason == EnvVar+" is set" {
 			return nil, "", fmt.Errorf("backend %q from %s failed to start: %w", c.Config, EnvVar, err)
 		}
-		gb, gerr := compute.NewWithConfig("go")
+		gb, gerr := compute.NewWithConfig(GoConfig)
 		if gerr != nil {
 			return nil, "", gerr
 		}
