@@ -149,7 +149,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		return nil, err
 	}
 	d.Corpus = corpus
-	name := fmt.Sprintf("%s-%s.tokens", filepath.Base(d.ModelDir), corpusName(corpus))
+	name := fmt.Sprintf("%s-%s-val%g-seed%d.tokens", filepath.Base(d.ModelDir), corpusName(corpus), demoValFrac, demoSplitSeed)
 	d.TokenFile = filepath.Join(root, demoDataDir, name)
 	if fresh(d.TokenFile, corpus, tokPath) {
 		return d, nil
