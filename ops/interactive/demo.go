@@ -2,6 +2,7 @@ package interactive
 
 import (
 	"errors"
+	"hash/fnv"
 	"fmt"
 	"io"
 	"os"
@@ -136,7 +137,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 	if _, err := os.Stat(tokPath); err != nil {
 		// No tokenizer (the fixture): train a byte-level BPE of the model's
 		// vocabulary size on the corpus, so that text maps to valid ids.
-		tokDir := filepath.Join(root, demoDataDir, fmt.Sprintf("%s-%s-tokenizer", filepath.Base(d.ModelDir), corpusName(corpus)))
+		tokDir := filepath.Join(root, demoDataDir, fmt.Sprintf("%s-%s-tokenizer", d.cacheName(), corpusName(corpus)))
 		tokPath = filepath.Join(tokDir, "tokenizer.json")
 		if !fresh(tokPath, corpus) {
 			if err := trainTokenizer(sources, d.Model.Config.VocabSize, tokDir); err != nil {
@@ -149,7 +150,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		return nil, err
 	}
 	d.Corpus = corpus
-	name := fmt.Sprintf("%s-%s-val%g-seed%d.tokens", filepath.Base(d.ModelDir), corpusName(corpus), demoValFrac, demoSplitSeed)
+	name := fmt.Sprintf("%s-%s-val%g-seed%d.tokens", d.cacheName(), corpusName(corpus), demoValFrac, demoSplitSeed)
 	d.TokenFile = filepath.Join(root, demoDataDir, name)
 	if fresh(d.TokenFile, corpus, tokPath) {
 		return d, nil
@@ -276,7 +277,7 @@ func (d *Demo) Importance(b compute.Backend, o ImportanceOptions) (*results.Impo
 	if o.Samples <= 0 || o.SeqLen < 2 {
 		return nil, "", fmt.Errorf("interactive: importance needs samples > 0 and seq-len ≥ 2, got %d and %d", o.Samples, o.SeqLen)
 	}
-	name := fmt.Sprintf("%s-scores-n%d-l%d-b%d-p%d-s%d.json", filepath.Base(d.ModelDir), o.Samples, o.SeqLen, o.BlockSize, o.Parts, o.Seed)
+	name := fmt.Sprintf("%s-scores-n%d-l%d-b%d-p%d-s%d.json", d.cacheName(), o.Samples, o.SeqLen, o.BlockSize, o.Parts, o.Seed)
 	path := filepath.Join(d.Root, demoDataDir, name)
 	deps := []string{filepath.Join(d.ModelDir, "config.json")}
 	if d.TokenFile != "" {
@@ -330,4 +331,16 @@ func trainTokenizer(sources []data.Source, vocab int, dir string) error {
 // corpusName is a short name of a corpus path for cache file names.
 func corpusName(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+}
+
+// cacheName names the model in cache files: its folder name and a hash of its
+// absolute path (two folders both called "model" do not share a cache).
+func (d *Demo) cacheName() string {
+	abs, err := filepath.Abs(d.ModelDir)
+	if err != nil {
+		abs = d.ModelDir
+	}
+	h := fnv.New32a()
+	h.Write([]byte(abs))
+	return fmt.Sprintf("%s-%08x", filepath.Base(abs), h.Sum32())
 }
