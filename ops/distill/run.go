@@ -266,7 +266,7 @@ func Run(o Options) (*Lineage, error) {
 	if err != nil {
 		return nil, err
 	}
-	batches, err := newTokenBatches(tokens, data.BatchOptions{Split: data.Train, BatchSize: o.BatchSize, SeqLen: o.SeqLen,
+	batches, err := train.NewTokenBatches(tokens, data.BatchOptions{Split: data.Train, BatchSize: o.BatchSize, SeqLen: o.SeqLen,
 		Seed: o.Seed, Shuffle: true})
 	if err != nil {
 		return nil, err
@@ -276,7 +276,7 @@ func Run(o Options) (*Lineage, error) {
 
 // runTraining: validation before, the trainer's Run (resumed if asked),
 // validation after, export.
-func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store, tr *train.Trainer, batches *tokenBatches,
+func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store, tr *train.Trainer, batches *train.TokenBatches,
 	tokens *data.Tokens, tcfg, scfg *llm.Config) (*Lineage, error) {
 	var val []*tensors.Tensor
 	if o.ValBatches >= 0 {
@@ -286,7 +286,7 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 		}
 		if _, err := tokens.SplitLen(data.Val); err == nil {
 			var err error
-			if val, err = valBatches(tokens, data.Val, o.BatchSize, o.SeqLen, n); err != nil {
+			if val, err = train.ValBatches(tokens, data.Val, o.BatchSize, o.SeqLen, n); err != nil {
 				return nil, err
 			}
 		}
