@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -358,6 +359,46 @@ func TestMaskedPositionsExcluded(t *testing.T) {
 	for _, k := range []string{MetricLogits, MetricCE} {
 		if math.Abs(m1[k]-m2[k]) > equalLossTol {
 			t.Errorf("%s: masked %g, prefix only %g", k, m1[k], m2[k])
+		}
+	}
+}
+
+// TestBFloat16Compute: with both forwards in bfloat16 the losses stay
+// float32, finite and close to the float32 ones.
+func TestBFloat16Compute(t *testing.T) {
+	const bf16LossTol = 5e-2 // relative
+	be := testBackend(t)
+	tcfg, scfg := tinyConfig(40, 24, 48, 3, true), tinyConfig(40, 16, 32, 2, true)
+	store, err := NewStore(tinyModel(t, tcfg, 1), tinyModel(t, scfg, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	batch := randomBatch(rand.New(rand.NewPCG(6, 6)), 2, 10, 40)
+	var ref map[string]float64
+	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
+		lf, err := NewLossFn(tcfg, scfg, Loss{Intermediate: DefaultLayerMap(2, 3), CEWeight: 0.1, ChunkSize: 4, DType: dt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, m, grads := lossAndGrads(t, be, store, lf, batch)
+		for i, g := range grads {
+			for _, v := range g {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					t.Fatalf("%s: non-finite gradient in variable %d", dt, i)
+				}
+			}
+		}
+		if ref == nil {
+			ref = m
+			continue
+		}
+		for k, v := range m {
+			if math.Abs(v-ref[k]) > bf16LossTol*max(math.Abs(ref[k]), 0.1) {
+				t.Errorf("%s: %s = %g, float32 %g", dt, k, v, ref[k])
+			}
 		}
 	}
 }
