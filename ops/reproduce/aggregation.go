@@ -90,6 +90,25 @@ func (e *Env) Aggregation() (*Report, error) {
 			rows = append(rows, AggregationRow{Batch: string(b), Seq: string(s), LossAfterPrune: firstVal(run), LossAfterKD: finalVal(run)})
 		}
 	}
+	// Calibration noise: the default aggregation on other calibration draws
+	// (loss right after pruning only).
+	noise := []float64{}
+	for i := range max(1, e.Sizes.Seeds) + 1 {
+		seed := e.Seed + uint64(i)*1000
+		imp, err := e.scores(e.Teacher, scoreOptions{Agg: defaultAgg(), Seed: seed})
+		if err != nil {
+			return nil, err
+		}
+		student, _, err := e.Prune(e.Teacher, plan, imp)
+		if err != nil {
+			return nil, err
+		}
+		v, err := e.ValLoss(student)
+		if err != nil {
+			return nil, err
+		}
+		noise = append(noise, v)
+	}
 	rank(rows, func(a AggregationRow) float64 { return a.LossAfterPrune }, func(a *AggregationRow, k int) { a.RankPrune = k })
 	rank(rows, func(a AggregationRow) float64 { return a.LossAfterKD }, func(a *AggregationRow, k int) { a.RankKD = k })
 	r.Headers = []string{"batch", "sequence", "LM loss after pruning", "rank", fmt.Sprintf("LM loss after %d distillation steps", e.Sizes.ShortSteps), "rank"}
@@ -110,7 +129,11 @@ func (e *Env) Aggregation() (*Report, error) {
 	if !r.Reproduced && best.RankPrune <= 3 && worst.RankPrune >= n-2 {
 		r.Verdict += " The ordering holds loosely (best in the top 3, worst in the bottom 3) but not exactly."
 	}
-	r.Runs, r.Details = runs, rows
+	if len(noise) > 1 {
+		m, sd := meanStd(noise)
+		r.Verdict += fmt.Sprintf(" Calibration noise: (L2, mean) over %d calibration draws gives %.4f ± %.4f right after pruning.", len(noise), m, sd)
+	}
+	r.Runs, r.Details = runs, map[string]any{"rows": rows, "calibration_draws_l2_mean": noise}
 	r.curvesFigure("curves", "Aggregations: validation LM loss along distillation", runs)
 	r.ElapsedSec = time.Since(start).Seconds()
 	return r, nil

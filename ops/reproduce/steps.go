@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
@@ -23,6 +24,7 @@ import (
 type scoreOptions struct {
 	Agg     importance.Aggregation // zero: default (L2, mean)
 	DropOne bool                   // drop_one_lm_loss (needed to rank layers)
+	Seed    uint64                 // calibration draw (0: Env.Seed)
 }
 
 // Scores runs an importance pass of m over the calibration windows of the
@@ -33,7 +35,11 @@ func (e *Env) Scores(m *llm.Model, agg importance.Aggregation, dropOne bool) (*r
 }
 
 func (e *Env) scores(m *llm.Model, o scoreOptions) (*results.Importance, error) {
-	ids, err := e.tokens.Calibration(data.Train, e.Sizes.CalibSamples, e.Sizes.CalibSeqLen, e.Seed)
+	seed := o.Seed
+	if seed == 0 {
+		seed = e.Seed
+	}
+	ids, err := e.tokens.Calibration(data.Train, e.Sizes.CalibSamples, e.Sizes.CalibSeqLen, seed)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: calibration from %s: %w", e.TokenFile, err)
 	}
@@ -262,7 +268,7 @@ func (e *Env) blockSweep(m *llm.Model, k int) (*results.BlockScores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return evaluate.BlockSweepMC(e.Backend, m, enc, docs, evaluate.BlockSweepOptions{BlockSize: k, Task: "next-sentence (held-out " + e.Corpus + ")",
+	return evaluate.BlockSweepMC(e.Backend, m, enc, docs, evaluate.BlockSweepOptions{BlockSize: k, Task: "next-sentence, held-out " + filepath.Base(e.Corpus),
 		Model: evaluate.ModelOptions{BatchSize: mcBatch},
 		Progress: func(start int, score float64) {
 			if start >= 0 {
