@@ -44,7 +44,7 @@ func TestDemoTeacher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := greedySamples(testBackend(t), m, tok, []string{"The"}, 12)
+	samples, err := greedySamples(testBackend(t), m, tok, []string{"He said that"}, 12)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestDemoTeacher(t *testing.T) {
 		}
 	}
 	if letters < len(text)/2 || len(strings.Fields(text)) < 3 {
-		t.Errorf("greedy continuation of %q does not look like words: %q", "The", text)
+		t.Errorf("greedy continuation of %q does not look like words: %q", "He said that", text)
 	}
-	t.Logf("The → %q", text)
+	t.Logf("He said that → %q", text)
 }
