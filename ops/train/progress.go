@@ -8,7 +8,7 @@ import (
 
 // Progress is reported after every optimizer update (see RunOptions.Progress).
 type Progress struct {
-	Step         int     // updates done (1-based after the first update)
+	Step         int     // updates done (1-based after the first update; 0: the validation before training)
 	TotalSteps   int     // updates planned
 	Loss         float64 // training loss of this update
 	ValLoss      *float64
@@ -32,6 +32,10 @@ func TerminalProgress(w io.Writer, every int) func(Progress) {
 		every = 1
 	}
 	return func(p Progress) {
+		if p.Step == 0 && p.ValLoss != nil {
+			fmt.Fprintf(w, "step %6d/%d  val %.4f (before training)\n", 0, p.TotalSteps, *p.ValLoss)
+			return
+		}
 		if p.Step%every != 0 && p.Step != 1 && p.Step != p.TotalSteps && p.ValLoss == nil && p.Checkpoint == "" {
 			return
 		}

@@ -166,6 +166,9 @@ func TestFinetuneFixture(t *testing.T) {
 	if changed == 0 {
 		t.Errorf("%s unchanged by fine-tuning", name)
 	}
+	if rep.Summary.InitialValLoss <= 0 || rep.Summary.ValLoss <= 0 {
+		t.Errorf("summary lacks the validation before/after: %+v", rep.Summary)
+	}
 	if rep.Extra["peak_lr"] != peak {
 		t.Errorf("report peak lr %v", rep.Extra["peak_lr"])
 	}

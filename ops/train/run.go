@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -36,12 +37,13 @@ type RunOptions struct {
 type Summary struct {
 	Steps          int     `json:"steps"`
 	Tokens         int64   `json:"tokens"`
-	TrainLoss      float64 `json:"train_loss"`         // last update's loss
-	ValLoss        float64 `json:"val_loss,omitempty"` // last validation loss (0 if no validation set)
-	TokensPerSec   float64 `json:"tokens_per_sec"`     // training throughput of this run
-	ElapsedSec     float64 `json:"elapsed_s"`          // total, all runs of this training
-	LastCheckpoint string  `json:"last_checkpoint"`    // newest checkpoint written
-	MetricsPath    string  `json:"metrics"`            // metrics JSONL
+	TrainLoss      float64 `json:"train_loss"`                 // last update's loss
+	InitialValLoss float64 `json:"initial_val_loss,omitempty"` // validation loss before the first update (runs starting at step 0)
+	ValLoss        float64 `json:"val_loss,omitempty"`         // last validation loss (0 if no validation set)
+	TokensPerSec   float64 `json:"tokens_per_sec"`             // training throughput of this run
+	ElapsedSec     float64 `json:"elapsed_s"`                  // total, all runs of this training
+	LastCheckpoint string  `json:"last_checkpoint"`            // newest checkpoint written
+	MetricsPath    string  `json:"metrics"`                    // metrics JSONL
 }
 
 // NonFiniteError is returned by Run when an update produced a NaN/Inf loss
@@ -110,6 +112,14 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 	sum := Summary{MetricsPath: metricsPath}
 	sum.LastCheckpoint, _ = LatestCheckpoint(ckpt.Dir)
 
+	if t.step == 0 && len(opts.Val) > 0 && t.step < stop {
+		if sum.InitialValLoss, _, err = t.EvalLoss(opts.Val); err != nil {
+			return sum, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Step: 0, TotalSteps: total, ValLoss: &sum.InitialValLoss, Loss: math.NaN()})
+		}
+	}
 	start, runStart := time.Now(), t.step
 	var trainTime time.Duration
 	var runTokens int64

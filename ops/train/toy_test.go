@@ -1,8 +1,8 @@
 package train
 
 import (
-	"os"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/gomlx/compute"
