@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -47,10 +46,15 @@ type Checkpointer struct {
 	failBeforeRename func() error
 }
 
-// checkpointVariables are the variables a checkpoint holds: parameters and
-// AdamW moments (accumulators are zero between updates).
+// checkpointVariables are the variables a checkpoint holds: parameters,
+// AdamW moments (accumulators are zero between updates) and the store's
+// random-number-generator state when the loss draws random numbers
+// (store.RandomNormal / RandomUniform, e.g. dropout).
 func (t *Trainer) checkpointVariables() []*model.Variable {
 	vars := append(append(t.Params(), t.m...), t.v...)
+	if rng := t.store.GetVariable(model.JoinPath("/", model.RNGStateVariableName)); rng != nil {
+		vars = append(vars, rng)
+	}
 	return vars
 }
 
@@ -198,7 +202,7 @@ func (t *Trainer) Restore(path string) (CheckpointState, error) {
 		if _, ok := f.Info(v.Path()); !ok {
 			return st, fmt.Errorf("train: checkpoint %s has no tensor %q", file, v.Path())
 		}
-		val, err := f.Tensor(v.Path(), dtypes.Float32)
+		val, err := f.Tensor(v.Path(), v.DType())
 		if err != nil {
 			return st, fmt.Errorf("train: checkpoint %s: %w", file, err)
 		}

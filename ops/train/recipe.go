@@ -425,6 +425,9 @@ func runLM(run lmRun) (*Report, error) {
 	if err := m.ToStore(store, ModelScope); err != nil {
 		return nil, err
 	}
+	if err := store.SetRNGStateFromSeed(int64(p.Seed)); err != nil { // in-graph randomness (none in the LM loss) is seeded too
+		return nil, err
+	}
 	rep.Params = run.cfg.Params().Total
 	rep.Config = run.cfg.HF()
 	tr, err := New(backend, store, LMLoss(run.cfg, ModelScope, computeDType), p.trainerConfig())

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,6 +26,9 @@ func toyRun(t *testing.T, outDir string, total, stopAfter int, resume bool, loss
 		loss = toyLoss
 	}
 	store := newToyStore(t, 5)
+	if err := store.SetRNGStateFromSeed(11); err != nil {
+		t.Fatal(err)
+	}
 	tr, err := New(testBackend(t), store, loss, Config{
 		Schedule:   Schedule{PeakLR: 0.05, MinLR: 0.005, WarmupSteps: 2, TotalSteps: total},
 		AdamW:      DefaultAdamW(),
@@ -91,7 +96,7 @@ func TestResumeBitExact(t *testing.T) {
 			}
 		}
 	}
-	// keep-last-2
+	// keep-last-2 (placed after the resume checks)
 	cks, _ := ListCheckpoints(filepath.Join(dirB, CheckpointsDir))
 	if len(cks) != 2 || !strings.HasSuffix(cks[1], "step-00000010") {
 		t.Errorf("checkpoints kept: %v", cks)
@@ -228,6 +233,38 @@ func TestSequenceLoaderRestore(t *testing.T) {
 		x, _ := b.Next()
 		if x.Value().([][]int32)[0][0] != firsts[i] {
 			t.Errorf("batch %d after restore differs", i)
+		}
+	}
+}
+
+// TestResumeBitExactWithRNG: a loss drawing random numbers from the store's
+// RNG (as dropout would) still resumes bit for bit: the RNG state is
+// checkpointed.
+func TestResumeBitExactWithRNG(t *testing.T) {
+	noisy := func(g *graph.Graph, s *model.Store, batch *graph.Node) (*graph.Node, map[string]*graph.Node) {
+		l, m := toyLoss(g, s, batch)
+		noise := graph.ReduceAllMean(s.RandomNormal(g, shapes.Make(dtypes.Float32, 4)))
+		return graph.Add(l, graph.MulScalar(noise, 0.1)), m
+	}
+	const total = 8
+	dirA, dirB := t.TempDir(), t.TempDir()
+	if _, _, err := toyRun(t, dirA, total, 0, false, noisy); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := toyRun(t, dirB, total, 4, false, noisy); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := toyRun(t, dirB, total, 0, true, noisy); err != nil {
+		t.Fatal(err)
+	}
+	logA, _ := results.ReadTrainLog(filepath.Join(dirA, MetricsFile))
+	logB, _ := results.ReadTrainLog(filepath.Join(dirB, MetricsFile))
+	if len(logA) != total || len(logB) != total {
+		t.Fatalf("log lengths %d, %d", len(logA), len(logB))
+	}
+	for i := range logA {
+		if logA[i].TrainLoss != logB[i].TrainLoss {
+			t.Errorf("update %d: loss %v uninterrupted vs %v resumed", i+1, logA[i].TrainLoss, logB[i].TrainLoss)
 		}
 	}
 }

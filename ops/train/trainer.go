@@ -25,6 +25,11 @@ import (
 // extra scalar float32 nodes reported per step (averaged over the
 // micro-batches of an update), e.g. "loss_logits", "loss_is", "alpha".
 //
+// Training graphs have store.IsTraining(g) true, evaluation graphs false.
+// Random numbers should come from store.RandomNormal/RandomUniform (seed the
+// store with SetRNGStateFromSeed before New): their state is checkpointed and
+// evaluation does not advance it, so resumed runs stay bit-exact.
+//
 // The compute dtype is the LossFn's business: cast the float32 master
 // weights to bfloat16 inside the graph if wanted; the loss must be float32.
 type LossFn func(g *graph.Graph, store *model.Store, batch *graph.Node) (loss *graph.Node, metrics map[string]*graph.Node)
@@ -242,9 +247,26 @@ func (t *Trainer) paramNodes(g *graph.Graph) []*graph.Node {
 	return nodes
 }
 
-// buildEval: batch → loss, metrics...
+// rngVariable returns the store's RNG state variable, or nil if the store has none.
+func (t *Trainer) rngVariable() *model.Variable {
+	return t.store.GetVariable(model.JoinPath("/", model.RNGStateVariableName))
+}
+
+// buildEval: batch → loss, metrics... Evaluation does not advance the
+// store's RNG (validation must not change the training run), and the graph
+// is marked as not training (store.IsTraining(g) is false, e.g. no dropout).
 func (t *Trainer) buildEval(_ *model.Scope, batch *graph.Node) []*graph.Node {
-	loss, metrics := t.callLoss(batch.Graph(), batch)
+	g := batch.Graph()
+	t.store.SetTraining(g, false)
+	var rng *model.Variable
+	var rngBefore *graph.Node
+	if rng = t.rngVariable(); rng != nil {
+		rngBefore = rng.NodeValue(g)
+	}
+	loss, metrics := t.callLoss(g, batch)
+	if rng != nil {
+		rng.SetNodeValue(rngBefore)
+	}
 	return append([]*graph.Node{loss}, metrics...)
 }
 
@@ -252,6 +274,7 @@ func (t *Trainer) buildEval(_ *model.Scope, batch *graph.Node) []*graph.Node {
 // accumulators.
 func (t *Trainer) buildAccumulate(_ *model.Scope, batch *graph.Node) []*graph.Node {
 	g := batch.Graph()
+	t.store.SetTraining(g, true)
 	params := t.paramNodes(g)
 	loss, metrics := t.callLoss(g, batch)
 	grads := graph.Gradient(loss, params...)
@@ -273,6 +296,7 @@ func (t *Trainer) buildAccumulate(_ *model.Scope, batch *graph.Node) []*graph.No
 //	p ← p − lr · (m/bc1) / (sqrt(v/bc2) + ε)
 func (t *Trainer) buildUpdate(_ *model.Scope, batch, lr, bc1, bc2 *graph.Node) []*graph.Node {
 	g := batch.Graph()
+	t.store.SetTraining(g, true)
 	params := t.paramNodes(g)
 	loss, metrics := t.callLoss(g, batch)
 	grads := graph.Gradient(loss, params...)
