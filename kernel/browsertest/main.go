@@ -36,6 +36,8 @@ type Timings struct {
 	ParamsAfter    string  `json:"params_after"`
 	LossBefore     string  `json:"loss_before"`
 	LossAfter      string  `json:"loss_after"`
+	Export         float64 `json:"export_s"`
+	ExportedTo     string  `json:"exported_to"`
 	Screenshot     string  `json:"screenshot,omitempty"`
 }
 
@@ -70,6 +72,11 @@ const (
 	jsText        = `((id) => { const e = document.getElementById(id); return e ? e.innerText : ''; })`
 	jsFFNSlider   = `document.querySelector('td[id$="_ffn"] input[type=range]')`
 )
+
+// clickButton clicks the button labelled label; the expression yields whether it exists.
+func clickButton(label string) string {
+	return `(() => { const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText === '` + label + `'); if (b) b.click(); return !!b; })()`
+}
 
 func text(id string) string { return jsText + "('" + id + "')" }
 
@@ -177,8 +184,29 @@ func run(url, shot, chrome string, timeout time.Duration) (*Timings, error) {
 		}
 		t.Screenshot = shot
 	}
+	// Materialize the plan with the Export button: the readout names the folder.
+	exportStart := time.Now()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](clickButton("Export pruned model"))); err != nil {
+		return t, fmt.Errorf("clicking Export: %w", err)
+	}
+	status, err := poll(ctx, "the export", jsStatus, func(v string) bool {
+		return strings.Contains(v, "exported to ") || strings.Contains(v, "export failed")
+	})
+	if err != nil {
+		return t, err
+	}
+	if strings.Contains(status, "export failed") {
+		return t, fmt.Errorf("export failed: %s", status)
+	}
+	t.Export = time.Since(exportStart).Seconds()
+	t.ExportedTo = strings.TrimSpace(status[strings.Index(status, "exported to ")+len("exported to "):])
+	for _, f := range []string{"config.json", "model.safetensors", "pruning.json"} {
+		if _, err := os.Stat(filepath.Join(t.ExportedTo, f)); err != nil {
+			return t, fmt.Errorf("the exported model lacks %s: %w", f, err)
+		}
+	}
 	// End the cell with the panel's Stop button so the kernel is idle again.
-	_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText === 'Stop'); if (b) b.click(); return !!b; })()`))
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](clickButton("Stop")))
 	t.Total = time.Since(start).Seconds()
 	return t, nil
 }
