@@ -10,6 +10,10 @@
 # assert that the displayed parameter count and LM loss change, save a
 # full-page screenshot, press Stop. Prints the timings as JSON.
 #
+# The gonb kernel is registered for this checkout in a private
+# JUPYTER_DATA_DIR (kernel/install.sh: Jupyter from apt when missing, GoNB and
+# goimports built into bin/), so another checkout's kernel spec is never used.
+#
 # Environment: GOMINITRON_SCALE (default smoke), BROWSER_TEST_TIMEOUT (seconds,
 # default 600, the whole test), CHROMIUM (default /usr/bin/chromium; installed
 # with apt-get when missing and running as root).
@@ -32,10 +36,6 @@ if [[ ! -x "$CHROMIUM" ]]; then
     exit 1
   fi
 fi
-if ! command -v jupyter >/dev/null || ! jupyter kernelspec list 2>/dev/null | grep -q '^ *gonb '; then
-  kernel/install.sh
-fi
-
 WORK="$(mktemp -d)"
 JUPYTER_PID=""
 cleanup() {
@@ -44,6 +44,10 @@ cleanup() {
 }
 trap cleanup EXIT
 cp notebooks/05-interactive-pruning.ipynb "$WORK/"
+# A private kernel spec for THIS checkout: the user-wide one (~/.local/share/jupyter)
+# is rewritten by whichever checkout ran kernel/install.sh last.
+export JUPYTER_DATA_DIR="$WORK/jupyter-data"
+kernel/install.sh >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; exit 1; }
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 

@@ -97,7 +97,7 @@ func poll(ctx context.Context, what, expr string, cond func(string) bool) (strin
 	}
 }
 
-func run(url, shot, chrome string, timeout time.Duration) (*Timings, error) {
+func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error) {
 	start := time.Now()
 	userDir, err := os.MkdirTemp("", "browsertest-chromium-")
 	if err != nil {
@@ -114,12 +114,22 @@ func run(url, shot, chrome string, timeout time.Duration) (*Timings, error) {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
+	bctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	ctx, cancelT := context.WithTimeout(bctx, timeout)
 	defer cancelT()
 
-	t := &Timings{}
+	t = &Timings{}
+	defer func() { // on failure, keep a picture of the page for the log
+		if err != nil && shot != "" {
+			fail := strings.TrimSuffix(shot, ".png") + ".fail.png"
+			sctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+			defer cancel()
+			if png, e := chromedp.Run(sctx, chromedp.FullScreenshot(100)); e == nil && os.WriteFile(fail, png, 0o644) == nil {
+				fmt.Fprintln(os.Stderr, "browsertest: page at failure:", fail)
+			}
+		}
+	}()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		return nil, fmt.Errorf("opening %s: %w", url, err)
 	}
