@@ -57,6 +57,9 @@ type Options struct {
 	// Sizes overrides the scale's sizes when not nil.
 	Sizes *Sizes
 	Seed  uint64 // experiment seed (default DefaultSeed)
+	// Seeds > 0 overrides the scale's number of data-order seeds of the
+	// variance runs (width vs depth, KD vs CE) and calibration draws.
+	Seeds int
 
 	Log     io.Writer       // progress lines (default io.Discard)
 	Backend compute.Backend // default backend.New()
@@ -110,6 +113,9 @@ func Open(o Options) (*Env, error) {
 	}
 	if o.Sizes != nil {
 		sizes = *o.Sizes
+	}
+	if o.Seeds > 0 {
+		sizes.Seeds = o.Seeds
 	}
 	e := &Env{Root: root, Out: o.Out, Scale: scale, Sizes: sizes, Seed: o.Seed, Backend: o.Backend, Log: o.Log}
 	if e.Seed == 0 {
