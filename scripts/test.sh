@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). CPU only, Go backend.
 #
-#   scripts/test.sh            # everything: vet, unit tests, fuzz, notebooks
+#   scripts/test.sh            # everything: vet, unit tests, fuzz, notebooks, browser test
 #   SKIP_NOTEBOOKS=1 scripts/test.sh   # no Jupyter install, no notebook runs
 #
-# It installs what it needs itself (Jupyter from apt and the GoNB kernel via
-# kernel/install.sh) unless SKIP_NOTEBOOKS=1.
+# It installs what it needs itself (Jupyter and Chromium from apt, the GoNB
+# kernel via kernel/install.sh) unless SKIP_NOTEBOOKS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
@@ -29,5 +29,10 @@ bash scripts/fuzz.sh
 if [[ $SKIP_NOTEBOOKS != 1 ]]; then
   echo "== notebooks (headless, scale ${GOMINITRON_SCALE:-smoke})"
   scripts/notebooks.sh
+  # Real browser (headless Chromium, installed from apt when missing):
+  # 05-interactive-pruning, move a slider, check the readout changes.
+  echo "== browser test (notebooks/05-interactive-pruning.ipynb)"
+  mkdir -p out/browser
+  scripts/browser_test.sh --screenshot out/browser/interactive-pruning.png
 fi
 echo "== all tests passed"
