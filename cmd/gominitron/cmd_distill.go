@@ -29,7 +29,7 @@ func runDistill(args []string) error {
 	var o distill.Options
 	fs.StringVar(&o.Teacher, "teacher", "", "teacher Hugging Face folder (frozen)")
 	fs.StringVar(&o.Student, "student", "", "student Hugging Face folder, e.g. a pruned model (never modified)")
-	fs.StringVar(&o.Data, "data", "", "token file from `gominitron data pack` (train split trains, val split validates)")
+	fs.StringVar(&o.Data, "data", "", "token file from `gominitron data pack` (train split trains, val split validates), or a text corpus (text/JSONL/Parquet, file or folder) packed once with the teacher's tokenizer (val 5%, seed 1) into $GOMINITRON_DATA/token-cache")
 	fs.StringVar(&o.Out, "out", "", "exported student folder (must not exist or be empty); training state goes to --run-dir")
 	fs.StringVar(&o.RunDir, "run-dir", "", "metrics.jsonl and checkpoints/ (default OUT.run)")
 	fs.IntVar(&o.Steps, "steps", 0, "optimizer updates")

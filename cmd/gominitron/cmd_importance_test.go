@@ -85,6 +85,7 @@ func TestImportanceCommandErrors(t *testing.T) {
 // TestImportanceCommandData samples calibration windows from a text corpus
 // tokenized with the model folder's tokenizer (random model, vocab 2048).
 func TestImportanceCommandData(t *testing.T) {
+	t.Setenv("GOMINITRON_DATA", t.TempDir()) // the packed-corpus cache
 	if os.Getenv("GOMLX_BACKEND") == "" {
 		os.Setenv("GOMLX_BACKEND", "go")
 	}

@@ -44,12 +44,23 @@ const (
 	DefaultValBatches = 8
 )
 
+// Split of a text corpus passed as Options.Data: the demo teacher's recipe
+// defaults, so its validation documents are ones the teacher never saw.
+const (
+	CorpusValFraction = 0.05
+	CorpusSplitSeed   = 1
+)
+
 // Options configures Run.
 type Options struct {
 	Teacher string // teacher HF folder (unused in ModeCE, except for lineage)
 	Student string // student HF folder (e.g. a pruned model)
-	Data    string // token file written by `gominitron data pack` (train split for training, val split for validation)
-	Out     string // exported student HF folder (must not exist or be empty)
+	// Data is a token file written by `gominitron data pack` (train split
+	// for training, val split for validation), or a text corpus (text /
+	// JSON Lines / Parquet) packed once with the teacher's tokenizer
+	// (CorpusValFraction, CorpusSplitSeed) into the data dir's cache.
+	Data string
+	Out  string // exported student HF folder (must not exist or be empty)
 	// RunDir holds metrics.jsonl and checkpoints/ (default Out + ".run").
 	RunDir string
 
@@ -185,9 +196,14 @@ func Run(o Options) (*Lineage, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := data.OpenTokens(o.Data)
+	tokPath := o.Teacher // a text corpus is packed with the teacher's tokenizer
+	if tokPath == "" {
+		tokPath = o.Student
+	}
+	tokens, err := data.OpenCorpus(o.Data, data.CorpusOptions{TokenizerPath: tokPath, FallbackEOS: scfg.EOSTokenIDs,
+		ValFraction: CorpusValFraction, Seed: CorpusSplitSeed, Log: os.Stderr})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("distill: --data: %w", err)
 	}
 	defer tokens.Close()
 

@@ -2,7 +2,6 @@ package evaluate
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -61,7 +60,7 @@ func ReadTextDocuments(path string) ([]string, error) {
 //     tokens included (BOS, as Hugging Face tokenizers add it), so every real
 //     token of a document is predicted.
 func ReadTokenDocuments(path string, tok *tokenize.Tokenizer, split string, maxTokens int64) ([][]int32, error) {
-	if isTokenFile(path) {
+	if ok, _ := data.IsTokenFile(path); ok {
 		t, err := data.OpenTokens(path)
 		if err != nil {
 			return nil, err
@@ -113,16 +112,4 @@ func ReadTokenDocuments(path string, tok *tokenize.Tokenizer, split string, maxT
 		docs = append(docs, tok.Encode(s, true))
 	}
 	return docs, nil
-}
-
-// isTokenFile reports whether path is a token file of `gominitron data pack`.
-func isTokenFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	magic := make([]byte, 8)
-	n, _ := f.Read(magic)
-	return n == 8 && string(magic) == "GMTOKEN1"
 }

@@ -31,6 +31,7 @@ func testCorpus(t *testing.T) string {
 var testTokenizerDir = filepath.Join("..", "..", "testdata", "hf", "dev-tokenizer-llama3style")
 
 func TestSampleCalibration(t *testing.T) {
+	t.Setenv("GOMINITRON_DATA", t.TempDir()) // the packed-corpus cache
 	corpus := testCorpus(t)
 	cfg := &llm.Config{VocabSize: 2048, MaxPositions: 64}
 	opts := SampleOptions{Samples: 5, SeqLen: 16, Seed: 7, TokenizerPath: testTokenizerDir}

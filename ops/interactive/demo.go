@@ -150,20 +150,10 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		return nil, err
 	}
 	d.Corpus = corpus
-	name := fmt.Sprintf("%s-%s-val%g-seed%d.tokens", d.cacheName(), corpusName(corpus), demoValFrac, demoSplitSeed)
-	d.TokenFile = filepath.Join(root, demoDataDir, name)
-	if fresh(d.TokenFile, corpus, tokPath) {
-		return d, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(d.TokenFile), 0o755); err != nil {
-		return nil, err
-	}
-	_, err = data.Pack(data.PackOptions{
-		Sources:   sources,
-		Tokenizer: d.Tokenizer, Out: d.TokenFile, ValFraction: demoValFrac, Seed: demoSplitSeed, EOS: -1, Log: opts.Log,
-	})
+	d.TokenFile, err = data.CorpusTokenFile([]string{corpus}, data.CorpusOptions{Tokenizer: d.Tokenizer, Sources: sources,
+		ValFraction: demoValFrac, Seed: demoSplitSeed, CacheDir: filepath.Join(root, demoDataDir), Log: opts.Log})
 	if err != nil {
-		return nil, fmt.Errorf("packing %s: %w", corpus, err)
+		return nil, err
 	}
 	return d, nil
 }

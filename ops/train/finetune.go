@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -161,17 +160,16 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 }
 
 // finetuneTokens returns the token file to train on: o.Data itself when it is
-// one, else the corpus packed into OutDir/data.tokens.
+// one, else the corpus packed once into the data dir's cache
+// (data.CorpusTokenFile; validation fraction o.ValFraction or 5%, seed 1).
 func finetuneTokens(o FinetuneOptions, tok *tokenize.Tokenizer, log io.Writer) (string, error) {
-	if len(o.Data) == 1 && isTokenFile(o.Data[0]) {
-		return o.Data[0], nil
-	}
 	if tok == nil {
+		if len(o.Data) == 1 {
+			if ok, _ := data.IsTokenFile(o.Data[0]); ok {
+				return o.Data[0], nil
+			}
+		}
 		return "", fmt.Errorf("train: %s has no tokenizer.json: pass --tokenizer to pack %v", o.ModelDir, o.Data)
-	}
-	out := filepath.Join(o.OutDir, TokensFile)
-	if _, err := os.Stat(out); err == nil {
-		return out, nil
 	}
 	field := o.Field
 	if field == "" {
@@ -185,25 +183,7 @@ func finetuneTokens(o FinetuneOptions, tok *tokenize.Tokenizer, log io.Writer) (
 	for _, f := range o.Data {
 		srcs = append(srcs, data.Source{Path: f, Format: "auto", Field: field})
 	}
-	fmt.Fprintf(log, "packing %v into %s\n", o.Data, out)
-	if _, err := data.Pack(data.PackOptions{Sources: srcs, Tokenizer: tok, Out: out, ValFraction: val, Seed: 1, EOS: -1}); err != nil {
-		return "", err
-	}
-	return out, nil
-}
-
-// isTokenFile reports whether path starts with the token-file magic.
-func isTokenFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 8)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return false
-	}
-	return bytes.Equal(head, []byte("GMTOKEN1"))
+	return data.CorpusTokenFile(o.Data, data.CorpusOptions{Tokenizer: tok, Sources: srcs, ValFraction: val, Seed: 1, Log: log})
 }
 
 func abs(p string) string {

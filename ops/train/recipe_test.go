@@ -109,6 +109,7 @@ func TestTrainRecipeEndToEnd(t *testing.T) {
 // TestFinetuneFixture fine-tunes the dev-llama-gqa fixture for a few steps
 // with the teacher-correction defaults and checks the schedule and export.
 func TestFinetuneFixture(t *testing.T) {
+	t.Setenv("GOMINITRON_DATA", t.TempDir()) // the packed-corpus cache
 	const fixture = "../../testdata/hf/dev-llama-gqa"
 	dir := t.TempDir()
 	corpus := writeToyCorpus(t, dir, 80)
