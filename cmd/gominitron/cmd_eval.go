@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gomlx/compute/dtypes"
-
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
-	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/results"
 )
@@ -103,11 +99,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	be, err := backend.New()
-	if err != nil {
-		return err
-	}
-	m, err := llm.LoadModel(*modelDir, dtype)
+	m, be, err := loadModel(*modelDir, dtype)
 	if err != nil {
 		return err
 	}
@@ -228,17 +220,4 @@ func runEval(args []string) error {
 		AccNormStderr float64 `json:"acc_norm_stderr"`
 	}{results.MCEval{Model: *modelDir, Task: *task, Format: string(f), Shots: *shots, Seed: int64(*seed),
 		Acc: res.Acc, AccNorm: res.AccNorm, Stderr: res.Stderr, N: res.N}, res.AccNormStderr})
-}
-
-// parseDType maps a dtype flag to GoMLX.
-func parseDType(s string) (dtypes.DType, error) {
-	switch s {
-	case "float32", "f32":
-		return dtypes.Float32, nil
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
-	case "float16", "f16":
-		return dtypes.Float16, nil
-	}
-	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", s)
 }

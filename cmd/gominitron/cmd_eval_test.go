@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,27 +14,6 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/safetensors"
 )
-
-// captureStdout runs fn and returns what it printed on stdout.
-func captureStdout(t *testing.T, fn func() error) []byte {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); done <- b }()
-	runErr := fn()
-	w.Close()
-	os.Stdout = old
-	out := <-done
-	if runErr != nil {
-		t.Fatalf("command failed: %v\n%s", runErr, out)
-	}
-	return out
-}
 
 // randomModelDir writes a random model of the tiny bench shape (vocab 2048,
 // like the test tokenizer) with the test tokenizer beside it.

@@ -12,8 +12,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/backend"
-	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/safetensors"
 )
 
@@ -53,7 +51,7 @@ func runForwardCommand(args []string) error {
 	if *modelDir == "" || *inPath == "" || *outPath == "" {
 		return fmt.Errorf("--model, --input and --out are required")
 	}
-	dtype, err := llmComputeDType(*dtypeName)
+	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
 	}
@@ -64,20 +62,11 @@ func runForwardCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := llm.LoadModel(*modelDir, dtype)
-	if err != nil {
-		return err
-	}
-	b, err := backend.New()
-	if err != nil {
-		return err
-	}
-	runner, err := llm.NewRunner(b, m)
+	_, runner, err := openRunner(*modelDir, dtype)
 	if err != nil {
 		return err
 	}
 	defer runner.Close()
-	runner.WithDType(dtype)
 	start := time.Now()
 	out, err := runner.Forward(ids, mask)
 	if err != nil {
@@ -140,19 +129,6 @@ func readForwardInput(path string) (ids, mask *tensors.Tensor, err error) {
 		valid[i] = v != 0
 	}
 	return ids, tensors.FromFlatDataAndDimensions(valid, ids.Shape().Dimensions...), nil
-}
-
-// llmComputeDType parses a compute dtype flag.
-func llmComputeDType(name string) (dtypes.DType, error) {
-	switch strings.ToLower(name) {
-	case "float32", "f32", "fp32":
-		return dtypes.Float32, nil
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
-	case "float16", "f16", "fp16":
-		return dtypes.Float16, nil
-	}
-	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", name)
 }
 
 // checkNotModelFile refuses an output path that is one of the model's own files.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,63 +11,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/safetensors"
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // cliRelTolerance is the issue's bound on logits/hidden states vs. the
 // Hugging Face references: max abs error ≤ cliRelTolerance × max |ref|.
 const cliRelTolerance = 1e-3
 
-var cliFixtures = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"}
+var cliFixtures = fixtures.Names
 
-func cliFixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
-
-// stdoutOf runs fn with os.Stdout redirected and returns what it printed.
-func stdoutOf(t *testing.T, fn func() error) []byte {
-	t.Helper()
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		t.Setenv("GOMLX_BACKEND", "go")
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stdout
-	os.Stdout = w
-	done := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); done <- b }()
-	runErr := fn()
-	os.Stdout = saved
-	w.Close()
-	out := <-done
-	if runErr != nil {
-		t.Fatalf("command failed: %v", runErr)
-	}
-	return out
-}
-
-func readAllFloat32(t *testing.T, path string) map[string]*tensors.Tensor {
-	t.Helper()
-	f, err := safetensors.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string]*tensors.Tensor{}
-	for _, n := range f.Names() {
-		dt := dtypes.Float32
-		if info, _ := f.Info(n); !info.DType.IsFloat() {
-			dt = dtypes.Int32
-		}
-		if out[n], err = f.Tensor(n, dt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
+var cliFixtureDir = fixtures.Dir
 
 // TestForwardCommandMatchesReference runs `gominitron forward` on every
 // fixture's reference input and compares every output with the reference.
@@ -78,14 +32,14 @@ func TestForwardCommandMatchesReference(t *testing.T) {
 			dir := cliFixtureDir(name)
 			refPath := filepath.Join(dir, "reference.safetensors")
 			outPath := filepath.Join(t.TempDir(), "out.safetensors")
-			printed := stdoutOf(t, func() error {
+			printed := captureStdout(t, func() error {
 				return runForwardCommand([]string{"--model", dir, "--input", refPath, "--out", outPath})
 			})
 			var summary forwardSummary
 			if err := json.Unmarshal(printed, &summary); err != nil {
 				t.Fatalf("stdout is not JSON: %v\n%s", err, printed)
 			}
-			ref, got := readAllFloat32(t, refPath), readAllFloat32(t, outPath)
+			ref, got := fixtures.ReadSafetensors(t, refPath), fixtures.ReadSafetensors(t, outPath)
 			for _, key := range summary.Tensors {
 				if _, ok := ref[key]; !ok {
 					t.Errorf("output %q has no reference", key)
@@ -164,7 +118,7 @@ func TestGenerateCommandMatchesReference(t *testing.T) {
 			for i, id := range ref.Prompt {
 				prompt[i] = strconv.Itoa(int(id))
 			}
-			printed := stdoutOf(t, func() error {
+			printed := captureStdout(t, func() error {
 				return runGenerateCommand([]string{"--model", dir, "--prompt", strings.Join(prompt, ","),
 					"--max-new-tokens", fmt.Sprint(len(ref.Greedy) - len(ref.Prompt))})
 			})
@@ -187,8 +141,8 @@ func TestGenerateCommandSamplingAndErrors(t *testing.T) {
 	dir := cliFixtureDir("dev-llama-gqa")
 	args := []string{"--model", dir, "--prompt", "1,2,3", "--max-new-tokens", "8", "--temperature", "1.3",
 		"--top-k", "50", "--top-p", "0.9", "--seed", "42", "--stop-at-eos=false"}
-	a := stdoutOf(t, func() error { return runGenerateCommand(args) })
-	b := stdoutOf(t, func() error { return runGenerateCommand(args) })
+	a := captureStdout(t, func() error { return runGenerateCommand(args) })
+	b := captureStdout(t, func() error { return runGenerateCommand(args) })
 	if string(a) != string(b) {
 		t.Errorf("same seed, different outputs:\n%s%s", a, b)
 	}

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
@@ -58,30 +57,21 @@ func runGenerateCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	dtype, err := llmComputeDType(*dtypeName)
+	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
 	}
-	m, err := llm.LoadModel(*modelDir, dtype)
+	m, runner, err := openRunner(*modelDir, dtype)
 	if err != nil {
 		return err
 	}
+	defer runner.Close()
 	opts := llm.GenerateOptions{MaxNewTokens: *maxNew, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed}
 	if *stopAtEOS {
 		if opts.StopTokens, err = eosTokenIDs(*modelDir, m.Config); err != nil {
 			return err
 		}
 	}
-	b, err := backend.New()
-	if err != nil {
-		return err
-	}
-	runner, err := llm.NewRunner(b, m)
-	if err != nil {
-		return err
-	}
-	defer runner.Close()
-	runner.WithDType(dtype)
 	out, err := runner.Generate([][]int32{prompt}, opts)
 	if err != nil {
 		return err

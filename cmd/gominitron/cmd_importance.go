@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomlx/compute/dtypes"
-
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 )
@@ -64,7 +61,7 @@ func runImportance(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--batch-agg/--seq-agg: %w", err)
 	}
-	dtype, err := parseImportanceDType(*dtypeName)
+	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
 	}
@@ -100,11 +97,7 @@ func runImportance(args []string) error {
 		}
 	}
 
-	be, err := backend.New()
-	if err != nil {
-		return err
-	}
-	m, err := llm.LoadModel(*modelDir, dtype)
+	m, be, err := loadModel(*modelDir, dtype)
 	if err != nil {
 		return err
 	}
@@ -142,18 +135,6 @@ func runImportance(args []string) error {
 	printImportanceSummary(log, s)
 	fmt.Fprintf(log, "importance: wrote %s\n", *out)
 	return nil
-}
-
-func parseImportanceDType(name string) (dtypes.DType, error) {
-	switch name {
-	case "float32", "f32", "":
-		return dtypes.Float32, nil
-	case "bfloat16", "bf16":
-		return dtypes.BFloat16, nil
-	case "float16", "f16":
-		return dtypes.Float16, nil
-	}
-	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", name)
 }
 
 // printImportanceSummary writes a human-readable digest: losses, layer

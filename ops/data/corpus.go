@@ -175,3 +175,23 @@ func corpusKey(sources []Source, tok *tokenize.Tokenizer, eos int32, o CorpusOpt
 	fmt.Fprintf(h, "val %g eos %d\n", o.ValFraction, eos)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// TrainTokenizer trains a byte-level BPE of vocab tokens on the documents of
+// sources and writes it (tokenizer.json, tokenizer_config.json) into dir.
+func TrainTokenizer(sources []Source, vocab int, dir string) error {
+	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: vocab})
+	if err != nil {
+		return err
+	}
+	for _, s := range sources {
+		if err := ReadDocuments(s, func(d Document) error { tr.Add(d.Text); return nil }); err != nil {
+			return err
+		}
+	}
+	res, err := tr.Train()
+	if err != nil {
+		return err
+	}
+	_, err = res.WriteDir(dir)
+	return err
+}

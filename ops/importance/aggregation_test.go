@@ -3,28 +3,19 @@ package importance
 import (
 	"fmt"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // aggTolerance is the absolute tolerance of the hand-computed aggregations
 // (float32 per-batch reductions of values of order 1–40).
 const aggTolerance = 1e-5
 
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		os.Setenv("GOMLX_BACKEND", "go")
-	}
-	b, err := compute.New()
-	if err != nil {
-		t.Fatalf("backend: %v", err)
-	}
-	return b
-}
+func testBackend(t testing.TB) compute.Backend { return fixtures.GoBackend(t) }
 
 // The hand tensor A[b, s, c] (2 sequences × 3 positions × 2 channels):
 //

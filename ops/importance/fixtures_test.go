@@ -6,20 +6,20 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/results"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // refTolerance is the bound per axis: max |ours − ref| ≤ refTolerance × max |ref|.
 const refTolerance = 1e-3
 
-var fixtureNames = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"}
+var fixtureNames = fixtures.Names
 
-func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
+var fixtureDir = fixtures.Dir
 
 // testModel is a fixture checkpoint with its references.
 type testModel struct {
@@ -37,42 +37,12 @@ func loadTestModel(t testing.TB, name string) *testModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &testModel{name: name, cfg: cfg, weights: readSafetensors(t, filepath.Join(dir, "model.safetensors"), dtypes.Float32)}
-	ids := readSafetensors(t, filepath.Join(dir, "reference.safetensors"), dtypes.Int32)["input_ids"]
-	flat := tensors.MustCopyFlatData[int32](ids)
-	dims := ids.Shape().Dimensions
-	for b := range dims[0] {
-		m.ids = append(m.ids, flat[b*dims[1]:(b+1)*dims[1]])
-	}
+	m := &testModel{name: name, cfg: cfg, weights: fixtures.ReadSafetensors(t, filepath.Join(dir, "model.safetensors"))}
+	m.ids = fixtures.Rows(fixtures.InputIDs(t, name))
 	if m.ref, err = results.LoadImportance(filepath.Join(dir, "reference_importance.json")); err != nil {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// readSafetensors reads every tensor of the file converted to dtype (float
-// tensors) or int32 (integer tensors).
-func readSafetensors(t testing.TB, path string, dtype dtypes.DType) map[string]*tensors.Tensor {
-	t.Helper()
-	f, err := safetensors.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string]*tensors.Tensor{}
-	for _, name := range f.Names() {
-		info, _ := f.Info(name)
-		want := dtype
-		if info.DType == "I32" || info.DType == "I64" {
-			want = dtypes.Int32
-		} else if dtype == dtypes.Int32 {
-			continue
-		}
-		if out[name], err = f.Tensor(name, want); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
 }
 
 // checkAxis compares one axis (flattened) with the reference.

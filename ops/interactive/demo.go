@@ -140,7 +140,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 		tokDir := filepath.Join(root, demoDataDir, fmt.Sprintf("%s-%s-tokenizer", d.cacheName(), corpusName(corpus)))
 		tokPath = filepath.Join(tokDir, "tokenizer.json")
 		if !fresh(tokPath, corpus) {
-			if err := trainTokenizer(sources, d.Model.Config.VocabSize, tokDir); err != nil {
+			if err := data.TrainTokenizer(sources, d.Model.Config.VocabSize, tokDir); err != nil {
 				return nil, fmt.Errorf("training a stand-in tokenizer for %s: %w", d.ModelDir, err)
 			}
 		}
@@ -297,25 +297,6 @@ func (d *Demo) Importance(b compute.Backend, o ImportanceOptions) (*results.Impo
 	}
 	imp := s.Importance
 	return &imp, path, nil
-}
-
-// trainTokenizer trains a byte-level BPE of vocab tokens on sources into dir.
-func trainTokenizer(sources []data.Source, vocab int, dir string) error {
-	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: vocab})
-	if err != nil {
-		return err
-	}
-	for _, s := range sources {
-		if err := data.ReadDocuments(s, func(doc data.Document) error { tr.Add(doc.Text); return nil }); err != nil {
-			return err
-		}
-	}
-	res, err := tr.Train()
-	if err != nil {
-		return err
-	}
-	_, err = res.WriteDir(dir)
-	return err
 }
 
 // corpusName is a short name of a corpus path for cache file names.

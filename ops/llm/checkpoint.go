@@ -16,6 +16,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/safetensors"
+
+	"github.com/gominitron/gominitron/results"
 )
 
 // Checkpoint file names inside a Hugging Face model folder.
@@ -433,7 +435,7 @@ func writeShards(dir string, m *Model, names []string, dtype dtypes.DType, shard
 	if err != nil {
 		return err
 	}
-	return writeFileAtomically(filepath.Join(dir, IndexFileName), append(data, '\n'))
+	return results.WriteFileAtomic(filepath.Join(dir, IndexFileName), append(data, '\n'))
 }
 
 // copyFile copies src to dst if src exists.
@@ -450,7 +452,7 @@ func copyFile(src, dst string) error {
 	if _, err := io.Copy(&buf, in); err != nil {
 		return err
 	}
-	return writeFileAtomically(dst, buf.Bytes())
+	return results.WriteFileAtomic(dst, buf.Bytes())
 }
 
 // replaceDir moves the finished folder tmp to dir, replacing dir if it exists.

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gominitron/gominitron/results"
 )
 
 // ConfigFileName is the Hugging Face config file inside a model folder.
@@ -700,37 +702,7 @@ func SaveConfig(dir string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomically(filepath.Join(dir, ConfigFileName), data)
-}
-
-// writeFileAtomically writes data to a temporary file next to path and renames it.
-func writeFileAtomically(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("llm: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("llm: %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("llm: %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("llm: %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("llm: %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("llm: %s: %w", path, err)
-	}
-	return nil
+	return results.WriteFileAtomic(filepath.Join(dir, ConfigFileName), data)
 }
 
 // encodePythonJSON writes v like Python's json.dumps(v, indent=2,

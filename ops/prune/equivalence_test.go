@@ -9,12 +9,12 @@ import (
 
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/results"
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // maskTolerance bounds max |pruned − masked| / max |masked| over the logits:
@@ -22,9 +22,9 @@ import (
 // float32 order (fewer terms), nothing else.
 const maskTolerance = 1e-5
 
-var fixtureNames = []string{"dev-llama-gqa", "dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"}
+var fixtureNames = fixtures.Names
 
-func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "hf", name) }
+var fixtureDir = fixtures.Dir
 
 // fixture is a reference model loaded in its storage dtype with its scores
 // and reference input ids.
@@ -51,16 +51,7 @@ func loadFixture(t testing.TB, name string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := safetensors.Open(filepath.Join(dir, "reference.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	ids, err := ref.Tensor("input_ids", dtypes.Int32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{name: name, dir: dir, m: m, imp: imp, ids: ids}
+	return &fixture{name: name, dir: dir, m: m, imp: imp, ids: fixtures.InputIDs(t, name)}
 }
 
 func testBackend(t testing.TB) compute.Backend {

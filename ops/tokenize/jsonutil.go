@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/gominitron/gominitron/results"
 )
 
 // jsonString quotes s as JSON without HTML escaping (so "<|x|>" stays readable).
@@ -19,31 +21,6 @@ func jsonString(s string) string {
 	return string(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
 // WriteDir writes tokenizer.json and a tokenizer_config.json (BOS/EOS names)
 // into dir, creating it if needed, and returns the tokenizer.json path.
 func (tr *Trained) WriteDir(dir string) (string, error) {
@@ -51,7 +28,7 @@ func (tr *Trained) WriteDir(dir string) (string, error) {
 		return "", fmt.Errorf("tokenizer train: %w", err)
 	}
 	path := filepath.Join(dir, "tokenizer.json")
-	if err := writeFileAtomic(path, tr.JSON()); err != nil {
+	if err := results.WriteFileAtomic(path, tr.JSON()); err != nil {
 		return "", err
 	}
 	cfg := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": tr.SpecialTokens[0], "add_bos_token": true}
@@ -65,7 +42,7 @@ func (tr *Trained) WriteDir(dir string) (string, error) {
 	if err := enc.Encode(cfg); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "tokenizer_config.json"), buf.Bytes()); err != nil {
+	if err := results.WriteFileAtomic(filepath.Join(dir, "tokenizer_config.json"), buf.Bytes()); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -268,7 +268,7 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 		tokPath = filepath.Join(outDir, TokenizerDir)
 		if _, err := os.Stat(filepath.Join(tokPath, "tokenizer.json")); err != nil {
 			fmt.Fprintf(log, "training a byte-level BPE tokenizer (vocab %d) into %s\n", r.Data.VocabSize, tokPath)
-			if err := trainTokenizer(sources, r.Data.VocabSize, tokPath); err != nil {
+			if err := data.TrainTokenizer(sources, r.Data.VocabSize, tokPath); err != nil {
 				return nil, err
 			}
 		}
@@ -341,25 +341,6 @@ func recipeSources(d DataRecipe, log io.Writer) ([]data.Source, error) {
 		srcs = append(srcs, data.Source{Path: f, Format: "auto", Field: field})
 	}
 	return srcs, nil
-}
-
-// trainTokenizer trains a byte-level BPE on the sources into dir.
-func trainTokenizer(sources []data.Source, vocab int, dir string) error {
-	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: vocab})
-	if err != nil {
-		return err
-	}
-	for _, s := range sources {
-		if err := data.ReadDocuments(s, func(d data.Document) error { tr.Add(d.Text); return nil }); err != nil {
-			return err
-		}
-	}
-	res, err := tr.Train()
-	if err != nil {
-		return err
-	}
-	_, err = res.WriteDir(dir)
-	return err
 }
 
 // lmRun is one LM training run on a token file (shared by TrainRecipe and
