@@ -30,6 +30,10 @@ type TrainStep struct {
 	LossIS     *float64 `json:"loss_is,omitempty"`     // intermediate-state loss
 	Alpha      *float64 `json:"alpha,omitempty"`       // weight of the intermediate-state loss
 	LossCE     *float64 `json:"loss_ce,omitempty"`     // cross-entropy with the ground-truth tokens
+
+	// Extra holds any other training metric by name (a loss function's
+	// metrics without a field above).
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 // F returns a pointer to x, for filling the optional fields of TrainStep.

@@ -351,35 +351,13 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 		}
 	}
 	// Validation reports the student's LM loss (not the distillation loss),
-	// so KD and CE runs are compared on the same number: the trainer gets no
-	// validation set; the progress hook evaluates and the metrics rows get it.
-	stop := o.Steps
-	if o.StopAfter > 0 && o.StopAfter < stop {
-		stop = o.StopAfter
-	}
-	valAt := map[int]float64{}
-	var valErr error
-	progress := func(p train.Progress) {
-		if len(val) > 0 && valErr == nil && (p.Step == stop || (o.EvalEvery > 0 && p.Step%o.EvalEvery == 0)) {
-			v, err := studentEval.Loss(val)
-			if err != nil {
-				valErr = err
-			} else {
-				valAt[p.Step] = v
-				p.ValLoss = results.F(v)
-			}
-		}
-		if o.Progress != nil {
-			o.Progress(p)
-		}
-	}
+	// so KD and CE runs are compared on the same number: the trainer
+	// validates with studentEval and writes it into the metrics rows.
 	sum, err := tr.Run(train.RunOptions{OutDir: o.RunDir, Train: batches, EvalEvery: o.EvalEvery,
-		CheckpointEvery: o.CheckpointEvery, Progress: progress, StopAfter: o.StopAfter})
+		Val: val, ValLoss: studentEval.Loss, SkipInitialVal: true,
+		CheckpointEvery: o.CheckpointEvery, Progress: o.Progress, StopAfter: o.StopAfter})
 	if err != nil {
 		return nil, err
-	}
-	if valErr != nil {
-		return nil, valErr
 	}
 	lin.Steps, lin.Tokens, lin.ElapsedSec, lin.TokensPerSec = sum.Steps, sum.Tokens, sum.ElapsedSec, sum.TokensPerSec
 	lin.StepsPerSec = sum.TokensPerSec / float64(o.BatchSize*(o.SeqLen+1)*o.Accum) // training time only
@@ -388,24 +366,14 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 	if err != nil {
 		return nil, err
 	}
-	if len(valAt) > 0 {
-		for i := range rows {
-			if v, ok := valAt[rows[i].Step]; ok {
-				rows[i].ValLoss = results.F(v)
-			}
-		}
-		if err := results.WriteTrainLog(sum.MetricsPath, rows); err != nil {
-			return nil, err
-		}
-	}
 	if len(rows) > 0 {
 		lin.Final = rows[len(rows)-1]
 	}
 	if tr.Step() < o.Steps { // stopped early (StopAfter): no export
 		return lin, nil
 	}
-	if v, ok := valAt[o.Steps]; ok {
-		lin.ValLMLossAfter = results.F(v)
+	if last := lin.Final; last.Step == o.Steps && last.ValLoss != nil {
+		lin.ValLMLossAfter = results.F(*last.ValLoss)
 	}
 	lin.Backend = be.Name()
 	lin.Created = time.Now().UTC().Format(time.RFC3339)

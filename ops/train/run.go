@@ -21,17 +21,28 @@ const (
 
 // RunOptions configures Run.
 type RunOptions struct {
-	OutDir          string            // metrics.jsonl and checkpoints/ go here
-	Train           Batches           // training micro-batches
-	Val             []*tensors.Tensor // validation batches (optional), evaluated whole each time
-	EvalEvery       int               // validate every N updates (and after the last); 0: only after the last
-	CheckpointEvery int               // checkpoint every N updates (and after the last); 0: only after the last
-	KeepCheckpoints int               // keep the last N checkpoints (default 3)
-	Progress        func(Progress)    // optional, called after every update
+	OutDir string            // metrics.jsonl and checkpoints/ go here
+	Train  Batches           // training micro-batches
+	Val    []*tensors.Tensor // validation batches (optional), evaluated whole each time
+	// ValLoss, when set, is the validation loss of Val instead of the
+	// training loss (Trainer.EvalLoss): e.g. a distilled student's own LM
+	// loss, so that runs with different training losses compare on one
+	// number. It must not change the trainer's state.
+	ValLoss ValLossFn
+	// SkipInitialVal skips the validation before the first update (the
+	// caller has that number already).
+	SkipInitialVal  bool
+	EvalEvery       int            // validate every N updates (and after the last); 0: only after the last
+	CheckpointEvery int            // checkpoint every N updates (and after the last); 0: only after the last
+	KeepCheckpoints int            // keep the last N checkpoints (default 3)
+	Progress        func(Progress) // optional, called after every update
 	// StopAfter, when > 0, stops after that many updates (counted from 0,
 	// not from the resume point), with a checkpoint, as if interrupted.
 	StopAfter int
 }
+
+// ValLossFn is a validation loss over whole batches (see RunOptions.ValLoss).
+type ValLossFn func(batches []*tensors.Tensor) (float64, error)
 
 // Summary is what Run returns.
 type Summary struct {
@@ -112,8 +123,12 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 	sum := Summary{MetricsPath: metricsPath}
 	sum.LastCheckpoint, _ = LatestCheckpoint(ckpt.Dir)
 
-	if t.step == 0 && len(opts.Val) > 0 && t.step < stop {
-		if sum.InitialValLoss, _, err = t.EvalLoss(opts.Val); err != nil {
+	valLoss := opts.ValLoss
+	if valLoss == nil {
+		valLoss = func(b []*tensors.Tensor) (float64, error) { l, _, err := t.EvalLoss(b); return l, err }
+	}
+	if t.step == 0 && len(opts.Val) > 0 && t.step < stop && !opts.SkipInitialVal {
+		if sum.InitialValLoss, err = valLoss(opts.Val); err != nil {
 			return sum, err
 		}
 		if opts.Progress != nil {
@@ -146,7 +161,7 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 		setExtras(&row, res.Metrics)
 		last := t.step == stop
 		if len(opts.Val) > 0 && (last || (opts.EvalEvery > 0 && t.step%opts.EvalEvery == 0)) {
-			vl, _, err := t.EvalLoss(opts.Val)
+			vl, err := valLoss(opts.Val)
 			if err != nil {
 				return sum, err
 			}
@@ -185,7 +200,8 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 	return sum, nil
 }
 
-// setExtras copies the LossFn metrics that results.TrainStep has fields for.
+// setExtras copies the LossFn metrics into results.TrainStep: the ones it has
+// fields for there, any other into Extra.
 func setExtras(row *results.TrainStep, m map[string]float64) {
 	for name, v := range m {
 		switch name {
@@ -197,6 +213,11 @@ func setExtras(row *results.TrainStep, m map[string]float64) {
 			row.Alpha = results.F(v)
 		case "loss_ce":
 			row.LossCE = results.F(v)
+		default:
+			if row.Extra == nil {
+				row.Extra = map[string]float64{}
+			}
+			row.Extra[name] = v
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gominitron/gominitron/results"
@@ -266,5 +267,55 @@ func TestResumeBitExactWithRNG(t *testing.T) {
 		if logA[i].TrainLoss != logB[i].TrainLoss {
 			t.Errorf("update %d: loss %v uninterrupted vs %v resumed", i+1, logA[i].TrainLoss, logB[i].TrainLoss)
 		}
+	}
+}
+
+// TestExtraMetricsAndValLoss: metrics without a TrainStep field go to Extra
+// (and survive the metrics.jsonl round trip); RunOptions.ValLoss replaces
+// the training loss on the validation batches, SkipInitialVal skips step 0.
+func TestExtraMetricsAndValLoss(t *testing.T) {
+	row := results.TrainStep{Step: 1}
+	setExtras(&row, map[string]float64{"loss_ce": 2, "kl_top1": 0.25, "alpha": 0.5})
+	if row.LossCE == nil || *row.LossCE != 2 || row.Alpha == nil || *row.Alpha != 0.5 || len(row.Extra) != 1 || row.Extra["kl_top1"] != 0.25 {
+		t.Fatalf("setExtras: %+v", row)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, MetricsFile)
+	if err := results.WriteTrainLog(path, []results.TrainStep{row, {Step: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := results.ReadTrainLog(path)
+	if err != nil || len(back) != 2 || back[0].Extra["kl_top1"] != 0.25 || back[1].Extra != nil {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+
+	store := newToyStore(t, 5)
+	if err := store.SetRNGStateFromSeed(11); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(testBackend(t), store, toyLoss, Config{Schedule: Schedule{PeakLR: 0.05, MinLR: 0.005, WarmupSteps: 1, TotalSteps: 3},
+		AdamW: DefaultAdamW(), AccumSteps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader, err := NewSequenceLoader(toySequences(20, 7, 9), 3, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fixedVal = 1.5 // the stand-in validation loss
+	calls := 0
+	sum, err := tr.Run(RunOptions{OutDir: dir, Train: loader, Val: FixedBatches(toySequences(5, 7, 10), 2), EvalEvery: 2,
+		ValLoss:        func([]*tensors.Tensor) (float64, error) { calls++; return fixedVal, nil },
+		SkipInitialVal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := results.ReadTrainLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || sum.InitialValLoss != 0 || sum.ValLoss != fixedVal || len(rows) != 3 || rows[0].ValLoss != nil ||
+		rows[1].ValLoss == nil || *rows[1].ValLoss != fixedVal || *rows[2].ValLoss != fixedVal {
+		t.Errorf("ValLoss: %d calls, summary %+v, rows %+v", calls, sum, rows)
 	}
 }
