@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/interactive"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
-	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/results"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 const sliderFixture = "../testdata/hf/dev-llama-gqa"
@@ -37,18 +37,7 @@ func fixtureExplorer(t *testing.T) *interactive.Explorer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := safetensors.Open(filepath.Join(sliderFixture, "reference.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	idsT, err := f.Tensor("input_ids", dtypes.Int32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := tensors.MustCopyFlatData[int32](idsT)
-	seqLen := idsT.Shape().Dim(1)
-	ids := [][]int32{flat[:seqLen], flat[seqLen : 2*seqLen]}
+	ids := fixtures.Rows(fixtures.InputIDsIn(t, sliderFixture))[:2]
 	e, err := interactive.New(b, m, imp, ids, interactive.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -248,6 +248,11 @@ func fresh(target string, sources ...string) bool {
 	return true
 }
 
+// SweepBlockSize is the contiguous block of layers the notebooks' importance
+// pass sweeps (block LM loss): a quarter of the layers, at least 2 (at most
+// numLayers-1).
+func SweepBlockSize(numLayers int) int { return max(min(2, numLayers-1), numLayers/4) }
+
 // ImportanceOptions size Demo.Importance.
 type ImportanceOptions struct {
 	Samples, SeqLen int // calibration windows from the train split

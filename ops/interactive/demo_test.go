@@ -143,3 +143,11 @@ func TestDemoImportanceCached(t *testing.T) {
 		t.Fatal("scores file rewritten")
 	}
 }
+
+func TestSweepBlockSize(t *testing.T) {
+	for _, tc := range []struct{ layers, want int }{{2, 1}, {3, 2}, {4, 2}, {8, 2}, {12, 3}, {32, 8}} {
+		if got := SweepBlockSize(tc.layers); got != tc.want {
+			t.Errorf("SweepBlockSize(%d) = %d, want %d", tc.layers, got, tc.want)
+		}
+	}
+}

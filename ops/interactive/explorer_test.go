@@ -14,8 +14,9 @@ import (
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
-	"github.com/gominitron/gominitron/ops/safetensors"
 	"github.com/gominitron/gominitron/results"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 const (
@@ -49,21 +50,7 @@ func loadFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := safetensors.Open(filepath.Join(fixtureDir, "reference.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	idsT, err := f.Tensor("input_ids", dtypes.Int32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := tensors.MustCopyFlatData[int32](idsT)
-	batchSize, seqLen := idsT.Shape().Dim(0), idsT.Shape().Dim(1)
-	ids := make([][]int32, batchSize)
-	for i := range ids {
-		ids[i] = flat[i*seqLen : (i+1)*seqLen]
-	}
+	ids := fixtures.Rows(fixtures.InputIDsIn(t, fixtureDir))
 	return &fixture{backend: b, model: m, imp: imp, ids: ids}
 }
 
