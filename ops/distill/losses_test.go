@@ -10,7 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // Tolerances.
@@ -22,14 +22,7 @@ const (
 	equalLossTol = 1e-5 // the same loss computed two ways
 )
 
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }
 
 func randLogits(r *rand.Rand, n int, scale float64) []float32 {
 	x := make([]float32, n)

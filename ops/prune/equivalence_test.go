@@ -7,7 +7,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
 	"github.com/gomlx/compute"
@@ -54,14 +53,7 @@ func loadFixture(t testing.TB, name string) *fixture {
 	return &fixture{name: name, dir: dir, m: m, imp: imp, ids: fixtures.InputIDs(t, name)}
 }
 
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }
 
 // logits runs llm.Forward on m for ids (weights passed as inputs), with the
 // masks of mv when not nil.
