@@ -79,15 +79,8 @@ type BlockScorer struct {
 // Estimate runs the importance pass of the model (config + host weights
 // keyed by Hugging Face names, any float dtype) over the calibration set.
 func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, opts Options) (*Scores, error) {
-	dtype := opts.DType
-	if dtype == dtypes.InvalidDType {
-		dtype = dtypes.Float32
-	}
-	net, err := newLLMNetwork(cfg, weights, dtype)
+	net, err := calibratedNetwork(cfg, weights, calib, opts.DType)
 	if err != nil {
-		return nil, err
-	}
-	if err := calib.Validate(cfg.VocabSize); err != nil {
 		return nil, err
 	}
 	s, err := estimate(backend, net, calib, opts)
@@ -98,11 +91,9 @@ func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tens
 	return s, nil
 }
 
-// LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
-// over calib of the model with the given layers removed (SkipAuto: see
-// SkipMode).
-// Use it, or any other ScoreFn, with DropOne and BlockSweep.
-func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
+// calibratedNetwork builds the model's network in dtype (default float32)
+// after checking the calibration ids against its vocabulary.
+func calibratedNetwork(cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, dtype dtypes.DType) (*llmNetwork, error) {
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
 	}
@@ -111,6 +102,18 @@ func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*
 		return nil, err
 	}
 	if err := calib.Validate(cfg.VocabSize); err != nil {
+		return nil, err
+	}
+	return net, nil
+}
+
+// LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
+// over calib of the model with the given layers removed (SkipAuto: see
+// SkipMode).
+// Use it, or any other ScoreFn, with DropOne and BlockSweep.
+func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
+	net, err := calibratedNetwork(cfg, weights, calib, dtype)
+	if err != nil {
 		return nil, err
 	}
 	if batchSize <= 0 {
