@@ -22,7 +22,11 @@ TIMEOUT="${NOTEBOOK_TIMEOUT:-1200}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
-if ! command -v jupyter >/dev/null || ! jupyter kernelspec list 2>/dev/null | grep -q '^ *gonb '; then
+# Always (re-)register the gonb kernel for THIS checkout: the kernel spec is
+# user-wide and points at whichever checkout registered it last.
+if [[ -x bin/gonb ]] && command -v jupyter >/dev/null; then
+  kernel/install.sh --register-only
+else
   echo "scripts/notebooks.sh: the gonb kernel is not installed; running kernel/install.sh" >&2
   kernel/install.sh
 fi
