@@ -119,5 +119,7 @@ with open(tmp, "w") as f:
     json.dump(k, f, indent=1)
 os.replace(tmp, spec)
 PY
-jupyter kernelspec list 2>/dev/null | grep -q '^ *gonb ' || { log "kernel gonb not visible to jupyter (JUPYTER_DATA_DIR=$DATA_DIR)"; exit 1; }
+# (Output captured first: `| grep -q` under pipefail can fail on SIGPIPE.)
+specs="$(jupyter kernelspec list 2>/dev/null || true)"
+grep -q '^ *gonb ' <<<"$specs" || { log "kernel gonb not visible to jupyter (JUPYTER_DATA_DIR=$DATA_DIR): $specs"; exit 1; }
 log "registered kernel gonb in $SPEC (project $ROOT)"
