@@ -89,6 +89,14 @@ var (
 type integerTicks struct{}
 
 func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	// Few integers in range (small models: a handful of layers): label each.
+	if lo, hi := math.Ceil(min), math.Floor(max); hi-lo <= 12 {
+		var out []plot.Tick
+		for v := lo + 0; v <= hi; v++ { // + 0 turns −0 into 0
+			out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+		}
+		return out
+	}
 	ticks := plot.DefaultTicks{}.Ticks(min, max)
 	out := ticks[:0]
 	for _, t := range ticks {
