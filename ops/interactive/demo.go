@@ -73,7 +73,7 @@ type Demo struct {
 // dtype and packs the corpus into a token file with its tokenizer (once; the
 // file is reused while newer than the corpus and the tokenizer).
 func OpenDemo(opts DemoOptions) (*Demo, error) {
-	root, err := findRoot(opts.Root)
+	root, err := data.FindCheckout(opts.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -190,31 +190,6 @@ func (d *Demo) Out(name string) string { return filepath.Join(d.Root, "out", nam
 
 // StorageDType is the dtype the model is stored (and exported) in.
 func (d *Demo) StorageDType() dtypes.DType { return prune.StorageDType(d.Model.Config) }
-
-func findRoot(root string) (string, error) {
-	if root == "" {
-		root = os.Getenv("GOMINITRON_ROOT")
-	}
-	if root != "" {
-		return filepath.Abs(root)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		for _, p := range []string{DemoTeacherDir, FixtureDir} {
-			if _, err := os.Stat(filepath.Join(dir, p, "config.json")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("interactive: cannot find the gominitron checkout (set GOMINITRON_ROOT)")
-		}
-		dir = parent
-	}
-}
 
 func dataDir(root string) string {
 	if d := os.Getenv("GOMINITRON_DATA"); d != "" {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -96,7 +95,7 @@ type Env struct {
 // Open loads the teacher, packs the corpus if needed and prepares the fixed
 // validation batches.
 func Open(o Options) (*Env, error) {
-	root, err := findRoot(o.Root)
+	root, err := data.FindCheckout(o.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -174,18 +173,11 @@ func Open(o Options) (*Env, error) {
 	}
 	e.TokenFile = o.Data
 	if e.TokenFile == "" {
-		name := fmt.Sprintf("%s-%s-v%g-s%d.tokens", filepath.Base(e.TeacherDir), strings.TrimSuffix(filepath.Base(e.Corpus), filepath.Ext(e.Corpus)), valFrac, splitSeed)
-		e.TokenFile = filepath.Join(o.Out, "data", name)
-		if !fresh(e.TokenFile, e.Corpus, filepath.Join(e.TeacherDir, "tokenizer.json")) {
-			if err := os.MkdirAll(filepath.Dir(e.TokenFile), 0o755); err != nil {
-				return nil, fmt.Errorf("reproduce: %w", err)
-			}
-			start := time.Now()
-			if _, err := data.Pack(data.PackOptions{Sources: []data.Source{{Path: e.Corpus}}, Tokenizer: e.Tokenizer,
-				Out: e.TokenFile, ValFraction: valFrac, Seed: splitSeed, EOS: -1}); err != nil {
-				return nil, fmt.Errorf("reproduce: packing %s: %w", e.Corpus, err)
-			}
-			e.logf("packed %s into %s (%.1fs)", e.Corpus, e.TokenFile, time.Since(start).Seconds())
+		// Packed once with the teacher's tokenizer, cached under OUT/data by
+		// a hash of the corpus, tokenizer and split.
+		if e.TokenFile, err = data.CorpusTokenFile([]string{e.Corpus}, data.CorpusOptions{Tokenizer: e.Tokenizer,
+			ValFraction: valFrac, Seed: splitSeed, CacheDir: filepath.Join(o.Out, "data"), Log: e.Log}); err != nil {
+			return nil, fmt.Errorf("reproduce: packing %s: %w", e.Corpus, err)
 		}
 	}
 	if e.tokens, err = data.OpenTokens(e.TokenFile); err != nil {
@@ -259,40 +251,4 @@ func (e *Env) defaultCorpus() string {
 	return c
 }
 
-func findRoot(root string) (string, error) {
-	if root == "" {
-		root = os.Getenv("GOMINITRON_ROOT")
-	}
-	if root != "" {
-		return filepath.Abs(root)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/gominitron/gominitron") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("reproduce: cannot find the gominitron checkout (set GOMINITRON_ROOT)")
-		}
-		dir = parent
-	}
-}
-
 // fresh reports whether target exists and is newer than every source.
-func fresh(target string, sources ...string) bool {
-	t, err := os.Stat(target)
-	if err != nil {
-		return false
-	}
-	for _, s := range sources {
-		si, err := os.Stat(s)
-		if err != nil || si.ModTime().After(t.ModTime()) {
-			return false
-		}
-	}
-	return true
-}
