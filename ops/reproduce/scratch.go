@@ -25,15 +25,7 @@ func (e *Env) Scratch() (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, widthPlan, _, _, err := e.pairPlans()
-	if err != nil {
-		return nil, err
-	}
-	imp, err := e.Scores(e.Teacher, defaultAgg(), false)
-	if err != nil {
-		return nil, err
-	}
-	pruned, _, err := e.Prune(e.Teacher, widthPlan, imp)
+	pruned, err := e.widthStudent()
 	if err != nil {
 		return nil, err
 	}

@@ -145,15 +145,9 @@ func lower(cond bool, a, b string) string {
 
 func plotsSI(n int64) string { return fmt.Sprintf("%.2fM", float64(n)/1e6) }
 
-// KDvsCE trains the same width-pruned student with KL distillation and with
-// plain LM-loss (CE) retraining on the same data and steps (P1 Tables 11/15).
-func (e *Env) KDvsCE() (*Report, error) {
-	start := time.Now()
-	r, err := e.newReport(ExpKDvsCE, "Distillation (KL) vs LM-loss retraining",
-		"P1 Table 11/15: the pruned student recovers better with logit distillation (forward KL) than with the plain LM loss on the same data (4B: MMLU 37.8–42.5 distilled vs 24.6 LM-loss retrained; KL alone 2.107 LM loss).")
-	if err != nil {
-		return nil, err
-	}
+// widthStudent is the teacher pruned by the width plan of pairPlans with the
+// default (L2, mean) importance: the student shared by kd-vs-ce and scratch.
+func (e *Env) widthStudent() (*llm.Model, error) {
 	_, widthPlan, _, _, err := e.pairPlans()
 	if err != nil {
 		return nil, err
@@ -163,6 +157,19 @@ func (e *Env) KDvsCE() (*Report, error) {
 		return nil, err
 	}
 	student, _, err := e.Prune(e.Teacher, widthPlan, imp)
+	return student, err
+}
+
+// KDvsCE trains the same width-pruned student with KL distillation and with
+// plain LM-loss (CE) retraining on the same data and steps (P1 Tables 11/15).
+func (e *Env) KDvsCE() (*Report, error) {
+	start := time.Now()
+	r, err := e.newReport(ExpKDvsCE, "Distillation (KL) vs LM-loss retraining",
+		"P1 Table 11/15: the pruned student recovers better with logit distillation (forward KL) than with the plain LM loss on the same data (4B: MMLU 37.8–42.5 distilled vs 24.6 LM-loss retrained; KL alone 2.107 LM loss).")
+	if err != nil {
+		return nil, err
+	}
+	student, err := e.widthStudent()
 	if err != nil {
 		return nil, err
 	}
