@@ -42,16 +42,13 @@ func tinyModel(t testing.TB, cfg *llm.Config, seed uint64) *llm.Model {
 
 func cloneModel(t testing.TB, m *llm.Model) *llm.Model {
 	t.Helper()
-	w := map[string]*tensors.Tensor{}
-	for n, x := range m.Weights {
-		c, err := x.LocalClone()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w[n] = c
+	c, err := m.Clone()
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg := *m.Config
-	return &llm.Model{Config: &cfg, Weights: w}
+	c.Config = &cfg
+	return c
 }
 
 func randomBatch(r *rand.Rand, batchSize, seqLen, vocab int) *tensors.Tensor {

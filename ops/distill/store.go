@@ -20,7 +20,8 @@ import (
 // the student (trainable float32 masters, under StudentScope) into a new
 // store. The student's weights must be float32 (load it with
 // llm.LoadModel(dir, dtypes.Float32)); the teacher's may be any float dtype.
-// The tensors are shared with the models, not copied.
+// The tensors are shared with the models, not copied: training replaces the
+// student's tensors, so pass student.Clone() to keep the original usable.
 func NewStore(teacher, student *llm.Model) (*model.Store, error) {
 	store := model.NewStore()
 	if err := student.ToStore(store, StudentScope); err != nil {

@@ -134,3 +134,18 @@ func checkModelWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
 	}
 	return nil
 }
+
+// Clone returns a copy of m with host copies of every weight, e.g. to train a
+// model (ToStore shares tensors with the store, and training replaces them)
+// while keeping the original.
+func (m *Model) Clone() (*Model, error) {
+	w := make(map[string]*tensors.Tensor, len(m.Weights))
+	for name, t := range m.Weights {
+		c, err := t.LocalClone()
+		if err != nil {
+			return nil, fmt.Errorf("llm: copying %s: %w", name, err)
+		}
+		w[name] = c
+	}
+	return &Model{Config: m.Config, Weights: w, Source: m.Source}, nil
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -167,4 +168,24 @@ func abs64(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+func TestModelCloneIsIndependent(t *testing.T) {
+	cfg := &Config{ModelType: "llama", VocabSize: 8, Hidden: 4, FFN: 6, NumLayers: 1, NumHeads: 2, NumKVHeads: 1, HeadDim: 2,
+		MaxPositions: 16, RMSNormEps: 1e-5, HiddenAct: "silu", RopeTheta: 10000, TieEmbeddings: true}
+	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	for name, shape := range cfg.TensorShapes() {
+		m.Weights[name] = tensors.FromShape(shapes.Make(dtypes.Float32, shape...))
+	}
+	c, err := m.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors.MustMutableFlatData[float32](c.Weights[EmbedTokensName], func(v []float32) { v[0] = 7 })
+	if got := tensors.MustCopyFlatData[float32](m.Weights[EmbedTokensName])[0]; got != 0 {
+		t.Errorf("writing the clone changed the original: %v", got)
+	}
+	if len(c.Weights) != len(m.Weights) {
+		t.Errorf("clone has %d weights, want %d", len(c.Weights), len(m.Weights))
+	}
 }

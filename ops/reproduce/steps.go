@@ -119,7 +119,7 @@ func (e *Env) Train(spec RunSpec) (results.Run, *llm.Model, error) {
 	scfg := spec.Student.Config
 	// The store shares tensors with the models and training replaces the
 	// student's: train a copy, so the caller's student stays usable.
-	student, err := cloneModel(spec.Student)
+	student, err := spec.Student.Clone()
 	if err != nil {
 		return run, nil, err
 	}
@@ -278,16 +278,3 @@ func (e *Env) blockSweep(m *llm.Model, k int) (*results.BlockScores, error) {
 }
 
 func defaultAgg() importance.Aggregation { return importance.DefaultAggregation() }
-
-// cloneModel copies m's weights (host copies).
-func cloneModel(m *llm.Model) (*llm.Model, error) {
-	w := make(map[string]*tensors.Tensor, len(m.Weights))
-	for name, t := range m.Weights {
-		c, err := t.LocalClone()
-		if err != nil {
-			return nil, fmt.Errorf("reproduce: copying %s: %w", name, err)
-		}
-		w[name] = c
-	}
-	return &llm.Model{Config: m.Config, Weights: w, Source: m.Source}, nil
-}
