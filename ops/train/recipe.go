@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/gominitron/gominitron/ops/backend"
+	gombackend "github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
@@ -363,7 +363,7 @@ func runLM(run lmRun) (*Report, error) {
 	backend := run.opts.Backend
 	if backend == nil {
 		var err error
-		if backend, err = newBackend(); err != nil {
+		if backend, err = gombackend.New(); err != nil {
 			return nil, err
 		}
 	}
@@ -513,22 +513,6 @@ func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenize
 		out = append(out, Sample{Prompt: p, Completion: text})
 	}
 	return out, nil
-}
-
-// SequentialGoBackend is the Go backend configuration training uses instead
-// of a plain "go": with ops executed in parallel, GoMLX v0.28.8's Go backend
-// can deadlock (several matmuls saturating the same worker pool; observed
-// on this 2-core machine within minutes of training). Matmuls still use all
-// cores.
-const SequentialGoBackend = "go:ops_sequential"
-
-// newBackend returns the process backend, replacing GOMLX_BACKEND=go by
-// SequentialGoBackend.
-func newBackend() (compute.Backend, error) {
-	if os.Getenv(backend.EnvVar) == "go" {
-		os.Setenv(backend.EnvVar, SequentialGoBackend)
-	}
-	return backend.New()
 }
 
 // copyFileAtomic copies src to dst through a temporary file and a rename.

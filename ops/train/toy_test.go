@@ -2,7 +2,6 @@ package train
 
 import (
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -15,15 +14,10 @@ import (
 	"github.com/gominitron/gominitron/ops/backend"
 )
 
-// testBackend returns the process backend (tests run with GOMLX_BACKEND=go).
-// A plain "go" is turned into "go:ops_sequential": GoMLX v0.28.8's Go
-// backend can deadlock when ops run in parallel and several matmuls wait for
-// the same worker pool (seen in training runs on this 2-core machine).
+// testBackend returns the process backend (tests run with GOMLX_BACKEND=go,
+// which ops/backend opens as go:ops_sequential).
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	if os.Getenv(backend.EnvVar) == "go" {
-		os.Setenv(backend.EnvVar, SequentialGoBackend)
-	}
 	b, err := backend.New()
 	if err != nil {
 		t.Fatal(err)
