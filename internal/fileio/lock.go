@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // LockFileName is the advisory lock file a writer keeps in a run folder.
@@ -18,8 +19,20 @@ var ErrLocked = errors.New("folder is in use")
 
 // Lock is a held run-folder lock; Release frees it.
 type Lock struct {
-	f    *os.File
-	path string
+	key string // resolved folder
+}
+
+// held counts the locks this process holds per resolved folder, so a
+// library function may lock a folder its caller already locked (distill
+// locks its run folder, then the trainer it calls locks it again).
+var (
+	heldMu sync.Mutex
+	held   = map[string]*heldLock{}
+)
+
+type heldLock struct {
+	f     *os.File
+	count int
 }
 
 // LockDir creates dir (and its parents) if missing and takes its advisory
@@ -30,6 +43,16 @@ type Lock struct {
 func LockDir(dir string) (*Lock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	key, err := Resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	if h := held[key]; h != nil {
+		h.count++
+		return &Lock{key: key}, nil
 	}
 	path := filepath.Join(dir, LockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -48,18 +71,31 @@ func LockDir(dir string) (*Lock, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 		_ = f.Sync()
 	}
-	return &Lock{f: f, path: path}, nil
+	held[key] = &heldLock{f: f, count: 1}
+	return &Lock{key: key}, nil
 }
 
-// Release frees the lock (the lock file stays; it is harmless and reused).
+// Release frees the lock once every holder in this process has released
+// it (the lock file stays; it is harmless and reused). Releasing twice is a
+// no-op.
 func (l *Lock) Release() error {
-	if l == nil || l.f == nil {
+	if l == nil || l.key == "" {
 		return nil
 	}
-	_ = unlock(l.f)
-	err := l.f.Close()
-	l.f = nil
-	return err
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	key := l.key
+	h := held[key]
+	l.key = ""
+	if h == nil {
+		return nil
+	}
+	if h.count--; h.count > 0 {
+		return nil
+	}
+	delete(held, key)
+	_ = unlock(h.f)
+	return h.f.Close()
 }
 
 func holderPID(path string) string {
