@@ -46,6 +46,9 @@ func runBench(args []string) error {
 	if (*modelDir == "") == (*configPath == "") {
 		return fmt.Errorf("give exactly one of --model DIR or --config config.json --random")
 	}
+	if err := checkOutputFlag("out", *out, *modelDir, *configPath); err != nil {
+		return err
+	}
 	if *configPath != "" && !*random {
 		return fmt.Errorf("--config needs --random (weights are generated, nothing is downloaded)")
 	}

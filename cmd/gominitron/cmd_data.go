@@ -64,6 +64,9 @@ func runDataPack(args []string) error {
 	if *tokPath == "" || *out == "" || len(inputs) == 0 {
 		return errors.New("usage: gominitron data pack --tokenizer T --out F.tokens INPUTS...")
 	}
+	if err := checkOutputFlag("out", *out, append([]string{*tokPath}, inputs...)...); err != nil {
+		return err
+	}
 	tok, err := tokenize.Load(*tokPath)
 	if err != nil {
 		return err

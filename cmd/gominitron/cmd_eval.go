@@ -58,6 +58,14 @@ func runEval(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	for flagName, o := range map[string]string{"out": *out, "make-task": *makeTask} {
+		if err := checkOutputFlag(flagName, o, *modelDir, *data, *task, *tokPath, *mergeInto); err != nil {
+			return err
+		}
+	}
+	if err := fileio.CheckMergeOutput(*mergeInto, *modelDir, *data, *task, *tokPath); err != nil {
+		return fmt.Errorf("--merge-into: %w", err)
+	}
 	emit := func(v any) error {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {

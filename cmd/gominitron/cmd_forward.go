@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -55,7 +54,7 @@ func runForwardCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkNotModelFile(*modelDir, *outPath); err != nil {
+	if err := checkOutputFlag("out", *outPath, *modelDir, *inPath); err != nil {
 		return err
 	}
 	ids, mask, err := readForwardInput(*inPath)
@@ -129,20 +128,4 @@ func readForwardInput(path string) (ids, mask *tensors.Tensor, err error) {
 		valid[i] = v != 0
 	}
 	return ids, tensors.FromFlatDataAndDimensions(valid, ids.Shape().Dimensions...), nil
-}
-
-// checkNotModelFile refuses an output path that is one of the model's own files.
-func checkNotModelFile(modelDir, out string) error {
-	absDir, err1 := filepath.Abs(modelDir)
-	absOut, err2 := filepath.Abs(out)
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	if filepath.Dir(absOut) == absDir {
-		base := filepath.Base(absOut)
-		if strings.HasPrefix(base, "model") && strings.HasSuffix(base, ".safetensors") || base == "config.json" {
-			return fmt.Errorf("--out %s would overwrite a file of the model in %s", out, modelDir)
-		}
-	}
-	return nil
 }

@@ -57,6 +57,11 @@ func runImportance(args []string) error {
 	case (*input == "") == (*data == ""):
 		return fmt.Errorf("give exactly one of --input and --data")
 	}
+	for flagName, o := range map[string]string{"out": *out, "full-out": *full} {
+		if err := checkOutputFlag(flagName, o, *modelDir, *input, *data, *tokPath); err != nil {
+			return err
+		}
+	}
 	agg, err := importance.ParseAggregation(*batchAgg, *seqAgg)
 	if err != nil {
 		return fmt.Errorf("--batch-agg/--seq-agg: %w", err)

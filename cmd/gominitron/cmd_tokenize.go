@@ -118,6 +118,12 @@ func runTokenizerTrain(args []string) error {
 	if *vocab == 0 || *out == "" || len(inputs) == 0 {
 		return errors.New("usage: gominitron tokenizer train --vocab N --out DIR FILES...")
 	}
+	if err := checkOutputFlag("out", *out, inputs...); err != nil {
+		return err
+	}
+	if err := refuseModelFolder("out", *out); err != nil {
+		return err
+	}
 	tr, err := tokenize.NewTrainer(tokenize.TrainOptions{VocabSize: *vocab, MinFrequency: *minFreq})
 	if err != nil {
 		return err

@@ -69,7 +69,15 @@ func within(child, parent string) bool {
 // resolved when they differ). Empty inputs are skipped; inputs that do not
 // exist are compared by their path alone.
 func CheckOutput(out string, inputs ...string) error {
-	return checkOutput(out, false, inputs)
+	return checkOutput(out, false, false, inputs)
+}
+
+// CheckResultsFolder is CheckOutput for a results folder that only ever
+// gains files (never replaced as a whole), so inputs made by earlier runs
+// may lie inside it: it refuses out equal to an input file or inside an
+// input folder.
+func CheckResultsFolder(out string, inputs ...string) error {
+	return checkOutput(out, false, true, inputs)
 }
 
 // CheckMergeOutput is CheckOutput for an output that is allowed to be one
@@ -77,10 +85,10 @@ func CheckOutput(out string, inputs ...string) error {
 // importance file): out may equal an input file but must still not lie
 // inside an input folder.
 func CheckMergeOutput(out string, inputs ...string) error {
-	return checkOutput(out, true, inputs)
+	return checkOutput(out, true, false, inputs)
 }
 
-func checkOutput(out string, allowSame bool, inputs []string) error {
+func checkOutput(out string, allowSame, allowContains bool, inputs []string) error {
 	if out == "" {
 		return nil
 	}
@@ -106,7 +114,7 @@ func checkOutput(out string, allowSame bool, inputs []string) error {
 			return fmt.Errorf("refusing to write %s: it is the input file %s%s", out, in, resolvedNote(out, ro, in, ri))
 		case isDir && within(ro, ri):
 			return fmt.Errorf("refusing to write %s: it is, or is inside, the input folder %s%s; write outside it", out, in, resolvedNote(out, ro, in, ri))
-		case within(ri, ro):
+		case within(ri, ro) && !allowContains:
 			return fmt.Errorf("refusing to write %s: the input %s lies inside it and would be replaced%s", out, in, resolvedNote(out, ro, in, ri))
 		}
 	}

@@ -81,6 +81,17 @@ func TestCheckMergeOutput(t *testing.T) {
 	}
 }
 
+func TestCheckResultsFolder(t *testing.T) {
+	root := modelFixture(t)
+	model := filepath.Join(root, "model")
+	if err := CheckResultsFolder(root, model, filepath.Join(root, "c.jsonl")); err != nil {
+		t.Errorf("results folder holding its inputs: %v", err)
+	}
+	if err := CheckResultsFolder(filepath.Join(model, "results"), model); err == nil {
+		t.Error("results folder inside the teacher allowed")
+	}
+}
+
 func TestResolve(t *testing.T) {
 	root := modelFixture(t)
 	realRoot, _ := filepath.EvalSymlinks(root)

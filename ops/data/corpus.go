@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
@@ -49,7 +50,7 @@ func IsTokenFile(path string) (bool, error) {
 	if st.IsDir() {
 		return false, nil
 	}
-	f, err := os.Open(path)
+	f, _, err := fileio.OpenRegular(path)
 	if err != nil {
 		return false, err
 	}
@@ -163,7 +164,7 @@ func corpusKey(sources []Source, tok *tokenize.Tokenizer, eos int32, o CorpusOpt
 	if st, err := os.Stat(tokFile); err == nil && st.IsDir() {
 		tokFile = filepath.Join(tokFile, "tokenizer.json")
 	}
-	tj, err := os.ReadFile(tokFile)
+	tj, err := fileio.ReadRegular(tokFile, fileio.MaxSideFileBytes)
 	if err != nil {
 		return "", fmt.Errorf("corpus: hashing the tokenizer: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // Document is one unit of text; Where names its origin for messages
@@ -103,7 +105,7 @@ func fieldOf(src Source) string {
 }
 
 func readFile(src Source, path string, fn func(Document) error) error {
-	st, err := os.Stat(path)
+	st, err := fileio.CheckRegular(path)
 	if err != nil {
 		return fmt.Errorf("corpus: %w", err)
 	}

@@ -151,7 +151,7 @@ type Tokens struct {
 
 // OpenTokens memory-maps a token file written by Pack.
 func OpenTokens(path string) (*Tokens, error) {
-	f, err := os.Open(path)
+	f, _, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("token file: %w", err)
 	}

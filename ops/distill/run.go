@@ -180,6 +180,11 @@ func Run(o Options) (*Lineage, error) {
 	if err := checkPaths(o); err != nil {
 		return nil, err
 	}
+	lock, err := train.OpenRunDir(o.RunDir, o.Resume)
+	if err != nil {
+		return nil, fmt.Errorf("distill: run folder: %w", err)
+	}
+	defer lock.Release()
 	if o.Steps <= 0 {
 		return nil, fmt.Errorf("distill: --steps must be > 0, got %d", o.Steps)
 	}
@@ -421,11 +426,16 @@ func checkPaths(o Options) error {
 	if o.Mode != ModeCE && o.Teacher == "" {
 		return fmt.Errorf("distill: --teacher is required")
 	}
-	out := abs(o.Out)
-	for _, src := range []string{o.Teacher, o.Student} {
-		if src != "" && (out == abs(src) || isWithin(out, abs(src))) {
-			return fmt.Errorf("distill: --out %s must not be (inside) the source folder %s", o.Out, src)
+	for _, dir := range []string{o.Out, o.RunDir} {
+		if err := fileio.CheckOutput(dir, o.Teacher, o.Student, o.Data); err != nil {
+			return fmt.Errorf("distill: %w", err)
 		}
+	}
+	if err := fileio.CheckOutput(o.Out, o.RunDir); err != nil { // the run folder must not be (inside) the export
+		return fmt.Errorf("distill: %w", err)
+	}
+	if ro, rr := resolved(o.Out), resolved(o.RunDir); ro == rr {
+		return fmt.Errorf("distill: the run folder %s is the output folder: give them different paths", o.RunDir)
 	}
 	if entries, err := os.ReadDir(o.Out); err == nil && len(entries) > 0 {
 		return fmt.Errorf("distill: --out %s exists and is not empty", o.Out)
@@ -433,6 +443,14 @@ func checkPaths(o Options) error {
 		return fmt.Errorf("distill: --out: %w", err)
 	}
 	return nil
+}
+
+// resolved is fileio.Resolve(p), or p when it cannot be resolved.
+func resolved(p string) string {
+	if r, err := fileio.Resolve(p); err == nil {
+		return r
+	}
+	return p
 }
 
 func abs(p string) string {

@@ -161,7 +161,7 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("--out over an existing model: error %v", err)
 	}
 	o3.Out = filepath.Join(student, "sub")
-	if _, err := Run(o3); err == nil || !strings.Contains(err.Error(), "source") {
+	if _, err := Run(o3); err == nil || !strings.Contains(err.Error(), "inside, the input folder") {
 		t.Errorf("--out inside the student: error %v", err)
 	}
 }

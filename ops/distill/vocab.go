@@ -3,9 +3,9 @@ package distill
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
@@ -35,8 +35,8 @@ type VocabInfo struct {
 // data, which must be below the used vocabulary.
 func CheckVocab(teacherDir, studentDir string, teacher, student *llm.Config, dataMaxID int) (VocabInfo, error) {
 	info := VocabInfo{Teacher: teacher.VocabSize, Student: student.VocabSize, Used: min(teacher.VocabSize, student.VocabSize)}
-	tTok, tErr := os.ReadFile(filepath.Join(teacherDir, TokenizerFile))
-	sTok, sErr := os.ReadFile(filepath.Join(studentDir, TokenizerFile))
+	tTok, tErr := fileio.ReadRegular(filepath.Join(teacherDir, TokenizerFile), fileio.MaxSideFileBytes)
+	sTok, sErr := fileio.ReadRegular(filepath.Join(studentDir, TokenizerFile), fileio.MaxSideFileBytes)
 	bothTok := tErr == nil && sErr == nil
 	if bothTok && !bytes.Equal(tTok, sTok) {
 		return info, fmt.Errorf("distill: teacher %s and student %s have different %s files: they must share the tokenizer",

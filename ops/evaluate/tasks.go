@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // Format names a JSON Lines task layout.
@@ -65,7 +66,7 @@ func (d Doc) ChoiceLen(i int) int { return len(d.Choices[i]) }
 // ReadTask reads a JSON Lines task file in the given format. Blank lines
 // are skipped; errors name the file and line.
 func ReadTask(path string, format Format) ([]Doc, error) {
-	f, err := os.Open(path)
+	f, _, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: reading task: %w", err)
 	}

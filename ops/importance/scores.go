@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -34,7 +34,7 @@ func (s *Scores) SaveFull(path string) error { return s.Save(path) }
 // fixture's reference_importance.json). Without the extra keys,
 // HeadRankByGroup is left empty (see HeadRankingByGroup).
 func Load(path string) (*Scores, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("importance: %w", err)
 	}

@@ -62,11 +62,14 @@ func ignoredTensor(c *Config, name string) bool {
 // sharded checkpoint, the index's tensor → shard map.
 func checkpointFiles(dir string) (files []string, weightMap map[string]string, err error) {
 	single := filepath.Join(dir, WeightsFileName)
-	if st, err := os.Stat(single); err == nil && st.Mode().IsRegular() {
+	if _, err := os.Lstat(single); err == nil {
+		if _, err := fileio.CheckRegular(single); err != nil {
+			return nil, nil, fmt.Errorf("llm: %w", err)
+		}
 		return []string{single}, nil, nil
 	}
 	indexPath := filepath.Join(dir, IndexFileName)
-	data, err := os.ReadFile(indexPath)
+	data, err := fileio.ReadRegular(indexPath, fileio.MaxSideFileBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("llm: %s: %w: no %s or %s (only safetensors checkpoints are supported)", dir, ErrNoWeights, WeightsFileName, IndexFileName)
 	}
@@ -535,4 +538,16 @@ func Inspect(dir string) (*Inspection, error) {
 	}
 	ins.Checkpoint = info
 	return ins, nil
+}
+
+// IsModelDir reports whether dir holds a model: a config.json, a
+// model.safetensors or a sharded index (whatever their kind, so a broken
+// model still counts).
+func IsModelDir(dir string) bool {
+	for _, name := range []string{ConfigFileName, WeightsFileName, IndexFileName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
 }

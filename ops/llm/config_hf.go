@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -101,7 +100,7 @@ func ParseConfig(data []byte) (*Config, error) {
 // LoadConfig reads and parses dir/config.json.
 func LoadConfig(dir string) (*Config, error) {
 	path := filepath.Join(dir, ConfigFileName)
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/evaluate"
@@ -127,6 +128,13 @@ func Open(o Options) (*Env, error) {
 		if e.Backend, err = backend.New(); err != nil {
 			return nil, err
 		}
+	}
+	teacher := o.Teacher
+	if teacher == "" {
+		teacher = filepath.Join(root, DefaultTeacherDir)
+	}
+	if err := fileio.CheckResultsFolder(o.Out, teacher, o.Corpus, o.Data); err != nil {
+		return nil, fmt.Errorf("reproduce: results folder: %w", err)
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)

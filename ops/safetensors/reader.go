@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"syscall"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // MaxHeaderBytes is the largest JSON header accepted (the reference
@@ -51,7 +53,7 @@ type File struct {
 
 // Open memory-maps the safetensors file at path and validates its header.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	fd, _, err := fileio.OpenRegular(path) // a FIFO or device is refused before opening
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}

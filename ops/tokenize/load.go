@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // Load reads a tokenizer from a tokenizer.json file, a SentencePiece
@@ -20,13 +22,16 @@ func Load(path string) (*Tokenizer, error) {
 	if st.IsDir() {
 		for _, name := range []string{"tokenizer.json", "tokenizer.model"} {
 			p := filepath.Join(path, name)
-			if _, err := os.Stat(p); err == nil {
+			if _, err := os.Lstat(p); err == nil {
+				if _, err := fileio.CheckRegular(p); err != nil {
+					return nil, fmt.Errorf("tokenizer: %w", err)
+				}
 				return Load(p)
 			}
 		}
 		return nil, fmt.Errorf("tokenizer: directory %s has neither tokenizer.json nor tokenizer.model", path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -243,7 +248,7 @@ func (t *Tokenizer) guessBOSEOS() {
 // applyTokenizerConfig reads bos_token/eos_token from a transformers
 // tokenizer_config.json when the file exists.
 func (t *Tokenizer) applyTokenizerConfig(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {

@@ -13,16 +13,18 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/safetensors"
 )
 
 // Checkpoint layout: DIR/step-00000100/{variables.safetensors, state.json}.
 // A checkpoint directory appears only complete: it is written as
-// DIR/.tmp-step-00000100-*/ and renamed.
+// DIR/.step-00000100.tmp-*/ and renamed (see fileio.IsTemp).
 const (
 	checkpointPrefix    = "step-"
 	checkpointTensors   = "variables.safetensors"
 	checkpointStateFile = "state.json"
+	oldSuffix           = ".old" // a checkpoint moved aside while the same step is saved again
 )
 
 // CheckpointState is the non-tensor part of a checkpoint.
@@ -66,7 +68,7 @@ func (c *Checkpointer) Save(t *Trainer, data json.RawMessage, elapsedSec float64
 		return "", fmt.Errorf("train: checkpoint directory: %w", err)
 	}
 	name := fmt.Sprintf("%s%08d", checkpointPrefix, t.step)
-	tmp, err := os.MkdirTemp(c.Dir, ".tmp-"+name+"-")
+	tmp, err := os.MkdirTemp(c.Dir, "."+name+fileio.TempInfix)
 	if err != nil {
 		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
@@ -103,7 +105,7 @@ func (c *Checkpointer) Save(t *Trainer, data json.RawMessage, elapsedSec float64
 	final := filepath.Join(c.Dir, name)
 	if _, statErr := os.Stat(final); statErr == nil {
 		// Same step saved before (a resumed run): move the old one away first.
-		old := final + ".old"
+		old := final + oldSuffix
 		os.RemoveAll(old)
 		if err := os.Rename(final, old); err != nil {
 			return "", fmt.Errorf("train: checkpoint: %w", err)
@@ -117,11 +119,23 @@ func (c *Checkpointer) Save(t *Trainer, data json.RawMessage, elapsedSec float64
 	if c.Keep > 0 {
 		all, _ := ListCheckpoints(c.Dir)
 		for len(all) > c.Keep {
-			os.RemoveAll(all[0])
+			removeCheckpoint(all[0])
 			all = all[1:]
 		}
 	}
 	return final, nil
+}
+
+// removeCheckpoint deletes a checkpoint folder without ever leaving a
+// half-deleted one under a checkpoint name: it is first renamed to a
+// staging name (fileio.IsTemp, ignored by ListCheckpoints and removed by the
+// next OpenRunDir if the deletion is interrupted).
+func removeCheckpoint(path string) {
+	dead := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+fileio.TempInfix+"deleted")
+	if err := os.Rename(path, dead); err != nil {
+		return // left in place: still complete
+	}
+	os.RemoveAll(dead)
 }
 
 // ListCheckpoints returns the complete checkpoints in dir, oldest first.
@@ -149,7 +163,7 @@ func ListCheckpoints(dir string) ([]string, error) {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		if _, err := os.Stat(filepath.Join(p, checkpointStateFile)); err != nil {
+		if !complete(p) {
 			continue
 		}
 		cks = append(cks, ck{step, p})
@@ -160,6 +174,18 @@ func ListCheckpoints(dir string) ([]string, error) {
 		out[i] = c.path
 	}
 	return out, nil
+}
+
+// complete reports whether the checkpoint folder p holds both of its files
+// as regular files (a folder cut short by a crash or a partial deletion is
+// never taken for a checkpoint).
+func complete(p string) bool {
+	for _, f := range []string{checkpointStateFile, checkpointTensors} {
+		if _, err := fileio.CheckRegular(filepath.Join(p, f)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // LatestCheckpoint returns the newest complete checkpoint in dir, or "" if none.

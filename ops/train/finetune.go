@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
@@ -117,9 +118,14 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 	if cfg.MaxPositions > 0 && p.SeqLen+1 > cfg.MaxPositions {
 		return nil, fmt.Errorf("train: seq_len %d + 1 exceeds the model's max_position_embeddings %d", p.SeqLen, cfg.MaxPositions)
 	}
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	if err := fileio.CheckOutput(o.OutDir, append([]string{o.ModelDir, o.Tokenizer}, o.Data...)...); err != nil {
+		return nil, fmt.Errorf("train: output folder: %w", err)
 	}
+	lock, err := OpenRunDir(o.OutDir, o.Resume)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	var tok *tokenize.Tokenizer
 	tokPath := o.Tokenizer
 	if tokPath == "" {

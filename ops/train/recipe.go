@@ -89,7 +89,7 @@ type TrainParams struct {
 
 // LoadRecipe reads and validates a recipe file.
 func LoadRecipe(path string) (*Recipe, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -255,9 +255,11 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 	if latest, _ := LatestCheckpoint(ckDir); latest != "" && !opts.Resume {
 		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", outDir, latest)
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	lock, err := OpenRunDir(outDir, opts.Resume)
+	if err != nil {
+		return nil, err
 	}
+	defer lock.Release()
 	// 1. Corpus.
 	sources, err := recipeSources(r.Data, log)
 	if err != nil {

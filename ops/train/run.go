@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -107,9 +108,11 @@ func (t *Trainer) Run(opts RunOptions) (Summary, error) {
 	if opts.KeepCheckpoints == 0 {
 		opts.KeepCheckpoints = 3
 	}
-	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-		return Summary{}, fmt.Errorf("train: output directory: %w", err)
+	lock, err := fileio.LockDir(opts.OutDir) // re-entrant: callers (OpenRunDir) may hold it already
+	if err != nil {
+		return Summary{}, fmt.Errorf("train: %w", err)
 	}
+	defer lock.Release()
 	metricsPath := filepath.Join(opts.OutDir, MetricsFile)
 	if err := truncateLog(metricsPath, t.step); err != nil {
 		return Summary{}, err

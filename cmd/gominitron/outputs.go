@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gominitron/gominitron/internal/fileio"
+	"github.com/gominitron/gominitron/ops/llm"
+)
+
+// checkOutputFlag runs the output-path guard (fileio.CheckOutput) for the
+// output flag named flagName against the command's inputs, and names the
+// flag in the refusal. An empty out (flag not given) passes.
+func checkOutputFlag(flagName, out string, inputs ...string) error {
+	if err := fileio.CheckOutput(out, inputs...); err != nil {
+		return fmt.Errorf("--%s: %w", flagName, err)
+	}
+	return nil
+}
+
+// refuseModelFolder refuses an output folder that holds a model
+// (llm.IsModelDir): writing into it would replace the model's files.
+func refuseModelFolder(flagName, dir string) error {
+	if llm.IsModelDir(dir) {
+		return fmt.Errorf("--%s %s holds a model (config.json or safetensors weights); refusing to write into it: choose a new folder", flagName, dir)
+	}
+	return nil
+}
