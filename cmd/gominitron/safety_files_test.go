@@ -136,7 +136,7 @@ func runCommand(t *testing.T, name string, args ...string) (err error) {
 		}
 	}()
 	old := os.Stdout
-	devnull, _ := os.Open(os.DevNull)
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	os.Stdout = devnull
 	defer func() { os.Stdout = old; devnull.Close() }()
 	return c.run(args)
@@ -182,7 +182,7 @@ func TestCommandsRefuseWritingIntoInputs(t *testing.T) {
 		{"prune --out through a symlink", "prune", []string{"--model", m, "--drop-layers", "1", "--out", filepath.Join(f.root, "model-link")}, "inside, the input folder"},
 		{"train --out an existing model", "train", []string{"--recipe", recipe, "--out", other}, "holds a model"},
 		{"train --resume --out an existing model", "train", []string{"--recipe", recipe, "--out", other, "--resume"}, "holds a model"},
-		{"finetune --out its --model", "finetune", []string{"--model", m, "--data", f.corpusTxt, "--out", m}, "inside, the input folder"},
+		{"finetune --out its --model", "finetune", []string{"--model", m, "--data", f.corpusTxt, "--out", m}, "would overwrite the source model"},
 		{"finetune --out another model", "finetune", []string{"--model", m, "--data", f.corpusTxt, "--out", other}, "holds a model"},
 		{"distill --run-dir TEACHER", "distill", []string{"--teacher", m, "--student", other, "--data", f.corpusTxt, "--steps", "3", "--out", filepath.Join(f.root, "d"), "--run-dir", m}, "inside, the input folder"},
 		{"distill --run-dir STUDENT", "distill", []string{"--teacher", m, "--student", other, "--data", f.corpusTxt, "--steps", "3", "--out", filepath.Join(f.root, "d"), "--run-dir", other}, "inside, the input folder"},

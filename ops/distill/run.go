@@ -431,11 +431,11 @@ func checkPaths(o Options) error {
 			return fmt.Errorf("distill: %w", err)
 		}
 	}
-	if err := fileio.CheckOutput(o.Out, o.RunDir); err != nil { // the run folder must not be (inside) the export
-		return fmt.Errorf("distill: %w", err)
-	}
 	if ro, rr := resolved(o.Out), resolved(o.RunDir); ro == rr {
 		return fmt.Errorf("distill: the run folder %s is the output folder: give them different paths", o.RunDir)
+	}
+	if err := fileio.CheckOutput(o.Out, o.RunDir); err != nil { // the run folder must not be (inside) the export
+		return fmt.Errorf("distill: %w", err)
 	}
 	if entries, err := os.ReadDir(o.Out); err == nil && len(entries) > 0 {
 		return fmt.Errorf("distill: --out %s exists and is not empty", o.Out)
