@@ -76,6 +76,13 @@ func checkpointFiles(dir string) (files []string, weightMap map[string]string, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("llm: %w", err)
 	}
+	return parseShardIndex(dir, indexPath, data)
+}
+
+// parseShardIndex parses the sharded-checkpoint index read from indexPath
+// and returns the shard files (inside dir, sorted) and the tensor → shard
+// map. A shard name that is not a plain file name is refused.
+func parseShardIndex(dir, indexPath string, data []byte) (files []string, weightMap map[string]string, err error) {
 	var idx shardIndex
 	if err := json.Unmarshal(data, &idx); err != nil {
 		return nil, nil, fmt.Errorf("llm: %s: invalid index JSON: %v", indexPath, err)
