@@ -164,7 +164,7 @@ func TestGenerateCommandSamplingAndErrors(t *testing.T) {
 	}
 	outInModel := filepath.Join(dir, "model.safetensors")
 	if err := runForwardCommand([]string{"--model", dir, "--input", filepath.Join(dir, "reference.safetensors"), "--out", outInModel}); err == nil ||
-		!strings.Contains(err.Error(), "overwrite") {
+		!strings.Contains(err.Error(), "inside, the input folder") {
 		t.Errorf("forward --out into the model's own file: error %v, want a refusal", err)
 	}
 }
