@@ -1,0 +1,106 @@
+package llm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// ErrNonFinite is wrapped by every error reporting a NaN or ±Inf in weights,
+// logits or a loss.
+var ErrNonFinite = errors.New("non-finite value (NaN or Inf)")
+
+// FirstNonFinite returns the flat index of the first NaN or ±Inf element of
+// a float tensor (float32, float64, bfloat16 or float16), or -1 when all are
+// finite. It reads the raw bits once, without converting.
+func FirstNonFinite(t *tensors.Tensor) (int, error) {
+	i, _, err := firstNonFinite(t)
+	return i, err
+}
+
+// firstNonFinite is FirstNonFinite plus what the element is: "NaN", "+Inf" or "-Inf".
+func firstNonFinite(t *tensors.Tensor) (index int, what string, err error) {
+	var exp, sign uint64 // exponent bits (all set: Inf or NaN) and sign bit
+	size := t.DType().Size()
+	switch t.DType() {
+	case dtypes.Float32:
+		exp, sign = 0x7F800000, 1<<31
+	case dtypes.Float64:
+		exp, sign = 0x7FF0000000000000, 1<<63
+	case dtypes.BFloat16:
+		exp, sign = 0x7F80, 1<<15
+	case dtypes.Float16:
+		exp, sign = 0x7C00, 1<<15
+	default:
+		return -1, "", fmt.Errorf("FirstNonFinite: dtype %s is not a float dtype", t.DType())
+	}
+	mantissa := sign - 1 - exp
+	index = -1
+	err = t.ConstBytes(func(data []byte) {
+		le := binary.LittleEndian
+		for i := 0; i+size <= len(data); i += size {
+			var bits uint64
+			switch size {
+			case 2:
+				bits = uint64(le.Uint16(data[i:]))
+			case 4:
+				bits = uint64(le.Uint32(data[i:]))
+			default:
+				bits = le.Uint64(data[i:])
+			}
+			if bits&exp != exp {
+				continue
+			}
+			index = i / size
+			switch {
+			case bits&mantissa != 0:
+				what = "NaN"
+			case bits&sign != 0:
+				what = "-Inf"
+			default:
+				what = "+Inf"
+			}
+			return
+		}
+	})
+	return index, what, err
+}
+
+// CheckFinite returns an error naming the first weight (in TensorNames order)
+// that holds a NaN or ±Inf, with the element's index.
+func (m *Model) CheckFinite() error {
+	for _, name := range m.Config.TensorNames() {
+		if t := m.Weights[name]; t != nil {
+			if err := checkFiniteTensor(name, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkFiniteTensor(name string, t *tensors.Tensor) error {
+	i, what, err := firstNonFinite(t)
+	if err != nil {
+		return fmt.Errorf("weight %q: %w", name, err)
+	}
+	if i < 0 {
+		return nil
+	}
+	return fmt.Errorf("weight %q %v: element %d is %s: %w", name, t.Shape().Dimensions, i, what, ErrNonFinite)
+}
+
+// CheckFiniteValues returns an error when values (e.g. a step's logits, in
+// float32) hold a NaN or ±Inf: "WHAT: element I is NaN".
+func CheckFiniteValues(what string, values []float32) error {
+	for i, v := range values {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%s: element %d is %g: %w", what, i, v, ErrNonFinite)
+		}
+	}
+	return nil
+}
