@@ -26,6 +26,9 @@ func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (*llm.Model
 	default:
 		return nil, fmt.Errorf("evaluate: random weights: dtype %s not supported (float32, bfloat16, float16)", dtype)
 	}
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: random %s weights", dtype), cfg.WeightBytes(dtype)); err != nil {
+		return nil, err
+	}
 	std := cfg.InitializerRange
 	if std <= 0 {
 		std = 0.02

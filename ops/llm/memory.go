@@ -40,6 +40,20 @@ func satAdd(a, b int64) int64 {
 	return a + b
 }
 
+// SaturatingProduct multiplies non-negative sizes (elements, bytes),
+// saturating at math.MaxInt64 instead of overflowing: size estimates built
+// from user input use it so an absurd size reads as "too big".
+func SaturatingProduct(xs ...int64) int64 { return satMulN(xs...) }
+
+// SaturatingSum adds non-negative sizes, saturating at math.MaxInt64.
+func SaturatingSum(xs ...int64) int64 {
+	s := int64(0)
+	for _, x := range xs {
+		s = satAdd(s, x)
+	}
+	return s
+}
+
 // satMulN multiplies its arguments with satMul.
 func satMulN(xs ...int64) int64 {
 	p := int64(1)

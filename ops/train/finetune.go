@@ -117,6 +117,10 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 	if cfg.MaxPositions > 0 && p.SeqLen+1 > cfg.MaxPositions {
 		return nil, fmt.Errorf("train: seq_len %d + 1 exceeds the model's max_position_embeddings %d", p.SeqLen, cfg.MaxPositions)
 	}
+	if err := llm.CheckFits(fmt.Sprintf("train: fine-tuning %s on batches of %d × %d tokens", o.ModelDir, p.BatchSize, p.SeqLen),
+		cfg.TrainingBytes(dtypes.Float32, p.BatchSize, p.SeqLen)); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
