@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/gomlx/compute"
@@ -40,10 +41,16 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 		return nil, fmt.Errorf("evaluate: model config or weights missing")
 	}
 	cfg, weights := m.Config, m.Weights
-	if opts.BatchSize <= 0 {
+	if opts.BatchSize < 0 || opts.MaxLen < 0 {
+		return nil, fmt.Errorf("evaluate: batch size %d and max length %d must be ≥ 1 (0 = default)", opts.BatchSize, opts.MaxLen)
+	}
+	if opts.BatchSize == 0 {
 		opts.BatchSize = 8
 	}
-	if opts.MaxLen <= 0 {
+	if cfg.MaxPositions > 0 && opts.MaxLen > cfg.MaxPositions {
+		return nil, fmt.Errorf("evaluate: sequence length %d exceeds the model's max_position_embeddings %d", opts.MaxLen, cfg.MaxPositions)
+	}
+	if opts.MaxLen == 0 {
 		opts.MaxLen = cfg.MaxPositions
 		if opts.MaxLen <= 0 {
 			opts.MaxLen = 2048
@@ -154,6 +161,9 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		rows *= 2
 	}
 	rows = max(min(rows, m.opts.BatchSize), len(seqs))
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: a forward pass on a [%d, %d] batch", rows, seqLen), m.cfg.ForwardActivationBytes(m.opts.DType, rows, seqLen)); err != nil {
+		return nil, err
+	}
 	ids := make([]int32, rows*seqLen)
 	targets := make([]int32, rows*seqLen)
 	mask := make([]bool, rows*seqLen)
@@ -191,6 +201,9 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		for t := range n {
 			lp[t] = float64(logp[r*seqLen+t])
 			gr[t] = greedy[r*seqLen+t]
+			if math.IsNaN(lp[t]) || math.IsInf(lp[t], 0) {
+				return nil, fmt.Errorf("evaluate: sequence %d, position %d: log-probability of the next token is %g (non-finite logits): %w", r, t, lp[t], llm.ErrNonFinite)
+			}
 		}
 		res[r] = SeqLogProbs{LogProbs: lp, Greedy: gr}
 	}

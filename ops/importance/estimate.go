@@ -223,6 +223,9 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	runner.finalize()
 
 	axis := total.scores()
+	if err := axis.checkFinite(); err != nil {
+		return nil, err
+	}
 	s := &Scores{Importance: results.Importance{
 		FFN: axis.FFN, Heads: axis.Heads, Hidden: axis.Hidden, BI: axis.BI,
 		Model:    opts.ModelID,
@@ -239,6 +242,9 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 	if wantLoss {
 		s.LMLoss = total.lmLoss()
+		if nonFinite(s.LMLoss) {
+			return nil, fmt.Errorf("importance: activation pass: lm_loss of the full model is %g: %w", s.LMLoss, llm.ErrNonFinite)
+		}
 	}
 	if parts != nil {
 		partScores := make([]*AxisScores, len(parts))
@@ -261,10 +267,16 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
 			return nil, err
 		}
+		if err := checkFiniteLosses("drop-one lm_loss without layer", s.DropOneLMLoss); err != nil {
+			return nil, err
+		}
 	}
 	if opts.BlockSize > 0 {
 		s.BlockSize = opts.BlockSize
 		if s.BlockLMLoss, err = BlockSweep(d.NumLayers, opts.BlockSize, scorer.score, progress("blocks")); err != nil {
+			return nil, err
+		}
+		if err := checkFiniteLosses(fmt.Sprintf("block lm_loss without the %d layers starting at layer", opts.BlockSize), s.BlockLMLoss); err != nil {
 			return nil, err
 		}
 	}
