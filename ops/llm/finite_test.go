@@ -100,3 +100,23 @@ func TestGenerateRefusesBeyondMaxPositions(t *testing.T) {
 		t.Errorf("generation up to max_position_embeddings refused: %v", err)
 	}
 }
+
+// TestGenerateRefusesNonFiniteLogits: weights that slip past the load check
+// (set in memory) give NaN logits, which Generate reports with the step
+// instead of emitting token 0.
+func TestGenerateRefusesNonFiniteLogits(t *testing.T) {
+	m, err := LoadModel(hfFixture("dev-llama-gqa"), dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Weights[LMHeadName].MutableFlatData(func(flat any) { flat.([]float32)[5] = float32(math.NaN()) })
+	r, err := NewRunner(testBackend(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out, err := r.Generate([][]int32{{1, 2, 3}}, GenerateOptions{MaxNewTokens: 5})
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "llm.Generate: step 0: logits: element 0 is NaN") {
+		t.Fatalf("out %v, err = %v", out, err)
+	}
+}
