@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/compute/dtypes"
@@ -26,7 +27,7 @@ func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (*llm.Model
 	default:
 		return nil, fmt.Errorf("evaluate: random weights: dtype %s not supported (float32, bfloat16, float16)", dtype)
 	}
-	if err := llm.CheckFits(fmt.Sprintf("evaluate: random %s weights", dtype), cfg.WeightBytes(dtype)); err != nil {
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: random %s weights", strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
 		return nil, err
 	}
 	std := cfg.InitializerRange

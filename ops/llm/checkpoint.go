@@ -234,7 +234,7 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 			f.Close()
 		}
 	}()
-	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, dtype), cfg.WeightBytes(dtype)); err != nil {
+	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
