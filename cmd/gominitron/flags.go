@@ -79,11 +79,13 @@ func atLeast(name string, min float64) flagRule {
 // checkFlags validates the current values (given or default) of numeric
 // flags against their rules: "--batch must be > 0, got 0".
 func checkFlags(fs *flag.FlagSet, rules ...flagRule) error {
+	for _, r := range rules { // every rule names a flag: a typo fails any run of the command (and its tests)
+		if fs.Lookup(r.name) == nil {
+			panic("checkFlags: no flag --" + r.name)
+		}
+	}
 	for _, r := range rules {
 		f := fs.Lookup(r.name)
-		if f == nil {
-			panic("checkFlags: no flag --" + r.name) // programming error, caught by the tests
-		}
 		var v float64
 		switch x := f.Value.(flag.Getter).Get().(type) {
 		case int:

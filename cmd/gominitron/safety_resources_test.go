@@ -224,6 +224,8 @@ func TestFlagsValidatedNotReplaced(t *testing.T) {
 		{"data pack", runDataPack, []string{"--tokenizer", "t", "--out", "o", "--workers", "-2", "in.txt"}, "--workers must be ≥ 0, got -2"},
 		{"tokenizer train", runTokenizerTrain, []string{"--vocab", "-1", "--out", "o", "in.txt"}, "--vocab must be ≥ 0, got -1"},
 		{"search", runSearch, []string{"--tolerance", "0"}, "--tolerance must be > 0, got 0"},
+		{"reproduce", runReproduce, []string{"kd-vs-ce", "--seeds", "-1"}, "--seeds must be ≥ 0, got -1"},
+		{"data pack", runDataPack, []string{"--tokenizer", "t", "--out", "o", "--val", "-0.1", "in.txt"}, "--val must be ≥ 0, got -0.1"},
 	}
 	for _, tc := range cases {
 		err := tc.run(tc.args)
