@@ -104,3 +104,48 @@ func CheckFiniteValues(what string, values []float32) error {
 	}
 	return nil
 }
+
+// locateNonFinite runs rows through the model once more (Forward, float32
+// outputs) and names where the activations first go non-finite: "the
+// embeddings", "layer L", "the final norm" or "lm_head (every layer output is
+// finite)". It returns "" when that pass fails or is finite. It is only
+// called on the error path, to say where a NaN came from.
+func (r *Runner) locateNonFinite(rows [][]int32) string {
+	flat, mask, _, maxLen, err := r.padRows("rows", rows)
+	if err != nil {
+		return ""
+	}
+	out, err := r.Forward(tensors.FromFlatDataAndDimensions(flat, len(rows), maxLen), tensors.FromFlatDataAndDimensions(mask, len(rows), maxLen))
+	if err != nil {
+		return ""
+	}
+	defer func() {
+		for _, t := range append(out.Hidden, out.LastLayerRaw, out.Logits) {
+			t.FinalizeAll()
+		}
+	}()
+	bad := func(t *tensors.Tensor) bool {
+		i, err := FirstNonFinite(t)
+		return err == nil && i >= 0
+	}
+	numLayers := len(out.Hidden) - 1
+	// Hidden[l] enters layer l (Hidden[0]: the embeddings); the last layer's
+	// output is LastLayerRaw; Hidden[numLayers] is after the final norm.
+	for l := 0; l < numLayers; l++ {
+		if bad(out.Hidden[l]) {
+			if l == 0 {
+				return "the embeddings"
+			}
+			return fmt.Sprintf("layer %d", l-1)
+		}
+	}
+	switch {
+	case bad(out.LastLayerRaw):
+		return fmt.Sprintf("layer %d", numLayers-1)
+	case bad(out.Hidden[numLayers]):
+		return "the final norm"
+	case bad(out.Logits):
+		return "lm_head (every layer output is finite)"
+	}
+	return ""
+}

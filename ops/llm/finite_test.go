@@ -102,21 +102,40 @@ func TestGenerateRefusesBeyondMaxPositions(t *testing.T) {
 }
 
 // TestGenerateRefusesNonFiniteLogits: weights that slip past the load check
-// (set in memory) give NaN logits, which Generate reports with the step
-// instead of emitting token 0.
+// (set in memory) give NaN logits, which Generate reports with the step and
+// the first layer whose activations went non-finite, instead of emitting
+// token 0.
 func TestGenerateRefusesNonFiniteLogits(t *testing.T) {
-	m, err := LoadModel(hfFixture("dev-llama-gqa"), dtypes.Float32)
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		tensor string
+		want   string
+	}{
+		{LMHeadName, "llm.Generate: step 0: logits: element 0 is NaN: non-finite value (NaN or Inf); the first non-finite activations are in lm_head (every layer output is finite)"},
+		{"model.layers.1.mlp.down_proj.weight", "the first non-finite activations are in layer 1"},
+		{"model.layers.0.self_attn.v_proj.weight", "the first non-finite activations are in layer 0"},
+		{"model.norm.weight", "the first non-finite activations are in the final norm"},
+		{"model.embed_tokens.weight", "the first non-finite activations are in the embeddings"},
 	}
-	m.Weights[LMHeadName].MutableFlatData(func(flat any) { flat.([]float32)[5] = float32(math.NaN()) })
-	r, err := NewRunner(testBackend(t), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out, err := r.Generate([][]int32{{1, 2, 3}}, GenerateOptions{MaxNewTokens: 5})
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "llm.Generate: step 0: logits: element 0 is NaN") {
-		t.Fatalf("out %v, err = %v", out, err)
+	for _, tc := range cases {
+		t.Run(tc.tensor, func(t *testing.T) {
+			m, err := LoadModel(hfFixture("dev-llama-gqa"), dtypes.Float32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Weights[tc.tensor].MutableFlatData(func(flat any) {
+				for i := range flat.([]float32) {
+					flat.([]float32)[i] = float32(math.NaN())
+				}
+			})
+			r, err := NewRunner(testBackend(t), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			out, err := r.Generate([][]int32{{1, 2, 3}}, GenerateOptions{MaxNewTokens: 5})
+			if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("out %v, err = %v\nwant %q", out, err, tc.want)
+			}
+		})
 	}
 }

@@ -276,6 +276,9 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		values := tensors.MustCopyFlatData[float32](logits)
 		logits.FinalizeAll()
 		if err := CheckFiniteValues(fmt.Sprintf("llm.Generate: step %d: logits", step), values); err != nil {
+			if where := r.locateNonFinite(out); where != "" {
+				err = fmt.Errorf("%w; the first non-finite activations are in %s", err, where)
+			}
 			return nil, err
 		}
 		tokens := make([]int32, batchSize)
