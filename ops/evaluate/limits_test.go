@@ -17,7 +17,8 @@ func TestLMLossRefusesNonFiniteLogProbs(t *testing.T) {
 	fx.model.Weights[llm.LMHeadName].MutableFlatData(func(flat any) { flat.([]float32)[0] = float32(math.NaN()) })
 	p := newTestProber(t, fx, 4)
 	_, err := LMLoss(p, fx.inputIDs, LossOptions{SeqLen: 32})
-	if !errors.Is(err, llm.ErrNonFinite) || !strings.Contains(err.Error(), "sequence 0, position 0: log-probability of the next token is NaN") {
+	want := "sequence 0, position 0: log-probability of the next token is NaN (non-finite logits): non-finite value (NaN or Inf); the first non-finite activations are in lm_head"
+	if !errors.Is(err, llm.ErrNonFinite) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -28,6 +28,8 @@ type ModelOptions struct {
 // row count, so few graphs are compiled; weights are uploaded once and
 // stay on the device between calls.
 type ModelLogProber struct {
+	backend compute.Backend
+	model   *llm.Model // to locate non-finite activations on the error path
 	cfg     *llm.Config
 	opts    ModelOptions
 	exec    *graph.Exec
@@ -67,7 +69,7 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	lp := &ModelLogProber{cfg: cfg, opts: opts}
+	lp := &ModelLogProber{backend: backend, model: m, cfg: cfg, opts: opts}
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
@@ -202,7 +204,13 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 			lp[t] = float64(logp[r*seqLen+t])
 			gr[t] = greedy[r*seqLen+t]
 			if math.IsNaN(lp[t]) || math.IsInf(lp[t], 0) {
-				return nil, fmt.Errorf("evaluate: sequence %d, position %d: log-probability of the next token is %g (non-finite logits): %w", r, t, lp[t], llm.ErrNonFinite)
+				err := fmt.Errorf("evaluate: sequence %d, position %d: log-probability of the next token is %g (non-finite logits): %w", r, t, lp[t], llm.ErrNonFinite)
+				if m.opts.SkipLayers == nil { // the diagnosis runs the whole model
+					if where := llm.LocateNonFinite(m.backend, m.model, m.opts.DType, [][]int32{s[:len(s)-1]}); where != "" {
+						err = fmt.Errorf("%w; the first non-finite activations are in %s", err, where)
+					}
+				}
+				return nil, err
 			}
 		}
 		res[r] = SeqLogProbs{LogProbs: lp, Greedy: gr}

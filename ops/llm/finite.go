@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -148,4 +149,18 @@ func (r *Runner) locateNonFinite(rows [][]int32) string {
 		return "lm_head (every layer output is finite)"
 	}
 	return ""
+}
+
+// LocateNonFinite runs rows through m on backend, computing in dtype, and
+// names where its activations first go non-finite ("layer 3", "the
+// embeddings", "the final norm", "lm_head (…)"), or "" when they are all
+// finite. Callers use it on the error path, after a NaN/Inf logit or loss,
+// to say where it came from.
+func LocateNonFinite(backend compute.Backend, m *Model, dtype dtypes.DType, rows [][]int32) string {
+	r, err := NewRunner(backend, m)
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	return r.WithDType(dtype).locateNonFinite(rows)
 }
