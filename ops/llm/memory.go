@@ -71,20 +71,27 @@ func (c *Config) KVCacheBytes(dtype dtypes.DType, batchSize, tokens int) int64 {
 
 // ForwardActivationBytes estimates the peak activation memory of one forward
 // pass over [batchSize, seqLen] tokens computed in dtype: the float32 logits
-// [batchSize, seqLen, vocab] plus the working set of one decoder layer —
-// residual and attention outputs [batchSize, seqLen, hidden] ×4, query/key/
-// value projections, float32 attention scores and probabilities
-// [batchSize, numHeads, seqLen, seqLen] ×2 and the MLP's gate/up/product
-// [batchSize, seqLen, ffn] ×3. It is an estimate (the backend may fuse or
-// keep more), good to the factor that decides "fits" or "needs 40× the RAM".
+// [batchSize, seqLen, vocab] plus the working set of one decoder layer
+// (layerActivationBytes). It is an estimate (the backend may fuse or keep
+// more), good to the factor that decides "fits" or "needs 40× the RAM".
 func (c *Config) ForwardActivationBytes(dtype dtypes.DType, batchSize, seqLen int) int64 {
+	return satAdd(c.logitsBytes(batchSize, seqLen), c.layerActivationBytes(dtype, batchSize, seqLen))
+}
+
+// logitsBytes is the float32 logits [batchSize, seqLen, vocab].
+func (c *Config) logitsBytes(batchSize, seqLen int) int64 {
+	return satMulN(int64(batchSize), int64(seqLen), int64(c.VocabSize), 4)
+}
+
+// layerActivationBytes is one decoder layer's activations over
+// [batchSize, seqLen] tokens: residual, norm and attention outputs
+// [batchSize, seqLen, hidden] ×4, the query/key/value projections, the
+// MLP's gate/up/product [batchSize, seqLen, ffn] ×3 (all in dtype) and the
+// float32 attention scores and probabilities [batchSize, numHeads, seqLen, seqLen] ×2.
+func (c *Config) layerActivationBytes(dtype dtypes.DType, batchSize, seqLen int) int64 {
 	b, s, size := int64(batchSize), int64(seqLen), int64(dtype.Size())
-	tokens := satMul(b, s)
-	logits := satMulN(tokens, int64(c.VocabSize), 4)
 	perToken := satAdd(satAdd(4*int64(c.Hidden), int64(c.NumHeads*c.HeadDim)+2*int64(c.NumKVHeads*c.HeadDim)), 3*int64(c.FFN))
-	layer := satMulN(tokens, perToken, size)
-	scores := satMulN(b, int64(c.NumHeads), s, s, 2*4)
-	return satAdd(logits, satAdd(layer, scores))
+	return satAdd(satMulN(b, s, perToken, size), satMulN(b, int64(c.NumHeads), s, s, 2*4))
 }
 
 // InferenceBytes estimates the memory of serving batchSize sequences of
@@ -98,13 +105,12 @@ func (c *Config) InferenceBytes(dtype dtypes.DType, batchSize, inputLen, outputL
 // TrainingBytes estimates the memory of training (or distilling into) this
 // model with batches of [batchSize, seqLen] tokens: weights, gradients and
 // two Adam moments (4 × the float32 weights) plus the activations every layer
-// keeps for the backward pass (numLayers × one layer's working set, plus the
-// logits and their gradient).
+// keeps for the backward pass (numLayers × layerActivationBytes) and the
+// logits with their gradient.
 func (c *Config) TrainingBytes(dtype dtypes.DType, batchSize, seqLen int) int64 {
 	state := satMul(c.WeightBytes(dtypes.Float32), 4)
-	act := satMul(c.ForwardActivationBytes(dtype, batchSize, seqLen), int64(c.NumLayers))
-	logitGrad := satMulN(int64(batchSize), int64(seqLen), int64(c.VocabSize), 4)
-	return satAdd(state, satAdd(act, logitGrad))
+	act := satMul(c.layerActivationBytes(dtype, batchSize, seqLen), int64(c.NumLayers))
+	return SaturatingSum(state, act, satMul(c.logitsBytes(batchSize, seqLen), 2))
 }
 
 // memoryHeadroom is the fraction of the available memory a job may plan to

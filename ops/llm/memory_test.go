@@ -122,3 +122,13 @@ func TestCheckFitsRefusesHugeWeights(t *testing.T) {
 		t.Errorf("1 byte does not fit: %v", err)
 	}
 }
+
+func TestTrainingBytesByHand(t *testing.T) {
+	// dev-llama-gqa shape (158016 parameters, 2 layers), batch 2 × seq 8, float32:
+	// state 4 × 158016 × 4 = 2528256; per layer 58368 + 4096 = 62464, × 2 layers = 124928;
+	// logits and their gradient 2 × 32768 = 65536.
+	cfg := &Config{VocabSize: 512, Hidden: 64, FFN: 176, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, HeadDim: 16}
+	if got, want := cfg.TrainingBytes(dtypes.Float32, 2, 8), int64(2528256+124928+65536); got != want {
+		t.Errorf("TrainingBytes = %d, want %d", got, want)
+	}
+}
