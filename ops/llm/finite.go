@@ -43,7 +43,7 @@ func firstNonFinite(t *tensors.Tensor) (index int, what string, err error) {
 	index = -1
 	err = t.ConstBytes(func(data []byte) {
 		le := binary.LittleEndian
-		for i := 0; i+size <= len(data); i += size {
+		for i := skipFiniteWords(data, size, exp); i+size <= len(data); i += size {
 			var bits uint64
 			switch size {
 			case 2:
@@ -69,6 +69,31 @@ func firstNonFinite(t *tensors.Tensor) (index int, what string, err error) {
 		}
 	})
 	return index, what, err
+}
+
+// skipFiniteWords returns the offset of the first 8-byte word of data that
+// may hold an element (of size 2, 4 or 8 bytes) whose exponent bits exp are
+// all set, testing every lane of a word at once; the caller scans exactly
+// from there. It returns len(data) rounded down to a word when none can.
+func skipFiniteWords(data []byte, size int, exp uint64) int {
+	var lanes, ones, highs uint64 // exp in every lane; 1 and the top bit of every lane
+	switch size {
+	case 2:
+		lanes, ones, highs = exp*0x0001000100010001, 0x0001000100010001, 0x8000800080008000
+	case 4:
+		lanes, ones, highs = exp*0x0000000100000001, 0x0000000100000001, 0x8000000080000000
+	default:
+		return 0
+	}
+	le := binary.LittleEndian
+	i := 0
+	for ; i+8 <= len(data); i += 8 {
+		x := le.Uint64(data[i:])&lanes ^ lanes // a lane is 0 where all its exponent bits are set
+		if (x-ones)&^x&highs != 0 {              // some lane is 0 (exact for "any", as the sign bit is never in x)
+			return i
+		}
+	}
+	return i
 }
 
 // CheckFinite returns an error naming the first weight (in TensorNames order)
