@@ -89,7 +89,7 @@ func skipFiniteWords(data []byte, size int, exp uint64) int {
 	i := 0
 	for ; i+8 <= len(data); i += 8 {
 		x := le.Uint64(data[i:])&lanes ^ lanes // a lane is 0 where all its exponent bits are set
-		if (x-ones)&^x&highs != 0 {              // some lane is 0 (exact for "any", as the sign bit is never in x)
+		if (x-ones)&^x&highs != 0 {            // some lane is 0 (exact for "any", as the sign bit is never in x)
 			return i
 		}
 	}
