@@ -139,3 +139,24 @@ func TestGenerateRefusesNonFiniteLogits(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstNonFiniteEveryPosition: the word-at-a-time scan finds a NaN in
+// every lane of every word and in the tail (13 elements: words plus a tail
+// for 2- and 4-byte dtypes).
+func TestFirstNonFiniteEveryPosition(t *testing.T) {
+	const n = 13
+	for pos := range n {
+		f32 := make([]float32, n)
+		b16 := make([]bfloat16.BFloat16, n)
+		h16 := make([]float16.Float16, n)
+		for i := range n {
+			f32[i], b16[i], h16[i] = 65000, bfloat16.FromFloat32(-3e38), float16.FromFloat32(-65000) // large but finite
+		}
+		f32[pos], b16[pos], h16[pos] = float32(math.NaN()), bfloat16.FromFloat32(float32(math.Inf(1))), float16.FromFloat32(float32(math.NaN()))
+		for _, tt := range []*tensors.Tensor{tensors.FromValue(f32), tensors.FromValue(b16), tensors.FromValue(h16)} {
+			if got, err := FirstNonFinite(tt); err != nil || got != pos {
+				t.Errorf("%s, non-finite at %d: got %d, %v", tt.DType(), pos, got, err)
+			}
+		}
+	}
+}
