@@ -251,7 +251,7 @@ func TestLengthsCheckedAgainstMaxPositions(t *testing.T) {
 		want string
 	}{
 		{"eval", runEval, []string{"--model", devModel, "--data", devInput, "--seq-len", "300", "--quiet"},
-			"sequence length 300 exceeds the model's max_position_embeddings 256"},
+			"evaluate: seq-len 300 exceeds the model's max length 256"},
 		{"distill", runDistill, []string{"--teacher", demoModel, "--student", demoModel, "--data", corpus, "--out", out, "--steps", "1", "--seq-len", "300"},
 			"seq_len 300 exceeds the model's max_position_embeddings 256"},
 		{"distill --loss ce", runDistill, []string{"--student", demoModel, "--data", corpus, "--out", out, "--steps", "1", "--seq-len", "300", "--loss", "ce"},

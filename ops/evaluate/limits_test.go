@@ -23,22 +23,30 @@ func TestLMLossRefusesNonFiniteLogProbs(t *testing.T) {
 	}
 }
 
-// TestModelLogProberOptionsChecked: a max length beyond
-// max_position_embeddings or a negative batch is refused, not defaulted.
+// TestModelLogProberOptionsChecked: a negative batch or length is refused,
+// not defaulted; the max length is capped by max_position_embeddings, so
+// windows and sequences beyond it are refused.
 func TestModelLogProberOptionsChecked(t *testing.T) {
-	fx := loadTestFixture(t, "dev-llama-gqa")
-	cases := []struct {
-		opts ModelOptions
-		want string
-	}{
-		{ModelOptions{MaxLen: 257}, "sequence length 257 exceeds the model's max_position_embeddings 256"},
-		{ModelOptions{BatchSize: -1}, "batch size -1 and max length 0 must be ≥ 1 (0 = default)"},
-	}
-	for _, tc := range cases {
-		_, err := NewModelLogProber(testBackend(t), fx.model, tc.opts)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: err = %v, want %q", tc.opts, err, tc.want)
+	fx := loadTestFixture(t, "dev-llama-gqa") // max_position_embeddings 256
+	for _, opts := range []ModelOptions{{BatchSize: -1}, {MaxLen: -2}} {
+		_, err := NewModelLogProber(testBackend(t), fx.model, opts)
+		if err == nil || !strings.Contains(err.Error(), "must be ≥ 1 (0 = default)") {
+			t.Errorf("%+v: err = %v", opts, err)
 		}
+	}
+	p, err := NewModelLogProber(testBackend(t), fx.model, ModelOptions{MaxLen: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxLen() != 256 {
+		t.Errorf("MaxLen() = %d, want the 256 positions of the model", p.MaxLen())
+	}
+	if _, err := LMLoss(p, fx.inputIDs, LossOptions{SeqLen: 300}); err == nil || !strings.Contains(err.Error(), "seq-len 300 exceeds the model's max length 256") {
+		t.Errorf("LMLoss seq-len 300: err = %v", err)
+	}
+	long := make([]int32, 258) // 257 input positions
+	if _, err := p.LogProbs([][]int32{long}); err == nil || !strings.Contains(err.Error(), "sequence 0 of 258 tokens exceeds max length 256+1") {
+		t.Errorf("LogProbs of 258 tokens: err = %v", err)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // ModelOptions configures NewModelLogProber.
 type ModelOptions struct {
 	BatchSize int          // sequences per forward pass (default 8)
-	MaxLen    int          // longest input; default the config's max_position_embeddings (2048 if unset)
+	MaxLen    int          // longest input, at most (and by default) the config's max_position_embeddings: longer sequences are refused
 	DType     dtypes.DType // compute dtype (default float32); log-probs are always float32
 	// SkipLayers, optional, len numLayers: true = the layer is removed
 	// (llm.ForwardOptions.SkipLayers), to score depth-pruning candidates.
@@ -50,7 +50,7 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 		opts.BatchSize = 8
 	}
 	if cfg.MaxPositions > 0 && opts.MaxLen > cfg.MaxPositions {
-		return nil, fmt.Errorf("evaluate: sequence length %d exceeds the model's max_position_embeddings %d", opts.MaxLen, cfg.MaxPositions)
+		opts.MaxLen = cfg.MaxPositions // a cap: inputs beyond the model's positions are refused, never computed
 	}
 	if opts.MaxLen == 0 {
 		opts.MaxLen = cfg.MaxPositions
