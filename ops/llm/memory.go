@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -133,7 +134,7 @@ func AvailableMemory() (bytes int64, source string, ok bool) {
 	if v, found := memInfoAvailable("/proc/meminfo"); found {
 		take(v, "MemAvailable in /proc/meminfo")
 	}
-	if v, found := cgroupAvailable(); found {
+	if v, found := cgroupAvailable("/sys/fs/cgroup"); found {
 		take(v, "the cgroup memory limit")
 	}
 	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
@@ -166,15 +167,16 @@ func memInfoAvailable(path string) (int64, bool) {
 }
 
 // cgroupAvailable is the room left under this process's cgroup memory limit
-// (v2 memory.max − memory.current, or v1 limit_in_bytes − usage_in_bytes);
-// false when no limit is set or readable.
-func cgroupAvailable() (int64, bool) {
+// below root (normally /sys/fs/cgroup): v2 memory.max − memory.current, or
+// v1 memory/memory.limit_in_bytes − memory.usage_in_bytes; false when no
+// limit is set or readable.
+func cgroupAvailable(root string) (int64, bool) {
 	for _, p := range [][2]string{
-		{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
-		{"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"},
+		{"memory.max", "memory.current"},
+		{"memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"},
 	} {
-		limit, okL := readIntFile(p[0])
-		used, okU := readIntFile(p[1])
+		limit, okL := readIntFile(filepath.Join(root, p[0]))
+		used, okU := readIntFile(filepath.Join(root, p[1]))
 		if okL && okU && limit < 1<<60 { // v1 reports "no limit" as a huge number
 			return max(limit-used, 0), true
 		}

@@ -132,3 +132,36 @@ func TestTrainingBytesByHand(t *testing.T) {
 		t.Errorf("TrainingBytes = %d, want %d", got, want)
 	}
 }
+
+func TestCgroupAvailable(t *testing.T) {
+	const gib = 1 << 30
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  int64
+		ok    bool
+	}{
+		{"v2 limit", map[string]string{"memory.max": "8589934592\n", "memory.current": "1073741824\n"}, 7 * gib, true},
+		{"v2 no limit", map[string]string{"memory.max": "max\n", "memory.current": "1073741824\n"}, 0, false},
+		{"v2 over the limit", map[string]string{"memory.max": "1073741824", "memory.current": "2147483648"}, 0, true},
+		{"v1 limit", map[string]string{"memory/memory.limit_in_bytes": "4294967296", "memory/memory.usage_in_bytes": "1073741824"}, 3 * gib, true},
+		{"v1 no limit (huge)", map[string]string{"memory/memory.limit_in_bytes": "9223372036854771712", "memory/memory.usage_in_bytes": "1"}, 0, false},
+		{"no cgroup files", map[string]string{}, 0, false},
+	}
+	for _, tc := range cases {
+		root := t.TempDir()
+		for name, content := range tc.files {
+			path := filepath.Join(root, name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, ok := cgroupAvailable(root)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: got %d, %v; want %d, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
