@@ -61,6 +61,9 @@ func runDataPack(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("val"), atLeast("eos", -1), nonNegative("workers")); err != nil {
+		return err
+	}
 	if *tokPath == "" || *out == "" || len(inputs) == 0 {
 		return errors.New("usage: gominitron data pack --tokenizer T --out F.tokens INPUTS...")
 	}

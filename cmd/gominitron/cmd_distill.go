@@ -62,6 +62,11 @@ func runDistill(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, positive("batch"), positive("seq-len"), positive("accum"), positive("lr"), positive("min-lr"), atLeast("warmup", -1), positive("clip"),
+		positive("temperature"), nonNegative("jsd-beta"), nonNegative("top-k"), nonNegative("ce-weight"), nonNegative("alpha"), nonNegative("chunk"), atLeast("pad-id", -1),
+		atLeast("val-batches", -1), nonNegative("eval-every"), nonNegative("checkpoint-every"), nonNegative("stop-after"), nonNegative("log-every")); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q\n%s", fs.Args(), distillUsage)
 	}

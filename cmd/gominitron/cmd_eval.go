@@ -55,6 +55,10 @@ func runEval(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("seq-len"), nonNegative("stride"), nonNegative("max-tokens"), positive("batch"), nonNegative("shots"), nonNegative("limit"),
+		nonNegative("blocks"), positive("n"), positive("passage-sentences"), atLeast("choices", 2)); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -46,6 +46,9 @@ func runImportance(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, positive("samples"), nonNegative("seq-len"), positive("batch"), nonNegative("blocks"), nonNegative("bootstrap")); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

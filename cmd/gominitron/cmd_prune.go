@@ -35,6 +35,9 @@ func runPrune(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("hidden"), nonNegative("ffn"), nonNegative("heads-per-group"), nonNegative("layers"), nonNegative("drop-block"), nonNegative("round")); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -55,6 +55,9 @@ func runReproduce(args []string) error {
 	if exp == "" || fs.NArg() > 0 {
 		return errors.New(usage)
 	}
+	if err := checkFlags(fs, nonNegative("val-fraction"), nonNegative("seeds")); err != nil {
+		return err
+	}
 	if f.o.Out == "" {
 		return fmt.Errorf("--out is required\n%s", usage)
 	}

@@ -31,6 +31,9 @@ func runSearch(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("params"), nonNegative("steps"), nonNegative("eval-every"), nonNegative("candidates"), positive("tolerance")); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 || f.o.Teacher == "" || f.o.Out == "" {
 		return errors.New(usage)
 	}

@@ -115,6 +115,9 @@ func runTokenizerTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("vocab"), nonNegative("min-frequency")); err != nil {
+		return err
+	}
 	if *vocab == 0 || *out == "" || len(inputs) == 0 {
 		return errors.New("usage: gominitron tokenizer train --vocab N --out DIR FILES...")
 	}

@@ -36,6 +36,9 @@ func runTrain(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkFlags(fs, nonNegative("stop-after"), nonNegative("steps")); err != nil {
+		return err
+	}
 	if *recipe == "" || *out == "" || fs.NArg() > 0 {
 		return errors.New("usage: gominitron train --recipe FILE --out DIR [--resume] [--stop-after N] [--steps N]")
 	}
@@ -84,6 +87,12 @@ func runFinetune(args []string) error {
 	fs.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --out")
 	fs.IntVar(&o.StopAfter, "stop-after", 0, "stop after this many updates, with a checkpoint")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkFlags(fs, positive("original-peak-lr"), positive("lr-factor"), nonNegative("peak-lr"), nonNegative("min-lr"), nonNegative("warmup"),
+		positive("steps"), positive("seq-len"), positive("batch"), positive("accum"), nonNegative("weight-decay"), nonNegative("clip"),
+		nonNegative("eval-every"), nonNegative("val-batches"), nonNegative("checkpoint-every"), positive("keep"), positive("log-every"),
+		positive("val"), nonNegative("stop-after")); err != nil {
 		return err
 	}
 	if o.ModelDir == "" || *dataFlag == "" || o.OutDir == "" || fs.NArg() > 0 {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -55,4 +57,56 @@ func openRunner(modelDir string, dtype dtypes.DType) (*llm.Model, *llm.Runner, e
 	}
 	runner.WithDType(dtype)
 	return m, runner, nil
+}
+
+// flagRule is the allowed range of a numeric flag: values below min (or
+// equal to it when exclusive) are refused, as are NaN and ±Inf. 0 is never
+// silently replaced by a default: a flag whose 0 means "default" or "off"
+// says so in its rule by allowing it.
+type flagRule struct {
+	name      string
+	min       float64
+	exclusive bool
+}
+
+// positive and nonNegative are the two common rules.
+func positive(name string) flagRule    { return flagRule{name: name, min: 0, exclusive: true} }
+func nonNegative(name string) flagRule { return flagRule{name: name, min: 0} }
+func atLeast(name string, min float64) flagRule {
+	return flagRule{name: name, min: min}
+}
+
+// checkFlags validates the current values (given or default) of numeric
+// flags against their rules: "--batch must be > 0, got 0".
+func checkFlags(fs *flag.FlagSet, rules ...flagRule) error {
+	for _, r := range rules { // every rule names a flag: a typo fails any run of the command (and its tests)
+		if fs.Lookup(r.name) == nil {
+			panic("checkFlags: no flag --" + r.name)
+		}
+	}
+	for _, r := range rules {
+		f := fs.Lookup(r.name)
+		var v float64
+		switch x := f.Value.(flag.Getter).Get().(type) {
+		case int:
+			v = float64(x)
+		case int64:
+			v = float64(x)
+		case uint64:
+			v = float64(x)
+		case float64:
+			v = x
+		default:
+			panic(fmt.Sprintf("checkFlags: --%s is not numeric", r.name))
+		}
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return fmt.Errorf("--%s must be a finite number, got %s", r.name, f.Value)
+		case r.exclusive && v <= r.min:
+			return fmt.Errorf("--%s must be > %g, got %s", r.name, r.min, f.Value)
+		case v < r.min:
+			return fmt.Errorf("--%s must be ≥ %g, got %s", r.name, r.min, f.Value)
+		}
+	}
+	return nil
 }

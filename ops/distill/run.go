@@ -188,6 +188,14 @@ func Run(o Options) (*Lineage, error) {
 	if o.Steps <= 0 {
 		return nil, fmt.Errorf("distill: --steps must be > 0, got %d", o.Steps)
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"BatchSize", o.BatchSize}, {"SeqLen", o.SeqLen}, {"Accum", o.Accum}} {
+		if f.v < 1 {
+			return nil, fmt.Errorf("distill: %s must be ≥ 1 (0 = default), got %d", f.name, f.v)
+		}
+	}
 	if o.Mode != ModeDistill && o.Mode != ModeCE {
 		return nil, fmt.Errorf("distill: unknown mode %q (want distill or ce)", o.Mode)
 	}
@@ -229,6 +237,17 @@ func Run(o Options) (*Lineage, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": seq_len", o.SeqLen); err != nil {
+			return nil, err
+		}
+		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
+			return nil, err
+		}
+		teacherBytes := llm.SaturatingSum(tcfg.WeightBytes(o.DType), tcfg.ForwardActivationBytes(o.DType, o.BatchSize, o.SeqLen))
+		if err := llm.CheckFits(fmt.Sprintf("distill: teacher forward + student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
+			llm.SaturatingSum(teacherBytes, scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen))); err != nil {
+			return nil, err
+		}
 		lin.Vocab, lin.Teacher = &vi, abs(o.Teacher)
 		ts := prune.ShapeOf(tcfg)
 		lin.TeacherShape = &ts
@@ -246,8 +265,11 @@ func Run(o Options) (*Lineage, error) {
 		}
 		l := o.Loss
 		lin.Loss = &l
-	} else if err := tokens.CheckModel(scfg.VocabSize, 0, o.SeqLen); err != nil {
+	} else if err := tokens.CheckModel(scfg.VocabSize, scfg.MaxPositions, o.SeqLen); err != nil {
 		return nil, fmt.Errorf("distill: %w", err)
+	} else if err := llm.CheckFits(fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
+		scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen)); err != nil {
+		return nil, err
 	}
 	student, err := llm.LoadModel(o.Student, dtypes.Float32)
 	if err != nil {

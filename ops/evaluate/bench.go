@@ -60,8 +60,23 @@ func Bench(r *llm.Runner, opts BenchOptions) (*BenchResult, error) {
 	if opts.Batch <= 0 || opts.InputLen <= 0 || opts.OutputLen <= 0 {
 		return nil, fmt.Errorf("evaluate: bench needs positive batch, input-len and output-len, got %d, %d, %d", opts.Batch, opts.InputLen, opts.OutputLen)
 	}
-	if opts.Repeats <= 0 {
+	if opts.Repeats < 0 {
+		return nil, fmt.Errorf("evaluate: bench repeats must be ≥ 1 (0 = default 3), got %d", opts.Repeats)
+	}
+	if opts.Repeats == 0 {
 		opts.Repeats = 3
+	}
+	if err := cfg.CheckSequenceLength("evaluate: bench input-len + output-len", opts.InputLen+opts.OutputLen); err != nil {
+		return nil, err
+	}
+	dtype := opts.DType
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	promptBytes := llm.SaturatingProduct(int64(opts.Batch), int64(opts.InputLen)*4+24)
+	need := llm.SaturatingSum(cfg.InferenceBytes(dtype, opts.Batch, opts.InputLen, opts.OutputLen), promptBytes)
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: bench batch %d × (%d + %d) tokens", opts.Batch, opts.InputLen, opts.OutputLen), need); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 1))
 	prompts := make([][]int32, opts.Batch)
@@ -104,10 +119,6 @@ func Bench(r *llm.Runner, opts BenchOptions) (*BenchResult, error) {
 	}
 	tp, tt := median(prefill).Seconds(), median(total).Seconds()
 	peak, source := mem.stop()
-	dtype := opts.DType
-	if dtype == dtypes.InvalidDType {
-		dtype = dtypes.Float32
-	}
 	res := &BenchResult{
 		Bench: results.Bench{
 			Shape: opts.Shape, Batch: opts.Batch, InputLen: opts.InputLen, OutputLen: opts.OutputLen,
@@ -127,8 +138,8 @@ func Bench(r *llm.Runner, opts BenchOptions) (*BenchResult, error) {
 		res.Note = "decode time below timing noise (generating output-len tokens was not slower than 1): decode_tokens_per_sec omitted; raise --repeats or --output-len"
 	}
 	res.Params = cfg.Params().Total
-	res.EstimatedDeviceBytes = cfg.WeightBytes(dtype) + cfg.KVCacheBytesPerToken(dtype)*int64(opts.Batch*(opts.InputLen+opts.OutputLen)) +
-		int64(opts.Batch*cfg.VocabSize*4)
+	res.EstimatedDeviceBytes = llm.SaturatingSum(cfg.WeightBytes(dtype), cfg.KVCacheBytes(dtype, opts.Batch, opts.InputLen+opts.OutputLen),
+		llm.SaturatingProduct(int64(opts.Batch), int64(cfg.VocabSize), 4))
 	return res, nil
 }
 

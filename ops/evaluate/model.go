@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/gomlx/compute"
@@ -15,7 +16,7 @@ import (
 // ModelOptions configures NewModelLogProber.
 type ModelOptions struct {
 	BatchSize int          // sequences per forward pass (default 8)
-	MaxLen    int          // longest input; default the config's max_position_embeddings (2048 if unset)
+	MaxLen    int          // longest input, at most (and by default) the config's max_position_embeddings: longer sequences are refused
 	DType     dtypes.DType // compute dtype (default float32); log-probs are always float32
 	// SkipLayers, optional, len numLayers: true = the layer is removed
 	// (llm.ForwardOptions.SkipLayers), to score depth-pruning candidates.
@@ -27,6 +28,8 @@ type ModelOptions struct {
 // row count, so few graphs are compiled; weights are uploaded once and
 // stay on the device between calls.
 type ModelLogProber struct {
+	backend compute.Backend
+	model   *llm.Model // to locate non-finite activations on the error path
 	cfg     *llm.Config
 	opts    ModelOptions
 	exec    *graph.Exec
@@ -40,10 +43,16 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 		return nil, fmt.Errorf("evaluate: model config or weights missing")
 	}
 	cfg, weights := m.Config, m.Weights
-	if opts.BatchSize <= 0 {
+	if opts.BatchSize < 0 || opts.MaxLen < 0 {
+		return nil, fmt.Errorf("evaluate: batch size %d and max length %d must be ≥ 1 (0 = default)", opts.BatchSize, opts.MaxLen)
+	}
+	if opts.BatchSize == 0 {
 		opts.BatchSize = 8
 	}
-	if opts.MaxLen <= 0 {
+	if cfg.MaxPositions > 0 && opts.MaxLen > cfg.MaxPositions {
+		opts.MaxLen = cfg.MaxPositions // a cap: inputs beyond the model's positions are refused, never computed
+	}
+	if opts.MaxLen == 0 {
 		opts.MaxLen = cfg.MaxPositions
 		if opts.MaxLen <= 0 {
 			opts.MaxLen = 2048
@@ -60,7 +69,7 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	lp := &ModelLogProber{cfg: cfg, opts: opts}
+	lp := &ModelLogProber{backend: backend, model: m, cfg: cfg, opts: opts}
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
@@ -154,6 +163,9 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		rows *= 2
 	}
 	rows = max(min(rows, m.opts.BatchSize), len(seqs))
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: a forward pass on a [%d, %d] batch", rows, seqLen), m.cfg.ForwardActivationBytes(m.opts.DType, rows, seqLen)); err != nil {
+		return nil, err
+	}
 	ids := make([]int32, rows*seqLen)
 	targets := make([]int32, rows*seqLen)
 	mask := make([]bool, rows*seqLen)
@@ -191,6 +203,15 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		for t := range n {
 			lp[t] = float64(logp[r*seqLen+t])
 			gr[t] = greedy[r*seqLen+t]
+			if math.IsNaN(lp[t]) || math.IsInf(lp[t], 0) {
+				err := fmt.Errorf("evaluate: sequence %d, position %d: log-probability of the next token is %g (non-finite logits): %w", r, t, lp[t], llm.ErrNonFinite)
+				if m.opts.SkipLayers == nil { // the diagnosis runs the whole model
+					if where := llm.LocateNonFinite(m.backend, m.model, m.opts.DType, [][]int32{s[:len(s)-1]}); where != "" {
+						err = fmt.Errorf("%w; the first non-finite activations are in %s", err, where)
+					}
+				}
+				return nil, err
+			}
 		}
 		res[r] = SeqLogProbs{LogProbs: lp, Greedy: gr}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/compute/dtypes"
@@ -25,6 +26,9 @@ func RandomWeights(cfg *llm.Config, dtype dtypes.DType, seed uint64) (*llm.Model
 	case dtypes.Float32, dtypes.BFloat16, dtypes.Float16:
 	default:
 		return nil, fmt.Errorf("evaluate: random weights: dtype %s not supported (float32, bfloat16, float16)", dtype)
+	}
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: random %s weights", strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
+		return nil, err
 	}
 	std := cfg.InitializerRange
 	if std <= 0 {

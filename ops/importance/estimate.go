@@ -78,9 +78,14 @@ type BlockScorer struct {
 
 // Estimate runs the importance pass of the model (config + host weights
 // keyed by Hugging Face names, any float dtype) over the calibration set.
+// The batch's activations are checked against the available memory
+// (llm.CheckFits) before anything runs.
 func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, opts Options) (*Scores, error) {
 	net, err := calibratedNetwork(cfg, weights, calib, opts.DType)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkBatchFits(cfg, calib, opts.BatchSize, opts.DType); err != nil {
 		return nil, err
 	}
 	s, err := estimate(backend, net, calib, opts)
@@ -89,6 +94,22 @@ func Estimate(backend compute.Backend, cfg *llm.Config, weights map[string]*tens
 	}
 	s.Backend = backend.Name()
 	return s, nil
+}
+
+// checkBatchFits refuses a batch size whose forward activations cannot fit
+// in memory; a batch larger than the calibration set is cut to it.
+func checkBatchFits(cfg *llm.Config, calib *Calibration, batchSize int, dtype dtypes.DType) error {
+	if batchSize < 0 {
+		return fmt.Errorf("importance: batch size must be ≥ 1 (0 = default %d), got %d", DefaultBatchSize, batchSize)
+	}
+	if batchSize == 0 {
+		batchSize = DefaultBatchSize
+	}
+	batchSize = min(batchSize, max(len(calib.IDs), 1))
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	return llm.CheckFits(fmt.Sprintf("importance: a batch of %d × %d tokens", batchSize, calib.SeqLen()), cfg.ForwardActivationBytes(dtype, batchSize, calib.SeqLen()))
 }
 
 // calibratedNetwork builds the model's network in dtype (default float32)
@@ -202,6 +223,9 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	runner.finalize()
 
 	axis := total.scores()
+	if err := axis.checkFinite(); err != nil {
+		return nil, err
+	}
 	s := &Scores{Importance: results.Importance{
 		FFN: axis.FFN, Heads: axis.Heads, Hidden: axis.Hidden, BI: axis.BI,
 		Model:    opts.ModelID,
@@ -218,6 +242,9 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 	if wantLoss {
 		s.LMLoss = total.lmLoss()
+		if nonFinite(s.LMLoss) {
+			return nil, fmt.Errorf("importance: activation pass: lm_loss of the full model is %g: %w", s.LMLoss, llm.ErrNonFinite)
+		}
 	}
 	if parts != nil {
 		partScores := make([]*AxisScores, len(parts))
@@ -240,10 +267,16 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
 			return nil, err
 		}
+		if err := checkFiniteLosses("drop-one lm_loss without layer", s.DropOneLMLoss); err != nil {
+			return nil, err
+		}
 	}
 	if opts.BlockSize > 0 {
 		s.BlockSize = opts.BlockSize
 		if s.BlockLMLoss, err = BlockSweep(d.NumLayers, opts.BlockSize, scorer.score, progress("blocks")); err != nil {
+			return nil, err
+		}
+		if err := checkFiniteLosses(fmt.Sprintf("block lm_loss without the %d layers starting at layer", opts.BlockSize), s.BlockLMLoss); err != nil {
 			return nil, err
 		}
 	}

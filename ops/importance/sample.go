@@ -56,6 +56,10 @@ func SampleCalibration(path string, cfg *llm.Config, opts SampleOptions) (*Calib
 	if err := toks.CheckModel(cfg.VocabSize, cfg.MaxPositions, opts.SeqLen); err != nil {
 		return nil, fmt.Errorf("importance: %w", err)
 	}
+	idBytes := llm.SaturatingProduct(int64(opts.Samples), int64(opts.SeqLen)*4+24) // int32 rows + slice headers
+	if err := llm.CheckFits(fmt.Sprintf("importance: %d calibration samples × %d tokens", opts.Samples, opts.SeqLen), idBytes); err != nil {
+		return nil, err
+	}
 	ids, err := toks.Calibration(split, opts.Samples, opts.SeqLen, opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("importance: sampling %s: %w", path, err)

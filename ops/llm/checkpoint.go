@@ -221,7 +221,9 @@ func checkFloatDType(dtype dtypes.DType) (dtypes.DType, error) {
 // memory-mapped and converted one tensor at a time (pages released after
 // each), so loading holds the converted model plus at most one tensor's
 // pages, never two copies of the model. Names, shapes and dtypes are checked
-// against the config before anything is converted.
+// against the config, and the converted size against the available memory
+// (CheckFits), before anything is converted; a weight holding a NaN or ±Inf
+// is an error naming it (ErrNonFinite).
 func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 	dtype, err := checkFloatDType(dtype)
 	if err != nil {
@@ -240,6 +242,9 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 			f.Close()
 		}
 	}()
+	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
+		return nil, err
+	}
 	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
 	for _, name := range cfg.TensorNames() {
 		loc := found[name]
@@ -248,6 +253,9 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 			return nil, fmt.Errorf("llm: %w", err)
 		}
 		loc.file.Release(name)
+		if err := checkFiniteTensor(name, t); err != nil {
+			return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
+		}
 		m.Weights[name] = t
 	}
 	return m, nil

@@ -55,7 +55,16 @@ const (
 const (
 	maxLayers   = 4096
 	maxModelDim = 1 << 26
+	maxParams   = 1 << 50 // ~1.1e15, a thousand times the largest published models
 )
+
+// formatCount prints a saturated count as "more than 9.2e18".
+func formatCount(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than 9.2e18"
+	}
+	return strconv.FormatInt(n, 10)
+}
 
 func maxDim(key string) int {
 	if key == "num_hidden_layers" {
@@ -367,6 +376,9 @@ func parseConfig(data []byte) (*Config, error) {
 	}
 	if err := parseEOS(r, c, defs); err != nil {
 		return nil, err
+	}
+	if p := c.Params().Total; p > maxParams {
+		return nil, fmt.Errorf("the sizes give %s parameters, implausibly many (limit %d; corrupt config?)", formatCount(p), int64(maxParams))
 	}
 	if len(r) > 0 {
 		c.Extra = map[string]any(r)

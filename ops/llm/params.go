@@ -18,47 +18,48 @@ type ParamCount struct {
 }
 
 // Params counts the parameters of the model described by c (exactly the
-// elements of the tensors in TensorShapes).
+// elements of the tensors in TensorShapes). Counts saturate at
+// math.MaxInt64 rather than overflow (ParseConfig refuses such configs).
 func (c *Config) Params() ParamCount {
 	hidden, ffn := int64(c.Hidden), int64(c.FFN)
-	q, kv := int64(c.NumHeads*c.HeadDim), int64(c.NumKVHeads*c.HeadDim)
-	attn := q*hidden + 2*kv*hidden + hidden*q // q, k, v, o weights
+	q, kv := satMul(int64(c.NumHeads), int64(c.HeadDim)), satMul(int64(c.NumKVHeads), int64(c.HeadDim))
+	attn := satMul(satAdd(satMul(2, q), satMul(2, kv)), hidden) // q, k, v, o weights: (2q + 2kv)·hidden
 	if c.AttentionBias {
-		attn += q + 2*kv
+		attn = satAdd(attn, satAdd(q, satMul(2, kv)))
 	}
 	if c.HasOProjBias() {
-		attn += hidden
+		attn = satAdd(attn, hidden)
 	}
-	mlp := 3 * ffn * hidden
+	mlp := satMulN(3, ffn, hidden)
 	if c.MLPBias {
-		mlp += 2*ffn + hidden
+		mlp = satAdd(mlp, satAdd(satMul(2, ffn), hidden))
 	}
 	layers := int64(c.NumLayers)
 	p := ParamCount{
-		EmbedTokens: int64(c.VocabSize) * hidden,
-		Attention:   layers * attn,
-		MLP:         layers * mlp,
-		Norms:       (2*layers + 1) * hidden,
-		PerLayer:    attn + mlp + 2*hidden,
+		EmbedTokens: satMul(int64(c.VocabSize), hidden),
+		Attention:   satMul(layers, attn),
+		MLP:         satMul(layers, mlp),
+		Norms:       satMul(2*layers+1, hidden),
+		PerLayer:    satAdd(satAdd(attn, mlp), satMul(2, hidden)),
 	}
 	if !c.TieEmbeddings {
 		p.LMHead = p.EmbedTokens
 	}
-	p.Embedding = p.EmbedTokens + p.LMHead
-	p.NonEmbedding = p.Attention + p.MLP + p.Norms
-	p.Total = p.Embedding + p.NonEmbedding
+	p.Embedding = satAdd(p.EmbedTokens, p.LMHead)
+	p.NonEmbedding = satAdd(satAdd(p.Attention, p.MLP), p.Norms)
+	p.Total = satAdd(p.Embedding, p.NonEmbedding)
 	return p
 }
 
 // WeightBytes is the size of all weights stored as dtype (e.g. the
 // model.safetensors data section, without its header).
 func (c *Config) WeightBytes(dtype dtypes.DType) int64 {
-	return c.Params().Total * int64(dtype.Size())
+	return satMul(c.Params().Total, int64(dtype.Size()))
 }
 
 // KVCacheBytesPerToken is the KV-cache memory one token of context costs per
 // sequence: keys and values for every layer, 2 × numLayers × numKVHeads ×
 // headDim elements of dtype.
 func (c *Config) KVCacheBytesPerToken(dtype dtypes.DType) int64 {
-	return 2 * int64(c.NumLayers) * int64(c.NumKVHeads) * int64(c.HeadDim) * int64(dtype.Size())
+	return satMulN(2, int64(c.NumLayers), int64(c.NumKVHeads), int64(c.HeadDim), int64(dtype.Size()))
 }

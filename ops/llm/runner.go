@@ -234,6 +234,9 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkGenerateSize(len(prompts), promptLen, opts.MaxNewTokens); err != nil {
+		return nil, err
+	}
 	batchSize, vocab := len(prompts), r.cfg.VocabSize
 	// Round the padded prompt and cache lengths up to a multiple of
 	// lengthBucket, so prompts of nearby lengths reuse compiled graphs (the
@@ -272,6 +275,12 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 	for step := 0; ; step++ {
 		values := tensors.MustCopyFlatData[float32](logits)
 		logits.FinalizeAll()
+		if err := CheckFiniteValues(fmt.Sprintf("llm.Generate: step %d: logits", step), values); err != nil {
+			if where := r.locateNonFinite(out); where != "" {
+				err = fmt.Errorf("%w; the first non-finite activations are in %s", err, where)
+			}
+			return nil, err
+		}
 		tokens := make([]int32, batchSize)
 		allDone := true
 		for b := range batchSize {

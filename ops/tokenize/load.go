@@ -149,9 +149,13 @@ func ParseJSON(data []byte, name string) (*Tokenizer, error) {
 	if t.decoder, err = parseDecoder(tj.Decoder); err != nil {
 		return nil, wrap(err)
 	}
+	idLimit := maxTokenID(len(mj.Vocab) + len(tj.AddedTokens))
 	for tok, id := range mj.Vocab {
 		if id < 0 {
 			return nil, wrap(fmt.Errorf("vocab token %q has negative id %d", tok, id))
+		}
+		if id > idLimit {
+			return nil, wrap(fmt.Errorf("vocab token %q has id %d, implausibly large for %d tokens (limit %d; corrupt tokenizer?)", tok, id, len(mj.Vocab)+len(tj.AddedTokens), idLimit))
 		}
 		t.setToken(id, tok)
 	}
@@ -160,6 +164,9 @@ func ParseJSON(data []byte, name string) (*Tokenizer, error) {
 	for _, at := range tj.AddedTokens {
 		if at.ID < 0 {
 			return nil, wrap(fmt.Errorf("added token %q has negative id %d", at.Content, at.ID))
+		}
+		if at.ID > idLimit {
+			return nil, wrap(fmt.Errorf("added token %q has id %d, implausibly large for %d tokens (limit %d; corrupt tokenizer?)", at.Content, at.ID, len(mj.Vocab)+len(tj.AddedTokens), idLimit))
 		}
 		t.setToken(at.ID, at.Content)
 		if at.Special {
@@ -182,6 +189,13 @@ func ParseJSON(data []byte, name string) (*Tokenizer, error) {
 	}
 	t.guessBOSEOS()
 	return t, nil
+}
+
+// maxTokenID bounds the ids of a tokenizer with n tokens before the
+// id-to-token table is sized by them: ids may leave gaps, but not more than
+// twice the tokens plus 1024 (real vocabularies are dense or nearly so).
+func maxTokenID(n int) int32 {
+	return int32(min(2*n+1024, 1<<30))
 }
 
 func (t *Tokenizer) setToken(id int32, tok string) {

@@ -121,6 +121,10 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 	if err := fileio.CheckOutput(o.OutDir, append([]string{o.ModelDir, o.Tokenizer}, o.Data...)...); err != nil {
 		return nil, fmt.Errorf("train: output folder: %w", err)
 	}
+	if err := llm.CheckFits(fmt.Sprintf("train: fine-tuning %s on batches of %d × %d tokens", o.ModelDir, p.BatchSize, p.SeqLen),
+		cfg.TrainingBytes(dtypes.Float32, p.BatchSize, p.SeqLen)); err != nil {
+		return nil, err
+	}
 	lock, err := OpenRunDir(o.OutDir, o.Resume)
 	if err != nil {
 		return nil, err

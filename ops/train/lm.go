@@ -37,6 +37,9 @@ func InitWeights(cfg *llm.Config, seed uint64) (map[string]*tensors.Tensor, erro
 	if cfg.VocabSize <= 0 || cfg.Hidden <= 0 || cfg.FFN <= 0 || cfg.NumLayers <= 0 || cfg.NumHeads <= 0 || cfg.NumKVHeads <= 0 || cfg.HeadDim <= 0 {
 		return nil, fmt.Errorf("train: config needs positive vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, num_key_value_heads, head_dim")
 	}
+	if err := llm.CheckFits("train: initial float32 weights", cfg.WeightBytes(dtypes.Float32)); err != nil {
+		return nil, err
+	}
 	shapes := cfg.TensorShapes()
 	std := cfg.InitializerRange
 	if std <= 0 {

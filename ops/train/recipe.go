@@ -167,12 +167,34 @@ func parseDType(s string) (dtypes.DType, error) {
 
 // Config returns the llm.Config of the recipe's model for a tokenizer.
 func (r *Recipe) Config(tok *tokenize.Tokenizer) *llm.Config {
+	cfg := r.configForVocab(tok.VocabSize())
+	if b := int(tok.BOS()); b >= 0 {
+		cfg.BOSTokenID = &b
+	}
+	if e := int(tok.EOS()); e >= 0 {
+		cfg.EOSTokenIDs = []int{e}
+	}
+	return cfg
+}
+
+// checkFits refuses, before any corpus, tokenizer or weight work, a recipe
+// whose training (llm.Config.TrainingBytes) cannot fit in memory; vocab may
+// be the target vocab_size before the tokenizer exists.
+func (r *Recipe) checkFits(vocab int) error {
+	cfg := r.configForVocab(vocab)
+	return llm.CheckFits(fmt.Sprintf("train: recipe %q (hidden %d, ffn %d, %d layers, vocab %d) on batches of %d × %d tokens",
+		r.Name, cfg.Hidden, cfg.FFN, cfg.NumLayers, vocab, r.Train.BatchSize, r.Train.SeqLen),
+		cfg.TrainingBytes(dtypes.Float32, r.Train.BatchSize, r.Train.SeqLen))
+}
+
+// configForVocab is the recipe's model shape with vocab tokens.
+func (r *Recipe) configForVocab(vocab int) *llm.Config {
 	m := r.Model
 	hd := m.HeadDim
 	if hd == 0 {
 		hd = m.Hidden / m.NumHeads
 	}
-	cfg := &llm.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: tok.VocabSize(),
+	cfg := &llm.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: vocab,
 		Hidden: m.Hidden, FFN: m.FFN, NumLayers: m.NumLayers, NumHeads: m.NumHeads, NumKVHeads: m.NumKVHeads, HeadDim: hd,
 		MaxPositions: m.MaxPositions, RMSNormEps: m.RMSNormEps, TieEmbeddings: m.TieEmbeddings, HiddenAct: "silu",
 		RopeTheta: m.RopeTheta, Rope: llm.RopeScaling{Type: "default"}, TorchDType: "float32", InitializerRange: m.InitStd}
@@ -184,12 +206,6 @@ func (r *Recipe) Config(tok *tokenize.Tokenizer) *llm.Config {
 	}
 	if cfg.InitializerRange == 0 {
 		cfg.InitializerRange = 0.02
-	}
-	if b := int(tok.BOS()); b >= 0 {
-		cfg.BOSTokenID = &b
-	}
-	if e := int(tok.EOS()); e >= 0 {
-		cfg.EOSTokenIDs = []int{e}
 	}
 	return cfg
 }
@@ -255,6 +271,9 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 	if latest, _ := LatestCheckpoint(ckDir); latest != "" && !opts.Resume {
 		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", outDir, latest)
 	}
+	if err := r.checkFits(max(r.Data.VocabSize, 0)); err != nil {
+		return nil, err
+	}
 	lock, err := OpenRunDir(outDir, opts.Resume)
 	if err != nil {
 		return nil, err
@@ -298,6 +317,9 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 	defer tokens.Close()
 	timings["pack"] = time.Since(stage).Seconds()
 	cfg := r.Config(tok)
+	if err := r.checkFits(cfg.VocabSize); err != nil {
+		return nil, err
+	}
 	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: r.Train, outDir: outDir, log: log, opts: opts, tokenizer: tok,
 		init: func() (*llm.Model, error) { return NewModel(cfg, r.Train.Seed) }, bigram: true})
 	if err != nil {
