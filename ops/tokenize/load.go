@@ -18,11 +18,8 @@ func Load(path string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	if st.IsDir() {
-		for _, name := range []string{"tokenizer.json", "tokenizer.model"} {
-			p := filepath.Join(path, name)
-			if _, err := os.Stat(p); err == nil {
-				return Load(p)
-			}
+		if p := FileIn(path); p != "" {
+			return Load(p)
 		}
 		return nil, fmt.Errorf("tokenizer: directory %s has neither tokenizer.json nor tokenizer.model", path)
 	}
@@ -43,6 +40,18 @@ func Load(path string) (*Tokenizer, error) {
 		return nil, err
 	}
 	return tok, nil
+}
+
+// FileIn returns the tokenizer file of a model directory, tokenizer.json
+// (preferred) or tokenizer.model, or "" when it has neither.
+func FileIn(dir string) string {
+	for _, name := range []string{"tokenizer.json", "tokenizer.model"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
 }
 
 type tokenizerJSON struct {
