@@ -105,6 +105,11 @@ spec = os.environ["SPEC"]
 with open(spec) as f:
     k = json.load(f)
 k["display_name"] = "Go (gonb, gominitron)"
+# Start GoNB through kernel/gonb_kernel.sh (drops GoNB's spurious "Error message"
+# start-up line; see there). Idempotent: the wrapper is added once.
+wrapper = os.path.join(os.environ["ROOT"], "kernel", "gonb_kernel.sh")
+if k["argv"][0] != wrapper:
+    k["argv"] = [wrapper] + k["argv"]
 env = {
     "GOMLX_BACKEND": os.environ["BACKEND"],
     "GOMINITRON_ROOT": os.environ["ROOT"],
