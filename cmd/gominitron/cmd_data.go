@@ -29,7 +29,7 @@ func runDataFetch(args []string) error {
 	if len(names) != 1 {
 		return errors.New("usage: gominitron data fetch brown|nlp [--dir D]")
 	}
-	opts := data.FetchOptions{Dir: *dir, Tarball: *tarball, Force: *force}
+	opts := data.FetchOptions{Dir: *dir, Tarball: *tarball, Force: *force, Log: os.Stderr}
 	var m *data.Manifest
 	switch names[0] {
 	case "brown":
