@@ -135,4 +135,18 @@ log "registered kernel gonb in $SPEC (project $ROOT)"
 
 # 5. Trust the project's own notebooks (Jupyter's signature database is in
 # JUPYTER_DATA_DIR), so opening one does not log "Notebook … is not trusted".
-jupyter trust notebooks/*.ipynb >/dev/null 2>&1 || log "warning: jupyter trust notebooks/*.ipynb failed (Jupyter will ask before showing their outputs)"
+trust_notebooks() {
+  if jupyter trust --help >/dev/null 2>&1; then jupyter trust "$@"; return; fi
+  # Debian's Jupyter ships no jupyter-trust command: run nbformat's
+  # TrustNotebookApp (what jupyter-trust runs) with Jupyter's own Python.
+  local shebang py
+  shebang="$(sed -n '1s/^#! *//p' "$(command -v jupyter)")"
+  for py in "$shebang" /usr/bin/python3 python3; do
+    read -r -a cmd <<<"$py"
+    [[ ${#cmd[@]} -gt 0 ]] && "${cmd[@]}" -c 'import nbformat.sign' 2>/dev/null || continue
+    "${cmd[@]}" -m nbformat.sign "$@"
+    return
+  done
+  return 1
+}
+trust_notebooks notebooks/*.ipynb >/dev/null 2>&1 || log "warning: could not trust notebooks/*.ipynb (nbformat's jupyter trust); Jupyter will say they are not trusted"

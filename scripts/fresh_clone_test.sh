@@ -118,7 +118,18 @@ for _ in $(seq 1 900); do # kernel/install.sh builds GoNB, goimports and gopls f
 done
 if ((!up)); then tail -30 "$WORK/jupyter.log" >&2; fail "kernel/jupyter.sh did not serve on port $PORT"; fi
 log "kernel/jupyter.sh served after $(($(date +%s) - start))s"
-grep -q 'token=' "$WORK/jupyter.log" || fail "kernel/jupyter.sh printed no URL with a token"
+TOKEN="$(grep -o -m1 'token=[0-9a-f]*' "$WORK/jupyter.log" | cut -d= -f2)"
+[[ -n $TOKEN ]] || fail "kernel/jupyter.sh printed no URL with a token"
+# Open a notebook as the browser does: Jupyter logs "Notebook … is not trusted" unless the set-up trusted it.
+curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/contents/00-quickstart.ipynb?token=$TOKEN" ||
+  fail "Jupyter did not serve notebooks/00-quickstart.ipynb"
+sleep 1
+# Its set-up lines (Jupyter's own "[I …]" log lines aside, which include our probe's 403).
+if grep -v '^\[' "$WORK/jupyter.log" | grep -E "$noise|allow-root" >"$WORK/noise.log"; then
+  cat "$WORK/noise.log" >&2
+  fail "kernel/jupyter.sh printed the lines above"
+fi
+if grep 'not trusted' "$WORK/jupyter.log" >&2; then fail "Jupyter reports the project's notebooks as not trusted"; fi
 kill -- -"$JUPYTER_PID" 2>/dev/null || true
 wait "$JUPYTER_PID" 2>/dev/null || true
 JUPYTER_PID=""
