@@ -33,7 +33,7 @@ cleanup() {
   if ((KEEP)); then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null || fail "$ROOT is not a git checkout with a commit (the test clones its HEAD)"
+git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1 || fail "$ROOT is not a git checkout with a commit (the test clones its HEAD)"
 if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no) ]]; then
   log "note: uncommitted changes in $ROOT are not tested (the clone is of HEAD $(git -C "$ROOT" rev-parse --short HEAD))"
 fi
