@@ -35,9 +35,9 @@ if [[ $REGISTER_ONLY == 0 ]] && ! have_jupyter; then
   pkgs=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbconvert python3-nbclient)
   if command -v apt-get >/dev/null; then
     SUDO=""; [[ $(id -u) == 0 ]] || SUDO="sudo"
-    log "installing ${pkgs[*]} with apt-get"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+    log "installing ${pkgs[*]} with apt-get (first run only; a few minutes, progress below)"
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}"
   else
     log "Jupyter is missing and there is no apt-get: install Jupyter (notebook + nbconvert) yourself, then rerun"; exit 1
   fi
@@ -45,12 +45,16 @@ if [[ $REGISTER_ONLY == 0 ]] && ! have_jupyter; then
 fi
 command -v jupyter >/dev/null || { log "jupyter not found (run without --register-only)"; exit 1; }
 
-# 2. GoNB and goimports, at the versions pinned in go.mod (kernel/tools.go).
+# 2. GoNB, goimports and gopls (GoNB's autocompletion), at the versions pinned
+# in go.mod (kernel/tools.go). GOEXPERIMENT as the rest of the project, so the
+# build cache is shared.
+export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
 mkdir -p bin
-if [[ $REGISTER_ONLY == 0 || ! -x bin/gonb || ! -x bin/goimports ]]; then
-  log "building bin/gonb ($(go list -m -f '{{.Version}}' github.com/janpfeifer/gonb)) and bin/goimports ($(go list -m -f '{{.Version}}' golang.org/x/tools))"
+if [[ $REGISTER_ONLY == 0 || ! -x bin/gonb || ! -x bin/goimports || ! -x bin/gopls ]]; then
+  log "building bin/gonb ($(go list -m -f '{{.Version}}' github.com/janpfeifer/gonb)), bin/goimports ($(go list -m -f '{{.Version}}' golang.org/x/tools)) and bin/gopls ($(go list -m -f '{{.Version}}' golang.org/x/tools/gopls)); the first build takes a few minutes"
   go build -o bin/gonb github.com/janpfeifer/gonb
   go build -o bin/goimports golang.org/x/tools/cmd/goimports
+  go build -o bin/gopls golang.org/x/tools/gopls
 fi
 
 # 3. Backend environment for the kernel.
@@ -101,6 +105,11 @@ spec = os.environ["SPEC"]
 with open(spec) as f:
     k = json.load(f)
 k["display_name"] = "Go (gonb, gominitron)"
+# Start GoNB through kernel/gonb_kernel.sh (drops GoNB's spurious "Error message"
+# start-up line; see there). Idempotent: the wrapper is added once.
+wrapper = os.path.join(os.environ["ROOT"], "kernel", "gonb_kernel.sh")
+if k["argv"][0] != wrapper:
+    k["argv"] = [wrapper] + k["argv"]
 env = {
     "GOMLX_BACKEND": os.environ["BACKEND"],
     "GOMINITRON_ROOT": os.environ["ROOT"],
@@ -123,3 +132,21 @@ PY
 specs="$(jupyter kernelspec list 2>/dev/null || true)"
 grep -q '^ *gonb ' <<<"$specs" || { log "kernel gonb not visible to jupyter (JUPYTER_DATA_DIR=$DATA_DIR): $specs"; exit 1; }
 log "registered kernel gonb in $SPEC (project $ROOT)"
+
+# 5. Trust the project's own notebooks (Jupyter's signature database is in
+# JUPYTER_DATA_DIR), so opening one does not log "Notebook … is not trusted".
+trust_notebooks() {
+  if jupyter trust --help >/dev/null 2>&1; then jupyter trust "$@"; return; fi
+  # Debian's Jupyter ships no jupyter-trust command: run nbformat's
+  # TrustNotebookApp (what jupyter-trust runs) with Jupyter's own Python.
+  local shebang py
+  shebang="$(sed -n '1s/^#! *//p' "$(command -v jupyter)")"
+  for py in "$shebang" /usr/bin/python3 python3; do
+    read -r -a cmd <<<"$py"
+    [[ ${#cmd[@]} -gt 0 ]] && "${cmd[@]}" -c 'import nbformat.sign' 2>/dev/null || continue
+    "${cmd[@]}" -m nbformat.sign "$@"
+    return
+  done
+  return 1
+}
+trust_notebooks notebooks/*.ipynb >/dev/null 2>&1 || log "warning: could not trust notebooks/*.ipynb (nbformat's jupyter trust); Jupyter will say they are not trusted"

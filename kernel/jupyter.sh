@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sets everything up (kernel/install.sh; fast when already installed) and opens
-# Jupyter on notebooks/ with token authentication on. Extra arguments go to
-# `jupyter notebook` (e.g. --ip=0.0.0.0 --port=8888 --allow-root in Docker).
+# Jupyter on notebooks/ with token authentication on. It keeps running in this
+# terminal until Ctrl-C. Extra arguments go to `jupyter notebook` (e.g.
+# --ip=0.0.0.0 --port=8888 in Docker); --allow-root is added when run as root.
+# Saving a notebook strips its outputs (kernel/jupyter_notebook_config.py), so
+# the tracked notebooks stay clean for the tests.
 #
 #   kernel/jupyter.sh                 # first run installs; later runs only refresh the kernel spec
 #   kernel/jupyter.sh --headless      # instead: execute every notebook to HTML (scripts/notebooks.sh)
@@ -18,5 +21,7 @@ else
   "$ROOT/kernel/install.sh"
 fi
 cd "$ROOT/notebooks"
+ARGS=(--no-browser --notebook-dir="$ROOT/notebooks" --config="$ROOT/kernel/jupyter_notebook_config.py")
+if [[ $(id -u) == 0 && " $* " != *" --allow-root "* ]]; then ARGS+=(--allow-root); fi # containers, cloud VMs
 # Token authentication stays on (Jupyter prints the URL with the token).
-exec jupyter notebook --no-browser --notebook-dir="$ROOT/notebooks" "$@"
+exec jupyter notebook "${ARGS[@]}" "$@"

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Real-browser test of notebooks/05-interactive-pruning.ipynb.
+# Real-browser tests of the notebooks, in Jupyter as kernel/jupyter.sh runs it.
 #
 #   scripts/browser_test.sh [--screenshot PATH]     (default docs/screenshots/interactive-pruning.png)
 #
 # Starts Jupyter on 127.0.0.1 (a free port, a random token, token auth on)
-# serving a temporary copy of the notebook (autosave never touches the
-# committed file), then kernel/browsertest drives headless Chromium: run all
-# cells, wait for the pruning panel, move the FFN slider with the mouse,
-# assert that the displayed parameter count and LM loss change, save a
-# full-page screenshot, press Stop. Prints the timings as JSON.
+# on notebooks/ with kernel/jupyter.sh's configuration (its pre-save hook
+# strips outputs), then kernel/browsertest drives headless Chromium:
+#  1. notebooks/05-interactive-pruning.ipynb: run all cells, wait for the
+#     pruning panel, move the FFN slider with the mouse, assert that the
+#     displayed parameter count and LM loss change, save a full-page
+#     screenshot, press Stop;
+#  2. notebooks/00-quickstart.ipynb: run all cells, click Save, and check
+#     that the tracked file on disk has no outputs (so the test command's
+#     check of the committed notebooks still passes) while the page shows them.
+# Prints the timings as JSON. The tracked notebooks are copied first and put
+# back at exit whatever happened.
 #
 # The gonb kernel is registered for this checkout in a private
 # JUPYTER_DATA_DIR (kernel/install.sh: Jupyter from apt when missing, GoNB and
@@ -30,8 +36,8 @@ CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 if [[ ! -x "$CHROMIUM" ]]; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "scripts/browser_test.sh: installing chromium (apt)" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   else
     echo "scripts/browser_test.sh: $CHROMIUM not found (apt-get install chromium)" >&2
     exit 1
@@ -41,10 +47,15 @@ WORK="$(mktemp -d)"
 JUPYTER_PID=""
 cleanup() {
   if [[ -n "$JUPYTER_PID" ]]; then kill "$JUPYTER_PID" 2>/dev/null || true; wait "$JUPYTER_PID" 2>/dev/null || true; fi
+  restore 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-cp notebooks/05-interactive-pruning.ipynb "$WORK/"
+SAVED_NB=notebooks/00-quickstart.ipynb
+BACKUPS=(notebooks/05-interactive-pruning.ipynb "$SAVED_NB")
+mkdir -p "$WORK/backup"
+for nb in "${BACKUPS[@]}"; do cp -p "$nb" "$WORK/backup/"; done
+restore() { for nb in "${BACKUPS[@]}"; do cp -p "$WORK/backup/$(basename "$nb")" "$nb"; done; }
 # A private kernel spec for THIS checkout: the user-wide one (~/.local/share/jupyter)
 # is rewritten by whichever checkout ran kernel/install.sh last.
 export JUPYTER_DATA_DIR="$WORK/jupyter-data"
@@ -57,7 +68,8 @@ if [[ $(id -u) -eq 0 ]]; then ROOT_FLAG=(--allow-root); fi # containers and CI r
 
 start=$(date +%s)
 # Notebook 6 reads NotebookApp.token; Jupyter Server (Notebook 7) IdentityProvider.token.
-jupyter notebook "${ROOT_FLAG[@]}" --no-browser --ip=127.0.0.1 --port="$PORT" --notebook-dir="$WORK" \
+jupyter notebook "${ROOT_FLAG[@]}" --no-browser --ip=127.0.0.1 --port="$PORT" --notebook-dir="$ROOT/notebooks" \
+  --config="$ROOT/kernel/jupyter_notebook_config.py" \
   --NotebookApp.token="$TOKEN" --IdentityProvider.token="$TOKEN" --ServerApp.token="$TOKEN" \
   >"$WORK/jupyter.log" 2>&1 &
 JUPYTER_PID=$!
@@ -76,6 +88,11 @@ status=0
 timeout "$TIMEOUT" go run ./kernel/browsertest \
   --url "http://127.0.0.1:$PORT/notebooks/05-interactive-pruning.ipynb?token=$TOKEN" \
   --screenshot "$SHOT" --chromium "$CHROMIUM" --timeout "$((TIMEOUT - 30))s" || status=$?
+if ((status == 0)); then
+  timeout "$TIMEOUT" go run ./kernel/browsertest \
+    --url "http://127.0.0.1:$PORT/notebooks/$(basename "$SAVED_NB")?token=$TOKEN" \
+    --save-check "$ROOT/$SAVED_NB" --chromium "$CHROMIUM" --timeout "$((TIMEOUT - 30))s" || status=$?
+fi
 echo "scripts/browser_test.sh: $( ((status == 0)) && echo PASS || echo FAIL ) in $(( $(date +%s) - start ))s (scale $GOMINITRON_SCALE)" >&2
 if ((status != 0)); then echo "--- jupyter log (tail)" >&2; tail -40 "$WORK/jupyter.log" >&2; fi
 exit $status

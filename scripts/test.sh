@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). CPU only, Go backend.
 #
-#   scripts/test.sh            # everything: vet, unit tests, fuzz, notebooks, browser test
+#   scripts/test.sh            # everything: vet, unit tests, fuzz, fresh clone, notebooks, browser test
 #   SKIP_NOTEBOOKS=1 scripts/test.sh   # no Jupyter install, no notebook runs
 #
 # It installs what it needs itself (Jupyter and Chromium from apt, the GoNB
@@ -26,6 +26,10 @@ echo "== go test"
 go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/gominitron-test.log
 echo "== fuzz (short)"
 bash scripts/fuzz.sh
+# A fresh clone: the README's build line and pipeline blocks run verbatim
+# (and, with Jupyter, kernel/jupyter.sh and a quiet kernel start).
+echo "== fresh clone (scripts/fresh_clone_test.sh)"
+FRESH_CLONE_SKIP_JUPYTER="$SKIP_NOTEBOOKS" scripts/fresh_clone_test.sh
 if [[ $SKIP_NOTEBOOKS != 1 ]]; then
   echo "== notebooks (headless, scale ${GOMINITRON_SCALE:-smoke})"
   scripts/notebooks.sh

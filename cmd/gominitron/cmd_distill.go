@@ -38,7 +38,7 @@ func runDistill(args []string) error {
 	fs.IntVar(&o.Accum, "accum", 1, "micro-batches per update")
 	fs.Float64Var(&o.PeakLR, "lr", distill.DefaultPeakLR, "peak learning rate")
 	fs.Float64Var(&o.MinLR, "min-lr", distill.DefaultMinLR, "final learning rate of the cosine decay")
-	fs.IntVar(&o.Warmup, "warmup", -1, "linear warm-up updates (default 40, capped at --steps)")
+	fs.IntVar(&o.Warmup, "warmup", -1, "linear warm-up updates (-1: 40, capped at --steps)")
 	fs.Float64Var(&o.ClipNorm, "clip", distill.DefaultClipNorm, "global gradient-norm clip")
 	seed := fs.Uint64("seed", 1, "data order and projection init seed")
 	loss := fs.String("loss", "kl", "kl (forward KL, the paper's), rkl, jsd, or ce (no teacher: plain LM-loss retraining baseline)")

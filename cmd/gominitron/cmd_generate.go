@@ -12,22 +12,25 @@ import (
 	"strings"
 
 	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
 func init() {
-	register(&command{name: "generate", summary: "continue a prompt of token ids (greedy or sampled, KV cache); JSON {\"ids\": [...]}", run: runGenerateCommand})
+	register(&command{name: "generate", summary: "continue a prompt of token ids or text (greedy or sampled, KV cache); JSON {\"ids\", \"text\", \"continuation\"}", run: runGenerateCommand})
 }
 
 func runGenerateCommand(args []string) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron generate --model DIR --prompt 1,2,3 --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]")
-		fmt.Fprintln(fs.Output(), "  Prints {\"ids\": [prompt..., new...]}. Greedy unless --temperature > 0. By default a sequence stops after an EOS id")
+		fmt.Fprintln(fs.Output(), "usage: gominitron generate --model DIR (--prompt 1,2,3 | --text STR) --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]")
+		fmt.Fprintln(fs.Output(), "  Prints {\"ids\": [prompt..., new...]}, and when DIR has a tokenizer also \"text\" (all ids decoded) and \"continuation\"")
+		fmt.Fprintln(fs.Output(), "  (the new tokens' text). Greedy unless --temperature > 0. By default a sequence stops after an EOS id")
 		fmt.Fprintln(fs.Output(), "  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.")
 		fs.PrintDefaults()
 	}
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	promptFlag := fs.String("prompt", "", "comma-separated token ids, e.g. 1,2,3")
+	textFlag := fs.String("text", "", "prompt text, encoded with the model folder's tokenizer (with BOS, as transformers)")
 	maxNew := fs.Int("max-new-tokens", 0, "number of tokens to generate (required)")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0 = all)")
@@ -44,8 +47,8 @@ func runGenerateCommand(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *modelDir == "" || *promptFlag == "" {
-		return fmt.Errorf("--model and --prompt are required")
+	if *modelDir == "" || (*promptFlag == "") == (*textFlag == "") {
+		return fmt.Errorf("--model and one of --prompt or --text are required")
 	}
 	if *maxNew <= 0 {
 		return fmt.Errorf("--max-new-tokens must be > 0")
@@ -56,8 +59,23 @@ func runGenerateCommand(args []string) error {
 	if *temperature < 0 {
 		return fmt.Errorf("--temperature must be ≥ 0, got %g", *temperature)
 	}
-	prompt, err := parsePromptIDs(*promptFlag)
-	if err != nil {
+	// The model folder's tokenizer, when it has one, decodes the output.
+	var tok *tokenize.Tokenizer
+	var err error
+	if path := tokenize.FileIn(*modelDir); path != "" {
+		if tok, err = tokenize.Load(path); err != nil {
+			return err
+		}
+	}
+	var prompt []int32
+	if *textFlag != "" {
+		if tok == nil {
+			return fmt.Errorf("--text needs a tokenizer: %s has neither tokenizer.json nor tokenizer.model (give --prompt ids)", *modelDir)
+		}
+		if prompt, err = llm.EncodePrompt(tok, *textFlag); err != nil {
+			return fmt.Errorf("--text: %w", err)
+		}
+	} else if prompt, err = parsePromptIDs(*promptFlag); err != nil {
 		return err
 	}
 	dtype, err := parseDType(*dtypeName)
@@ -75,11 +93,18 @@ func runGenerateCommand(args []string) error {
 			return err
 		}
 	}
+	if tok != nil {
+		g, err := runner.GenerateText(tok, prompt, opts)
+		if err != nil {
+			return err
+		}
+		return writeJSON(g)
+	}
 	out, err := runner.Generate([][]int32{prompt}, opts)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(struct {
+	return writeJSON(struct {
 		IDs []int32 `json:"ids"`
 	}{out[0]})
 }

