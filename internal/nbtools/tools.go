@@ -3,7 +3,7 @@
 // This file pins, through go.mod, the versions of the programs that
 // kernel/install.sh builds: GoNB (the Jupyter kernel) and goimports (which
 // GoNB needs). It is never compiled.
-package kernel
+package nbtools
 
 import (
 	_ "github.com/janpfeifer/gonb"
