@@ -28,7 +28,7 @@ func Setup() (*interactive.Demo, compute.Backend) {
 	for _, n := range d.Notes {
 		fmt.Fprintln(Out, n)
 	}
-	fmt.Fprintf(Out, "model: %s (%s)\n", d.ModelDir, d.Model.Config.ModelType)
+	fmt.Fprintf(Out, "model: %s (%s)\n", inCheckout(d, d.ModelDir), d.Model.Config.ModelType)
 	return d, b
 }
 
@@ -74,7 +74,7 @@ func Scores(d *interactive.Demo, b compute.Backend) (*results.Importance, string
 	if prog != nil {
 		prog.Finish(fmt.Sprintf("%d calibration samples × %d tokens in %.1fs", imp.Samples, imp.SeqLen, imp.DurationSec))
 	}
-	fmt.Fprintf(Out, "importance scores: %s\n", path)
+	fmt.Fprintf(Out, "importance scores: %s\n", inCheckout(d, path))
 	return imp, path
 }
 
@@ -86,4 +86,13 @@ func FreshOut(d *interactive.Demo, name string) string {
 	Check(os.RemoveAll(dir))
 	Check(os.MkdirAll(filepath.Dir(dir), 0o755))
 	return dir
+}
+
+// inCheckout writes path relative to the demo's checkout when it is inside
+// it (out/notebooks-data/…), so that outputs read the same on every machine.
+func inCheckout(d *interactive.Demo, path string) string {
+	if rel, err := filepath.Rel(d.Root, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
 }

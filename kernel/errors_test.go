@@ -132,3 +132,17 @@ func TestShowReport(t *testing.T) {
 		t.Fatalf("error box %q", rec.htmls)
 	}
 }
+
+func TestInCheckout(t *testing.T) {
+	d := &interactive.Demo{Root: "/work/checkout"}
+	for _, c := range []struct{ path, want string }{
+		{"/work/checkout/models/demo-teacher", "models/demo-teacher"},
+		{"/work/checkout/out/notebooks-data/x.json", "out/notebooks-data/x.json"},
+		{"/elsewhere/model", "/elsewhere/model"},
+		{"/work/checkout-2/model", "/work/checkout-2/model"},
+	} {
+		if got := inCheckout(d, c.path); got != c.want {
+			t.Errorf("inCheckout(%q) = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
