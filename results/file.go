@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // SaveJSON writes v as indented JSON to path atomically: the data goes to a
@@ -17,7 +18,7 @@ func SaveJSON(path string, v any) error {
 		return fmt.Errorf("results: encoding %s: %w", path, err)
 	}
 	data = append(data, '\n')
-	return WriteFileAtomic(path, data)
+	return fileio.WriteFile(path, data)
 }
 
 // LoadJSON reads path and decodes its JSON into v. Unknown fields are
@@ -35,37 +36,11 @@ func LoadJSON(path string, v any) error {
 	return nil
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory and a rename. The directory is created if missing.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("results: creating directory for %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("results: syncing %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	return nil
+// WriteFileAtomic writes data to path atomically, creating missing parent
+// folders.
+//
+// Deprecated: use fileio.WriteFile (internal/fileio owns atomic writes);
+// kept so that existing callers build.
+func WriteFileAtomic(path string, data []byte) error {
+	return fileio.WriteFile(path, data)
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // TrainStep is one row of a training or distillation metrics log (JSON Lines,
@@ -155,5 +157,5 @@ func WriteTrainLog(path string, steps []TrainStep) error {
 		}
 		buf.Write(data)
 	}
-	return WriteFileAtomic(path, buf.Bytes())
+	return fileio.WriteFile(path, buf.Bytes())
 }

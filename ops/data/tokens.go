@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // Token file layout (little-endian):
@@ -70,7 +71,7 @@ type tokenSink struct {
 }
 
 func newTokenSink(dir string, width int) (*tokenSink, error) {
-	f, err := os.CreateTemp(dir, ".tmp-split-*")
+	f, err := os.CreateTemp(dir, ".split"+fileio.TempInfix+"*")
 	if err != nil {
 		return nil, err
 	}
@@ -116,37 +117,27 @@ func writeTokenFile(path string, h TokenHeader, order []string, sinks map[string
 	for (len(tokenMagic)+4+len(hj))%64 != 0 {
 		hj = append(hj, ' ')
 	}
-	out, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(out.Name())
-	w := bufio.NewWriterSize(out, 1<<20)
-	w.WriteString(tokenMagic)
-	binary.Write(w, binary.LittleEndian, uint32(len(hj)))
-	w.Write(hj)
-	for _, name := range order {
-		s := sinks[name]
-		if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-			out.Close()
+	return fileio.WriteStream(path, func(w io.Writer) error {
+		if _, err := io.WriteString(w, tokenMagic); err != nil {
 			return err
 		}
-		if _, err := io.Copy(w, s.f); err != nil {
-			out.Close()
-			return fmt.Errorf("writing %s: %w", path, err)
+		if err := binary.Write(w, binary.LittleEndian, uint32(len(hj))); err != nil {
+			return err
 		}
-	}
-	if err := w.Flush(); err != nil {
-		out.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(out.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(out.Name(), path)
+		if _, err := w.Write(hj); err != nil {
+			return err
+		}
+		for _, name := range order {
+			s := sinks[name]
+			if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, s.f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Tokens is an opened (memory-mapped) token file.

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -345,7 +346,7 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 			if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
 				return nil, fmt.Errorf("distill: %w", err)
 			}
-			if err := writeJSONAtomic(filepath.Join(o.RunDir, "before.json"), lin); err != nil {
+			if err := fileio.WriteJSON(filepath.Join(o.RunDir, "before.json"), lin); err != nil {
 				return nil, err
 			}
 		}
@@ -388,27 +389,26 @@ func export(o Options, lin *Lineage, store *model.Store, scfg *llm.Config) error
 		return err
 	}
 	m.Source = o.Student // tokenizer/generation files are copied from there
-	stage := filepath.Join(o.RunDir, "export")
-	os.RemoveAll(stage)
+	// Staged beside o.Out (not in o.RunDir, which may be on another
+	// filesystem), with o.Out's missing parents created.
+	stage, commit, cleanup, err := fileio.StageDir(o.Out)
+	if err != nil {
+		return fmt.Errorf("distill: %w", err)
+	}
+	defer cleanup()
 	if err := llm.SaveModel(stage, m, llm.SaveOptions{}); err != nil {
 		return err
 	}
-	if err := writeJSONAtomic(filepath.Join(stage, LineageFile), lin); err != nil {
+	if err := fileio.WriteJSON(filepath.Join(stage, LineageFile), lin); err != nil {
 		return err
 	}
 	if len(lin.StudentPruning) > 0 {
-		if err := os.WriteFile(filepath.Join(stage, prune.LineageFile), lin.StudentPruning, 0o644); err != nil {
+		if err := fileio.WriteFile(filepath.Join(stage, prune.LineageFile), lin.StudentPruning); err != nil {
 			return fmt.Errorf("distill: %w", err)
 		}
 	}
-	if entries, err := os.ReadDir(o.Out); err == nil {
-		if len(entries) > 0 {
-			return fmt.Errorf("distill: --out %s is not empty (the trained student is in %s)", o.Out, stage)
-		}
-		os.Remove(o.Out)
-	}
-	if err := os.Rename(stage, o.Out); err != nil {
-		return fmt.Errorf("distill: exporting to %s: %w", o.Out, err)
+	if err := commit(); err != nil {
+		return fmt.Errorf("distill: exporting the student: %w (is the output folder still empty?)", err)
 	}
 	return nil
 }
@@ -445,15 +445,6 @@ func abs(p string) string {
 func isWithin(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
-}
-
-// writeJSONAtomic writes v as indented JSON via a temp file + rename.
-func writeJSONAtomic(path string, v any) error {
-	js, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("distill: %w", err)
-	}
-	return results.WriteFileAtomic(path, append(js, '\n'))
 }
 
 // ReadLineage reads a distill.json.

@@ -1,14 +1,14 @@
 package evaluate
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // NextSentenceOptions configures BuildNextSentenceTask.
@@ -158,33 +158,19 @@ func contains(xs []string, s string) bool {
 
 // WriteMCItems writes items as JSON Lines in the generic {context, choices,
 // label} form, atomically (temp file in the same directory + rename).
-func WriteMCItems(path string, items []MCItem) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+func WriteMCItems(path string, items []MCItem) error {
+	err := fileio.WriteStream(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, it := range items {
+			if err := enc.Encode(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("evaluate: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, it := range items {
-		if err := enc.Encode(it); err != nil {
-			return fmt.Errorf("evaluate: writing %s: %w", path, err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("evaluate: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("evaluate: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("evaluate: writing %s: %w", path, err)
+		return fmt.Errorf("evaluate: %w", err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +14,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/safetensors"
-
-	"github.com/gominitron/gominitron/results"
 )
 
 // Checkpoint file names inside a Hugging Face model folder.
@@ -306,11 +304,14 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 		return err
 	}
 
+	if err := fileio.MkdirParents(dir); err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
 	parent, base := filepath.Split(filepath.Clean(dir))
 	if parent == "" {
 		parent = "."
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	tmp, err := os.MkdirTemp(parent, "."+base+fileio.TempInfix)
 	if err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
@@ -332,7 +333,7 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	}
 	if m.Source != "" {
 		for _, name := range copiedFiles {
-			if err = copyFile(filepath.Join(m.Source, name), filepath.Join(tmp, name)); err != nil {
+			if _, err = fileio.CopySideFile(m.Source, name, filepath.Join(tmp, name)); err != nil {
 				return fmt.Errorf("llm: saving %s: %w", dir, err)
 			}
 		}
@@ -435,24 +436,7 @@ func writeShards(dir string, m *Model, names []string, dtype dtypes.DType, shard
 	if err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(filepath.Join(dir, IndexFileName), append(data, '\n'))
-}
-
-// copyFile copies src to dst if src exists.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, in); err != nil {
-		return err
-	}
-	return results.WriteFileAtomic(dst, buf.Bytes())
+	return fileio.WriteFile(filepath.Join(dir, IndexFileName), append(data, '\n'))
 }
 
 // replaceDir moves the finished folder tmp to dir, replacing dir if it exists.

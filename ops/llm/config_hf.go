@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gominitron/gominitron/results"
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // ConfigFileName is the Hugging Face config file inside a model folder.
@@ -702,7 +702,7 @@ func SaveConfig(dir string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(filepath.Join(dir, ConfigFileName), data)
+	return fileio.WriteFile(filepath.Join(dir, ConfigFileName), data)
 }
 
 // encodePythonJSON writes v like Python's json.dumps(v, indent=2,

@@ -38,7 +38,10 @@ func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 			return nil, err
 		}
 	}
-	absOut, err := checkExportTarget(outDir, modelDir) // fail fast, before loading weights
+	if err := checkExportTarget(outDir, modelDir, scoresPath); err != nil { // fail fast, before loading weights
+		return nil, err
+	}
+	absOut, err := filepath.Abs(outDir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
 )
@@ -70,106 +69,51 @@ func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) (err err
 	if pr == nil || pr.Model == nil {
 		return fmt.Errorf("prune: export %s: nil model", dir)
 	}
-	absDir, err := checkExportTarget(dir, pr.Model.Source, lineageSource(lin))
-	if err != nil {
+	if err := checkExportTarget(dir, pr.Model.Source, lineageSource(lin)); err != nil {
 		return err
 	}
-	// Build the whole folder under a temporary name, then rename it into place.
-	tmpParent, err := os.MkdirTemp(filepath.Dir(absDir), "."+filepath.Base(absDir)+".tmp-*")
+	// Build the whole folder beside dir (creating its missing parents), then
+	// rename it into place.
+	stage, commit, cleanup, err := fileio.StageDir(dir)
 	if err != nil {
 		return fmt.Errorf("prune: export %s: %w", dir, err)
 	}
-	defer os.RemoveAll(tmpParent)
-	tmp := filepath.Join(tmpParent, "model")
+	defer cleanup()
+	tmp := stage
 	if err = llm.SaveModel(tmp, pr.Model, opts); err != nil { // config.json, safetensors, tokenizer files of pr.Model.Source
 		return fmt.Errorf("prune: export %s: %w", dir, err)
 	}
 	if lin != nil {
-		data, jerr := json.MarshalIndent(lin, "", "  ")
-		if jerr != nil {
-			return fmt.Errorf("prune: export %s: encoding %s: %w", dir, LineageFile, jerr)
-		}
-		if err = os.WriteFile(filepath.Join(tmp, LineageFile), append(data, '\n'), 0o644); err != nil {
+		if err = fileio.WriteJSON(filepath.Join(tmp, LineageFile), lin); err != nil {
 			return fmt.Errorf("prune: export %s: %w", dir, err)
 		}
 	}
 	if src := pr.Model.Source; src != "" {
 		for _, name := range sideFiles {
-			if err = copyIfMissing(filepath.Join(src, name), filepath.Join(tmp, name)); err != nil {
+			dst := filepath.Join(tmp, name)
+			if _, err := os.Lstat(dst); err == nil {
+				continue // llm.SaveModel copied it
+			}
+			if _, err = fileio.CopySideFile(src, name, dst); err != nil {
 				return fmt.Errorf("prune: export %s: %w", dir, err)
 			}
 		}
 	}
-	if err = os.Remove(absDir); err != nil && !errors.Is(err, os.ErrNotExist) { // an empty folder may stand there
-		return fmt.Errorf("prune: export %s: %w", dir, err)
+	return commit()
+}
+
+// checkExportTarget checks that dir can receive an export: not (inside) any
+// of the source folders (fileio.CheckOutput), and absent or empty.
+func checkExportTarget(dir string, sources ...string) error {
+	if err := fileio.CheckOutput(dir, sources...); err != nil {
+		return fmt.Errorf("prune: export: %w", err)
 	}
-	if err = os.Rename(tmp, absDir); err != nil {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("prune: export %s: folder exists and is not empty; choose a new output folder", dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("prune: export %s: %w", dir, err)
 	}
 	return nil
-}
-
-// checkExportTarget returns the absolute path of dir after checking that it
-// can receive an export: not (inside) any of the source folders, and absent
-// or empty.
-func checkExportTarget(dir string, sources ...string) (string, error) {
-	absDir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("prune: export %s: %w", dir, err)
-	}
-	for _, src := range sources {
-		if src == "" {
-			continue
-		}
-		if inside, err := isWithin(absDir, src); err != nil {
-			return "", fmt.Errorf("prune: export %s: %w", dir, err)
-		} else if inside {
-			return "", fmt.Errorf("prune: export %s: refusing to write into the source model folder %s", dir, src)
-		}
-	}
-	if entries, err := os.ReadDir(absDir); err == nil && len(entries) > 0 {
-		return "", fmt.Errorf("prune: export %s: folder exists and is not empty (choose a new --out)", dir)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("prune: export %s: %w", dir, err)
-	}
-	return absDir, nil
-}
-
-// isWithin reports whether path is dir or inside it (symlinks resolved where
-// they exist).
-func isWithin(path, dir string) (bool, error) {
-	resolve := func(p string) (string, error) {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return "", err
-		}
-		// Resolve the longest existing prefix.
-		rest := ""
-		for cur := abs; ; {
-			if r, err := filepath.EvalSymlinks(cur); err == nil {
-				return filepath.Join(r, rest), nil
-			}
-			parent := filepath.Dir(cur)
-			if parent == cur {
-				return abs, nil
-			}
-			rest = filepath.Join(filepath.Base(cur), rest)
-			cur = parent
-		}
-	}
-	p, err := resolve(path)
-	if err != nil {
-		return false, err
-	}
-	d, err := resolve(dir)
-	if err != nil {
-		return false, err
-	}
-	rel, err := filepath.Rel(d, p)
-	if err != nil {
-		return false, nil
-	}
-	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
 }
 
 // lineageSource is lin.Source, or "" for a nil lineage.
@@ -178,27 +122,4 @@ func lineageSource(lin *Lineage) string {
 		return ""
 	}
 	return lin.Source
-}
-
-// copyIfMissing copies src to dst when src exists and dst does not.
-func copyIfMissing(src, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -131,8 +131,8 @@ func TestExportRefuses(t *testing.T) {
 	nonEmpty := t.TempDir()
 	os.WriteFile(filepath.Join(nonEmpty, "x"), []byte("x"), 0o644)
 	cases := []struct{ out, want string }{
-		{src, "refusing to write into the source"},
-		{filepath.Join(src, "sub"), "refusing to write into the source"},
+		{src, "is inside, the input folder"},
+		{filepath.Join(src, "sub"), "is inside, the input folder"},
 		{nonEmpty, "not empty"},
 	}
 	for _, c := range cases {

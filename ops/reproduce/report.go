@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/plots"
 	"github.com/gominitron/gominitron/results"
 )
@@ -131,7 +132,7 @@ func (r *Report) Save(dir string) error {
 	if err := results.SaveJSON(filepath.Join(dir, ResultFile), r); err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(filepath.Join(dir, TableFile), []byte(r.Markdown()))
+	return fileio.WriteFile(filepath.Join(dir, TableFile), []byte(r.Markdown()))
 }
 
 func f4(x float64) string { return fmt.Sprintf("%.4f", x) }

@@ -1,15 +1,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // NamedTensor is one tensor to write.
@@ -82,7 +82,7 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 	for len(hdr)%8 != 0 { // align the data section, as the reference writer does
 		hdr = append(hdr, ' ')
 	}
-	return writeAtomically(path, func(w *bufio.Writer) error {
+	err = fileio.WriteStream(path, func(w io.Writer) error {
 		var lenBuf [headerLenBytes]byte
 		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
 		if _, err := w.Write(lenBuf[:]); err != nil {
@@ -108,10 +108,14 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	return nil
 }
 
 // writeConverted writes src (elements of srcType) as dstType, chunk by chunk.
-func writeConverted(w *bufio.Writer, dstType DType, src []byte, srcType DType) error {
+func writeConverted(w io.Writer, dstType DType, src []byte, srcType DType) error {
 	if dstType == srcType {
 		_, err := w.Write(src)
 		return err
@@ -127,45 +131,6 @@ func writeConverted(w *bufio.Writer, dstType DType, src []byte, srcType DType) e
 			return err
 		}
 		src = src[n*ss:]
-	}
-	return nil
-}
-
-// writeAtomically writes a file through fill into a temporary file in the
-// same folder, syncs it and renames it to path.
-func writeAtomically(path string, fill func(w *bufio.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = fill(w); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = w.Flush(); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
 	return nil
 }

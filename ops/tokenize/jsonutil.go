@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gominitron/gominitron/results"
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // jsonString quotes s as JSON without HTML escaping (so "<|x|>" stays readable).
@@ -28,7 +28,7 @@ func (tr *Trained) WriteDir(dir string) (string, error) {
 		return "", fmt.Errorf("tokenizer train: %w", err)
 	}
 	path := filepath.Join(dir, "tokenizer.json")
-	if err := results.WriteFileAtomic(path, tr.JSON()); err != nil {
+	if err := fileio.WriteFile(path, tr.JSON()); err != nil {
 		return "", err
 	}
 	cfg := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": tr.SpecialTokens[0], "add_bos_token": true}
@@ -42,7 +42,7 @@ func (tr *Trained) WriteDir(dir string) (string, error) {
 	if err := enc.Encode(cfg); err != nil {
 		return "", err
 	}
-	if err := results.WriteFileAtomic(filepath.Join(dir, "tokenizer_config.json"), buf.Bytes()); err != nil {
+	if err := fileio.WriteFile(filepath.Join(dir, "tokenizer_config.json"), buf.Bytes()); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	gombackend "github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -466,8 +467,8 @@ func runLM(run lmRun) (*Report, error) {
 		if _, err := os.Stat(f); err != nil {
 			continue
 		}
-		if err := copyFileAtomic(f, filepath.Join(rep.Model, filepath.Base(f))); err != nil {
-			return rep, err
+		if _, err := fileio.CopySideFile(filepath.Dir(f), filepath.Base(f), filepath.Join(rep.Model, filepath.Base(f))); err != nil {
+			return rep, fmt.Errorf("train: %w", err)
 		}
 	}
 	fmt.Fprintf(run.log, "exported %s\n", rep.Model)
@@ -513,13 +514,4 @@ func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenize
 		out = append(out, Sample{Prompt: p, Completion: text})
 	}
 	return out, nil
-}
-
-// copyFileAtomic copies src to dst through a temporary file and a rename.
-func copyFileAtomic(src, dst string) error {
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	return results.WriteFileAtomic(dst, raw)
 }
