@@ -63,7 +63,13 @@ func Lines(series []Series, opts LinesOptions) (*plot.Plot, error) {
 	xlo, xhi := minMax(xs...)
 	ylo, yhi := minMax(ys...)
 	p.X.Min, p.X.Max = padRange(xlo, xhi, 0.04)
-	p.Y.Min, p.Y.Max = padRange(ylo, yhi, 0.08)
-	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.08 * float64(len(series)) // room for the legend
+	p.Y.Min, p.Y.Max = withLegendRoom(ylo, yhi, len(series))
 	return p, nil
+}
+
+// withLegendRoom pads the data range [lo, hi] and adds room above it for a
+// top legend of n entries, so that the legend never covers a line.
+func withLegendRoom(lo, hi float64, n int) (float64, float64) {
+	lo, hi = padRange(lo, hi, 0.05)
+	return lo, hi + (hi-lo)*0.09*float64(n)
 }
