@@ -32,6 +32,10 @@ FRESH="${NOTEBOOKS_FRESH:-1}"
 SCRATCH="${NOTEBOOKS_SCRATCH:-${TMPDIR:-/tmp}/gominitron-notebooks-$(printf %s "$ROOT" | cksum | cut -d' ' -f1)}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
+if [[ $FRESH == 1 ]] && ! git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  echo "scripts/notebooks.sh: $ROOT is not a git work tree, so there is no list of its files to copy; running the notebooks in place (NOTEBOOKS_FRESH=0)" >&2
+  FRESH=0
+fi
 
 # The GoNB kernel (bin/gonb, bin/goimports) is built once, in this checkout.
 if [[ ! -x bin/gonb ]] || ! command -v jupyter >/dev/null; then
