@@ -371,6 +371,14 @@ func TestInvalidInputs(t *testing.T) {
 			s[0].Pairs[0].Spearman["ffn"] = 1.5
 			return RankStability(s)
 		}, "outside"},
+		{"no series", func() (*plot.Plot, error) { return Lines(nil, LinesOptions{}) }, "no series"},
+		{"ragged series", func() (*plot.Plot, error) {
+			return Lines([]Series{{Name: "BI ranking", X: []float64{1, 2}, Y: []float64{5}}}, LinesOptions{})
+		}, "BI ranking"},
+		{"empty series", func() (*plot.Plot, error) { return Lines([]Series{{Name: "depth"}}, LinesOptions{}) }, "depth"},
+		{"nan series", func() (*plot.Plot, error) {
+			return Lines([]Series{{Name: "FFN", X: []float64{1, 2}, Y: []float64{5, nan}}}, LinesOptions{})
+		}, "FFN"},
 		{"no runs", func() (*plot.Plot, error) { return TrainingCurves(nil, CurveOptions{}) }, "no runs"},
 		{"nan loss", func() (*plot.Plot, error) { return TrainingCurves(runs, CurveOptions{}) }, "CE only"},
 		{"missing metric", func() (*plot.Plot, error) { return TrainingCurves(demoRuns(), CurveOptions{Metric: "loss_ce"}) }, "no loss_ce"},
