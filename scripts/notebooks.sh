@@ -32,6 +32,9 @@ FRESH="${NOTEBOOKS_FRESH:-1}"
 SCRATCH="${NOTEBOOKS_SCRATCH:-${TMPDIR:-/tmp}/gominitron-notebooks-$(printf %s "$ROOT" | cksum | cut -d' ' -f1)}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
+case "$ROOT/" in
+  "${SCRATCH%/}"/*) echo "scripts/notebooks.sh: NOTEBOOKS_SCRATCH=$SCRATCH holds this checkout; it is emptied before every notebook: choose another folder" >&2; exit 2 ;;
+esac
 if [[ $FRESH == 1 ]] && ! git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   echo "scripts/notebooks.sh: $ROOT is not a git work tree, so there is no list of its files to copy; running the notebooks in place (NOTEBOOKS_FRESH=0)" >&2
   FRESH=0
