@@ -32,9 +32,15 @@ FRESH="${NOTEBOOKS_FRESH:-1}"
 SCRATCH="${NOTEBOOKS_SCRATCH:-${TMPDIR:-/tmp}/gominitron-notebooks-$(printf %s "$ROOT" | cksum | cut -d' ' -f1)}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-case "$ROOT/" in
-  "${SCRATCH%/}"/*) echo "scripts/notebooks.sh: NOTEBOOKS_SCRATCH=$SCRATCH holds this checkout; it is emptied before every notebook: choose another folder" >&2; exit 2 ;;
-esac
+scratch_parent="${SCRATCH%/}"
+if [[ $SCRATCH != /* ]]; then
+  echo "scripts/notebooks.sh: NOTEBOOKS_SCRATCH=$SCRATCH: give an absolute path" >&2
+  exit 2
+fi
+if [[ -z $scratch_parent || $ROOT/ == "$scratch_parent"/* ]]; then
+  echo "scripts/notebooks.sh: NOTEBOOKS_SCRATCH=$SCRATCH holds this checkout; it is emptied before every notebook: choose another folder" >&2
+  exit 2
+fi
 if [[ $FRESH == 1 ]] && ! git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   echo "scripts/notebooks.sh: $ROOT is not a git work tree, so there is no list of its files to copy; running the notebooks in place (NOTEBOOKS_FRESH=0)" >&2
   FRESH=0
