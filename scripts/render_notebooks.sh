@@ -11,8 +11,8 @@
 # (NOTEBOOKS_FRESH=0: the fetched Brown corpus and the importance pass are
 # shared between them; set NOTEBOOKS_FRESH=1 for fresh copies). Each rendered
 # notebook replaces its earlier copy only once it executed without error.
-# cpu scale takes long on a small machine: 00–05 take minutes each, each of
-# 10–17 roughly 5–15 minutes on 2 cores.
+# cpu scale takes long on a small machine: 00–05 take 0.5–7 minutes each, each of
+# 10–17 about 4–10 minutes on 2 cores.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
