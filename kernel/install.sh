@@ -46,7 +46,7 @@ fi
 command -v jupyter >/dev/null || { log "jupyter not found (run without --register-only)"; exit 1; }
 
 # 2. GoNB, goimports and gopls (GoNB's autocompletion), at the versions pinned
-# in go.mod (kernel/tools.go). GOEXPERIMENT as the rest of the project, so the
+# in go.mod (internal/nbtools/tools.go). GOEXPERIMENT as the rest of the project, so the
 # build cache is shared.
 export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
 mkdir -p bin

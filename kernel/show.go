@@ -45,15 +45,6 @@ func ShowSVG(p *plot.Plot) error {
 	return nil
 }
 
-// Must panics on a non-nil error and returns v, for one-line cells:
-// kernel.Must(plots.LayerImportance(scores)).
-func Must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // Table displays rows under headers: an HTML table in a notebook, aligned
 // text columns elsewhere. Every row must have len(headers) cells.
 func Table(headers []string, rows [][]string) error {
@@ -119,4 +110,11 @@ func HTML(htmlText, fallback string) {
 		return
 	}
 	fmt.Fprintln(Out, fallback)
+}
+
+// Plot displays the plot a plots function returns, or stops the cell with
+// its error (see Check): kernel.Plot(plots.LayerImportance(scores)).
+func Plot(p *plot.Plot, err error) {
+	Check(err)
+	Check(Show(p))
 }

@@ -113,7 +113,7 @@ func ParamsVsLoss(cands []results.Candidate) (*plot.Plot, error) {
 			return nil, fmt.Errorf("plots: ParamsVsLoss: candidate %q has %d params", c.Name, c.Params)
 		}
 		pts[i] = plotter.XY{X: float64(c.Params) / 1e6, Y: loss}
-		labels[i] = " " + c.Name
+		labels[i] = c.Name
 		if loss < pts[best].Y {
 			best = i
 		}
@@ -127,21 +127,13 @@ func ParamsVsLoss(cands []results.Candidate) (*plot.Plot, error) {
 	s.Color, s.Shape, s.Radius = seriesColor(0), draw.CircleGlyph{}, vg.Points(3)
 	ring, _ := plotter.NewScatter(pts[best : best+1])
 	ring.Color, ring.Shape, ring.Radius = seriesColor(2), draw.RingGlyph{}, vg.Points(7)
-	ls, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
-	if err != nil {
-		return nil, err
-	}
-	for i := range ls.TextStyle {
-		ls.TextStyle[i].YAlign = draw.YCenter
-		ls.Offset = vg.Point{X: vg.Points(4)}
-	}
+	ls := newSpreadLabels(pts, labels)
 	p.Add(s, ring, ls)
 	p.Legend.Add(fmt.Sprintf("best: %s", cands[best].Name), ring)
 	p.Legend.Top = true
 	xlo, xhi := minMax([]float64{pts[0].X}, xsOf(pts))
 	ylo, yhi := minMax(ysOf(pts))
 	p.X.Min, p.X.Max = padRange(xlo, xhi, 0.1)
-	p.X.Max += (p.X.Max - p.X.Min) * 0.15 // room for labels
 	p.Y.Min, p.Y.Max = padRange(ylo, yhi, 0.1)
 	return p, nil
 }

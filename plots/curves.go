@@ -95,6 +95,7 @@ func TrainingCurves(runs []results.Run, opts CurveOptions) (*plot.Plot, error) {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
+	var ys []float64
 	for i, run := range runs {
 		if run.Name == "" {
 			return nil, fmt.Errorf("plots: TrainingCurves: run %d has no name", i)
@@ -116,6 +117,7 @@ func TrainingCurves(runs []results.Run, opts CurveOptions) (*plot.Plot, error) {
 				return nil, fmt.Errorf("plots: TrainingCurves: run %q step %d: %s %v not positive on a log axis", run.Name, s.Step, opts.Metric, y)
 			}
 			pts = append(pts, plotter.XY{X: x, Y: y})
+			ys = append(ys, y)
 		}
 		if len(pts) == 0 {
 			return nil, fmt.Errorf("plots: TrainingCurves: run %q has no %s values", run.Name, opts.Metric)
@@ -136,5 +138,9 @@ func TrainingCurves(runs []results.Run, opts CurveOptions) (*plot.Plot, error) {
 		}
 	}
 	p.Legend.Top = true
+	if !opts.LogY {
+		lo, hi := minMax(ys)
+		p.Y.Min, p.Y.Max = withLegendRoom(lo, hi, len(runs))
+	}
 	return p, nil
 }

@@ -35,7 +35,9 @@ type HeatmapOptions struct {
 
 // ImportanceHeatmap draws the scores of one width axis as a layer × unit
 // heatmap. Each layer's scores are divided by that layer's maximum (pruning
-// ranks units within a layer), so colors run from 0 (dark) to 1 (bright).
+// ranks units within a layer), so colors run from 0 (dark) to 1 (bright) and
+// every row has a 1 (its most important unit); a colour bar on the right says
+// so.
 func ImportanceHeatmap(imp *results.Importance, opts HeatmapOptions) (*plot.Plot, error) {
 	if imp == nil {
 		return nil, fmt.Errorf("plots: ImportanceHeatmap: nil importance")
@@ -91,7 +93,7 @@ func ImportanceHeatmap(imp *results.Importance, opts HeatmapOptions) (*plot.Plot
 		grid.xStep = 1
 		p.X.Label.Text = "query head"
 		p.X.Tick.Marker = integerTicks{}
-		p.Title.Text = "Attention head importance (per layer, / layer max)"
+		p.Title.Text = "Attention head importance within each layer"
 		if opts.Keep > 0 {
 			s, err := plotter.NewScatter(removed)
 			if err != nil {
@@ -134,15 +136,17 @@ func ImportanceHeatmap(imp *results.Importance, opts HeatmapOptions) (*plot.Plot
 		grid.xStep = float64(width) / float64(bins)
 		p.X.Label.Text = fmt.Sprintf("neuron rank within the layer (%d bins)", bins)
 		p.X.Tick.Marker = integerTicks{}
-		p.Title.Text = "FFN neuron importance, sorted per layer (/ layer max)"
+		p.Title.Text = "FFN neuron importance within each layer, sorted"
 		if opts.Keep > 0 {
 			l := vLine{X: float64(opts.Keep), Style: solid(color.RGBA{R: 230, A: 255}, 2)}
 			cut = append(cut, l)
 			p.X.Label.Text += fmt.Sprintf("; line = plan cut, keep %d of %d", opts.Keep, width)
 		}
 	}
-	p.Add(&cells{grid: grid, colors: heatPalette()})
+	palette := heatPalette()
+	p.Add(&cells{grid: grid, colors: palette})
 	p.Add(cut...)
+	p.Add(&colorBar{colors: palette, label: "score / layer's highest (1 = most important)"})
 	p.X.Min, p.X.Max = 0, float64(width)
 	if opts.Axis == "heads" {
 		p.X.Min, p.X.Max = -0.5, float64(width)-0.5

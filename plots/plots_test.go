@@ -116,6 +116,31 @@ func demoCandidates() []results.Candidate {
 	return out
 }
 
+// crowdedCandidates are the presets of notebook 05 on the demo teacher:
+// several land on nearly the same point, so their labels would overlap.
+func crowdedCandidates() []results.Candidate {
+	var out []results.Candidate
+	for _, c := range []struct {
+		name   string
+		params int64
+		loss   float64
+	}{{"full model", 1263232, 4.83}, {"FFN ½", 1052416, 5.02}, {"hidden ¾", 1041152, 5.05}, {"heads ½ per group", 1132160, 4.98},
+		{"depth: keep 3 of 4 layers", 1066624, 5.03}, {"width: hidden ¾ + FFN ½", 883200, 5.41}} {
+		out = append(out, results.Candidate{Name: c.name, Params: c.params, Losses: []results.StepLoss{{Loss: c.loss}}})
+	}
+	return out
+}
+
+// demoSeries are three layer-choice rules of notebook 02 on a 6-layer model.
+func demoSeries() []Series {
+	k := []float64{1, 2, 3, 4, 5}
+	return []Series{
+		{Name: "drop-one ranking", X: k, Y: []float64{5.1, 5.5, 6.2, 7.0, 8.1}},
+		{Name: "BI ranking", X: k, Y: []float64{5.3, 5.9, 6.4, 7.4, 8.0}},
+		{Name: "contiguous block", X: k, Y: []float64{5.1, 5.4, 6.0, 7.1, 8.1}},
+	}
+}
+
 func goldenCases() map[string]func() (*plot.Plot, error) {
 	imp := demoImportance()
 	withAcc := demoImportance()
@@ -138,8 +163,12 @@ func goldenCases() map[string]func() (*plot.Plot, error) {
 		"val_curves_tokens": func() (*plot.Plot, error) {
 			return TrainingCurves(demoRuns(), CurveOptions{X: "tokens", Metric: "val_loss"})
 		},
-		"throughput":     func() (*plot.Plot, error) { return Throughput(demoBench(), "") },
-		"params_vs_loss": func() (*plot.Plot, error) { return ParamsVsLoss(demoCandidates()) },
+		"throughput":             func() (*plot.Plot, error) { return Throughput(demoBench(), "") },
+		"params_vs_loss":         func() (*plot.Plot, error) { return ParamsVsLoss(demoCandidates()) },
+		"params_vs_loss_crowded": func() (*plot.Plot, error) { return ParamsVsLoss(crowdedCandidates()) },
+		"lines_depth": func() (*plot.Plot, error) {
+			return Lines(demoSeries(), LinesOptions{Title: "Validation LM loss after dropping k layers", XLabel: "layers dropped", YLabel: "LM loss (nats/token)", IntegerX: true})
+		},
 	}
 }
 
@@ -342,6 +371,14 @@ func TestInvalidInputs(t *testing.T) {
 			s[0].Pairs[0].Spearman["ffn"] = 1.5
 			return RankStability(s)
 		}, "outside"},
+		{"no series", func() (*plot.Plot, error) { return Lines(nil, LinesOptions{}) }, "no series"},
+		{"ragged series", func() (*plot.Plot, error) {
+			return Lines([]Series{{Name: "BI ranking", X: []float64{1, 2}, Y: []float64{5}}}, LinesOptions{})
+		}, "BI ranking"},
+		{"empty series", func() (*plot.Plot, error) { return Lines([]Series{{Name: "depth"}}, LinesOptions{}) }, "depth"},
+		{"nan series", func() (*plot.Plot, error) {
+			return Lines([]Series{{Name: "FFN", X: []float64{1, 2}, Y: []float64{5, nan}}}, LinesOptions{})
+		}, "FFN"},
 		{"no runs", func() (*plot.Plot, error) { return TrainingCurves(nil, CurveOptions{}) }, "no runs"},
 		{"nan loss", func() (*plot.Plot, error) { return TrainingCurves(runs, CurveOptions{}) }, "CE only"},
 		{"missing metric", func() (*plot.Plot, error) { return TrainingCurves(demoRuns(), CurveOptions{Metric: "loss_ce"}) }, "no loss_ce"},

@@ -4,7 +4,7 @@
 // kernel/install.sh builds: GoNB (the Jupyter kernel), goimports (which GoNB
 // needs) and gopls (GoNB's autocompletion and documentation; v0.23.0 is the
 // last release for Go 1.26). It is never compiled.
-package kernel
+package nbtools
 
 import (
 	_ "github.com/janpfeifer/gonb"

@@ -3,8 +3,8 @@
 // and strings listed in the notebook metadata "gominitron.expect". With
 // -strip it instead removes outputs from notebooks before committing them.
 //
-//	go run ./kernel/nbcheck out/notebooks/*.ipynb
-//	go run ./kernel/nbcheck -strip notebooks/*.ipynb
+//	go run ./internal/nbtools/nbcheck out/notebooks/*.ipynb
+//	go run ./internal/nbtools/nbcheck -strip notebooks/*.ipynb
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gominitron/gominitron/kernel"
+	"github.com/gominitron/gominitron/internal/nbtools"
 )
 
 func main() {
@@ -25,7 +25,7 @@ func main() {
 	failed := false
 	for _, path := range flag.Args() {
 		if *strip {
-			changed, err := kernel.StripNotebook(path)
+			changed, err := nbtools.StripNotebook(path)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "FAIL", err)
 				failed = true
@@ -34,7 +34,7 @@ func main() {
 			}
 			continue
 		}
-		r, err := kernel.ReadNotebookReport(path)
+		r, err := nbtools.ReadNotebookReport(path)
 		if err == nil {
 			err = r.Check()
 		}

@@ -1,4 +1,4 @@
-package kernel
+package nbtools
 
 import (
 	"os"
@@ -58,7 +58,7 @@ func scriptsIn(cmd string) []string {
 }
 
 func TestDockerfile(t *testing.T) {
-	const root = ".."
+	const root = "../.."
 	instrs := parseDockerfile(t, filepath.Join(root, "Dockerfile"))
 	var (
 		from        []string

@@ -1,4 +1,4 @@
-package kernel
+package nbtools
 
 import (
 	"os"
@@ -87,7 +87,7 @@ func TestSmokeNotebook(t *testing.T) {
 		t.Skipf("jupyter not installed (%v): run kernel/install.sh", err)
 	}
 	out := t.TempDir()
-	cmd := exec.Command("bash", "../scripts/notebooks.sh", "notebooks/99-smoke-kernel.ipynb")
+	cmd := exec.Command("bash", "../../scripts/notebooks.sh", "notebooks/99-smoke-kernel.ipynb")
 	cmd.Env = append(os.Environ(), "NOTEBOOKS_OUT="+out)
 	log, err := cmd.CombinedOutput()
 	if err != nil {
@@ -108,7 +108,7 @@ func TestSmokeNotebook(t *testing.T) {
 // TestCommittedNotebooks checks every notebooks/*.ipynb: outputs stripped,
 // the gonb kernel, and figure expectations declared for scripts/notebooks.sh.
 func TestCommittedNotebooks(t *testing.T) {
-	paths, err := filepath.Glob("../notebooks/*.ipynb")
+	paths, err := filepath.Glob("../../notebooks/*.ipynb")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no notebooks found (%v)", err)
 	}
@@ -118,7 +118,7 @@ func TestCommittedNotebooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r.Executed != 0 || r.outputs != 0 {
-			t.Errorf("%s has outputs: run go run ./kernel/nbcheck -strip %s", p, p)
+			t.Errorf("%s has outputs: run go run ./internal/nbtools/nbcheck -strip %s", p, p)
 		}
 		if r.Kernel != "gonb" {
 			t.Errorf("%s: kernelspec %q, want gonb", p, r.Kernel)
