@@ -10,7 +10,6 @@ import (
 	"testing"
 )
 
-
 // rawRows reads a JSONL file as generic maps, independently of the package's row types.
 func rawRows(t *testing.T, name string) []map[string]any {
 	t.Helper()
