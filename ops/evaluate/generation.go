@@ -44,11 +44,22 @@ const DefaultMaxGenTokens = 256
 // kept text identical to stopping early.
 type ModelGenerator struct {
 	Runner    *llm.Runner
-	Tok       *tokenize.Tokenizer
+	Tok       GenTokenizer
 	BatchSize int                   // prompts per Generate call (default 8)
 	MaxLen    int                   // model context in tokens; default max_position_embeddings (2048 if unset)
 	Progress  func(done, total int) // optional, after each batch
 }
+
+// GenTokenizer is what generation needs of a tokenizer (*tokenize.Tokenizer).
+type GenTokenizer interface {
+	Encode(text string, addSpecial bool) []int32
+	Decode(ids []int32, skipSpecial bool) (string, error)
+	IDToToken(id int32) (string, bool)
+	BOS() int32
+	EOS() int32
+}
+
+var _ GenTokenizer = (*tokenize.Tokenizer)(nil)
 
 // NewModelGenerator wires a Runner and the model's tokenizer into a Generator.
 func NewModelGenerator(r *llm.Runner, tok *tokenize.Tokenizer, batchSize int) *ModelGenerator {
@@ -154,7 +165,7 @@ find:
 
 // stopTokenIDs are the end-of-sequence ids: the config's eos_token_id(s),
 // else the tokenizer's EOS.
-func stopTokenIDs(cfg *llm.Config, tok *tokenize.Tokenizer) []int {
+func stopTokenIDs(cfg *llm.Config, tok GenTokenizer) []int {
 	if len(cfg.EOSTokenIDs) > 0 {
 		return cfg.EOSTokenIDs
 	}
