@@ -81,6 +81,21 @@ func DefaultMetric(f Format) string {
 	return "acc"
 }
 
+// FormatMetrics lists the metrics a format reports.
+func FormatMetrics(f Format) []string {
+	switch f {
+	case FormatGSM8K:
+		return []string{MetricStrictMatch, MetricFlexibleMatch}
+	case FormatXLSum:
+		return []string{MetricRougeL, MetricRougeLsum}
+	case FormatMBPP:
+		return []string{MetricPassAt1}
+	case FormatTruthfulQAMC2:
+		return []string{"acc"}
+	}
+	return []string{"acc", "acc_norm"}
+}
+
 // gsm8k answer extraction, from the harness's gsm8k.yaml filter_list.
 var (
 	gsm8kStrict   = regexp.MustCompile(`#### (\-?[0-9\.\,]+)`)
