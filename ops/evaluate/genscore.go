@@ -77,6 +77,8 @@ func DefaultMetric(f Format) string {
 		return MetricPassAt1
 	case FormatHellaSwag, FormatARC:
 		return "acc_norm"
+	case FormatTruthfulQAMC2:
+		return "mc2"
 	}
 	return "acc"
 }
@@ -91,7 +93,7 @@ func FormatMetrics(f Format) []string {
 	case FormatMBPP:
 		return []string{MetricPassAt1}
 	case FormatTruthfulQAMC2:
-		return []string{"acc"}
+		return []string{"mc2", "acc"}
 	}
 	return []string{"acc", "acc_norm"}
 }

@@ -29,7 +29,7 @@ func MC2(logLiks []float64, labels []int) float64 {
 
 // MCTaskResult turns a multiple-choice result into the common TaskResult,
 // one Sample per doc: acc and acc_norm, or for truthfulqa_mc2 the harness's
-// "acc" = MC2. Doc ids are their index in the file.
+// "acc" = MC2 (also reported as "mc2", the blog's name). Doc ids are their index in the file.
 func MCTaskResult(format Format, docs []Doc, r *MCResult) (*TaskResult, error) {
 	if len(r.LogLiks) != r.N || len(r.Contexts) != r.N {
 		return nil, fmt.Errorf("evaluate: multiple-choice result without per-doc details")
@@ -54,7 +54,8 @@ func MCTaskResult(format Format, docs []Doc, r *MCResult) (*TaskResult, error) {
 			if len(d.Labels) != len(r.LogLiks[i]) {
 				return nil, fmt.Errorf("evaluate: truthfulqa_mc2 doc %d has %d labels for %d choices", i, len(d.Labels), len(r.LogLiks[i]))
 			}
-			s.Metrics = map[string]float64{"acc": MC2(r.LogLiks[i], d.Labels)}
+			mc2 := MC2(r.LogLiks[i], d.Labels)
+			s.Metrics = map[string]float64{"acc": mc2, "mc2": mc2}
 		} else {
 			s.Metrics = map[string]float64{"acc": boolFloat(r.Pred[i] == d.Gold), "acc_norm": boolFloat(r.PredNrm[i] == d.Gold)}
 		}

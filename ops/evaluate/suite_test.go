@@ -61,7 +61,7 @@ func TestRunSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Models[0].Name != "teacher" || s.Models[1].Path != filepath.Join(dir, "student") || s.Tasks[1].Benchmark != "gsm8k" ||
-		s.Tasks[0].Metric != "acc_norm" || s.Tasks[2].Metric != "acc" || s.Tasks[3].Metric != MetricRougeLsum || s.Tasks[0].Task != filepath.Join(dir, "arc.jsonl") {
+		s.Tasks[0].Metric != "acc_norm" || s.Tasks[2].Metric != "mc2" || s.Tasks[3].Metric != MetricRougeLsum || s.Tasks[0].Task != filepath.Join(dir, "arc.jsonl") {
 		t.Fatalf("suite %+v", s)
 	}
 	var tasks []*LoadedTask
