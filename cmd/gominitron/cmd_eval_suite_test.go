@@ -80,6 +80,9 @@ func TestEvalGenerationTaskCommand(t *testing.T) {
 			}
 		}
 		if c.format == "gsm8k" {
+			if _, ok := lines[0]["generation"]; !ok {
+				t.Errorf("gsm8k sample lacks the generation: %v", lines[0])
+			}
 			if _, ok := lines[0]["filtered"]; !ok {
 				t.Errorf("gsm8k sample lacks the filtered answers: %v", lines[0])
 			}

@@ -12,7 +12,7 @@ import (
 type Sample struct {
 	DocID      string             `json:"doc_id"`
 	Prompt     string             `json:"prompt"`               // the whole context, few-shot examples included
-	Generation string             `json:"generation,omitempty"` // generation tasks: the continuation after stop strings
+	Generation *string            `json:"generation,omitempty"` // generation tasks: the continuation after stop strings (present even when empty)
 	Filtered   map[string]string  `json:"filtered,omitempty"`   // gsm8k: the answer each filter extracted
 	Choices    []string           `json:"choices,omitempty"`    // log-likelihood tasks: the continuations scored
 	LogLiks    []float64          `json:"loglikelihoods,omitempty"`
@@ -226,7 +226,7 @@ func EvaluateGen(gen Generator, code CodeRunner, t *GenTask, opts GenOptions) (*
 	samples := make([]Sample, n)
 	for i := range n {
 		d := t.Docs[i]
-		s := Sample{DocID: d.ID, Prompt: prompts[i], Generation: gens[i], Target: d.Reference}
+		s := Sample{DocID: d.ID, Prompt: prompts[i], Generation: &gens[i], Target: d.Reference}
 		switch t.Format {
 		case FormatGSM8K:
 			s.Filtered, s.Metrics = GSM8KScores(gens[i], d.Reference)

@@ -133,7 +133,7 @@ func TestReadSuiteErrors(t *testing.T) {
 // TestWriteSamples: one JSON object per line with the audit fields.
 func TestWriteSamples(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "s.jsonl")
-	in := []Sample{{DocID: "3", Prompt: "Q <b>", Generation: " 7", Target: "#### 7", Filtered: map[string]string{"strict-match": "7"}, Metrics: map[string]float64{MetricStrictMatch: 1}},
+	in := []Sample{{DocID: "3", Prompt: "Q <b>", Generation: ptr(" 7"), Target: "#### 7", Filtered: map[string]string{"strict-match": "7"}, Metrics: map[string]float64{MetricStrictMatch: 1}},
 		{DocID: "4", Prompt: "p", Choices: []string{" a", " b"}, LogLiks: []float64{-1, -2}, Target: " a", Metrics: map[string]float64{"acc": 1}}}
 	if err := WriteSamples(p, in); err != nil {
 		t.Fatal(err)
@@ -156,3 +156,5 @@ func TestWriteSamples(t *testing.T) {
 		t.Errorf("lines %v", lines)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
