@@ -9,7 +9,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gominitron/gominitron/ops/evaluate"
-	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/plots"
 	"github.com/gominitron/gominitron/results"
@@ -51,38 +50,11 @@ func openEvaluators(modelDir string, o evalOpenOptions) (evaluate.Evaluators, fu
 	if err != nil {
 		return ev, nil, fmt.Errorf("tasks need the model's tokenizer (--tokenizer): %w", err)
 	}
-	if ev.Encoder, err = evaluate.NewHarnessEncoder(tok, o.addBOS); err != nil {
-		return ev, nil, err
-	}
-	prober, err := evaluate.NewModelLogProber(be, m, evaluate.ModelOptions{BatchSize: o.batch, DType: o.dtype})
-	if err != nil {
-		return ev, nil, err
-	}
-	scorer := &evaluate.SeqScorer{Model: prober}
+	opts := evaluate.EvaluatorOptions{BatchSize: o.batch, DType: o.dtype, AddBOS: o.addBOS, Generate: o.needGen, Code: ev.Code}
 	if !o.quiet {
-		scorer.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d continuations", done, total) }
+		opts.Progress = func(what string, done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d %s", done, total, what) }
 	}
-	ev.Scorer = scorer
-	var runner *llm.Runner
-	if o.needGen {
-		if runner, err = llm.NewRunner(be, m); err != nil {
-			prober.Close()
-			return ev, nil, err
-		}
-		runner.WithDType(o.dtype)
-		gen := evaluate.NewModelGenerator(runner, tok, o.batch)
-		if !o.quiet {
-			gen.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d generations", done, total) }
-		}
-		ev.Generator = gen
-	}
-	release := func() {
-		prober.Close()
-		if runner != nil {
-			runner.Close()
-		}
-	}
-	return ev, release, nil
+	return evaluate.NewModelEvaluators(be, m, tok, opts)
 }
 
 // runEvalTask scores one task file of any format with the common result
