@@ -148,7 +148,7 @@ func TestGSM8KScores(t *testing.T) {
 }
 
 // fakeGenerator answers each prompt from a table keyed by the prompt's
-// last line and records the options it got.
+// last two lines (lastTwoLines) and records the prompts and options it got.
 type fakeGenerator struct {
 	answers map[string]string
 	opts    UntilOptions
@@ -159,10 +159,15 @@ func (g *fakeGenerator) GenerateUntil(prompts []string, opts UntilOptions) ([]st
 	g.opts, g.prompts = opts, prompts
 	out := make([]string, len(prompts))
 	for i, p := range prompts {
-		lines := strings.Split(strings.TrimRight(p, "\n"), "\n")
-		out[i] = g.answers[lines[len(lines)-2]+"|"+lines[len(lines)-1]]
+		out[i] = g.answers[lastTwoLines(p)]
 	}
 	return out, nil
+}
+
+// lastTwoLines identifies a doc by the end of its prompt.
+func lastTwoLines(p string) string {
+	lines := strings.Split(strings.TrimRight(p, "\n"), "\n")
+	return lines[len(lines)-2] + "|" + lines[len(lines)-1]
 }
 
 // TestEvaluateGenGSM8KAndXLSum: metrics averaged over docs, stderr, and the
@@ -172,19 +177,13 @@ func TestEvaluateGenGSM8KAndXLSum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(i int) string { return "Question: " + strings.TrimPrefix(task.Docs[i].Text, "Question: ") }
+	key := func(i int) string { return lastTwoLines(task.Docs[i].Text) }
 	g := &fakeGenerator{answers: map[string]string{
 		key(0): " 3 + 4 = 7.\n#### 7",  // strict and flexible
 		key(1): " It is 60 pens.",      // flexible only ("60")
 		key(2): " $3,600",              // flexible: "$3,600" → "3600" = ref "3,600" → "3600"
 		key(3): " 45 mph, or maybe 50", // flexible takes 50: wrong
 	}}
-	// key() spans the doc's two-line question; adapt to the fake's lookup.
-	for k, v := range g.answers {
-		delete(g.answers, k)
-		lines := strings.Split(k, "\n")
-		g.answers[lines[len(lines)-2]+"|"+lines[len(lines)-1]] = v
-	}
 	res, err := EvaluateGen(g, nil, task, GenOptions{Limit: 4, MaxGenTokens: 17})
 	if err != nil {
 		t.Fatal(err)
@@ -210,12 +209,11 @@ func TestEvaluateGenGSM8KAndXLSum(t *testing.T) {
 	}
 	gx := &fakeGenerator{answers: map[string]string{}}
 	for i, d := range xl.Docs {
-		lines := strings.Split(d.Text, "\n")
 		answer := ""
 		if i == 0 {
 			answer = " The jury said the election was conducted well." // 8 tokens; target 9
 		}
-		gx.answers[lines[len(lines)-2]+"|"+lines[len(lines)-1]] = answer
+		gx.answers[lastTwoLines(d.Text)] = answer
 	}
 	res, err = EvaluateGen(gx, nil, xl, GenOptions{})
 	if err != nil {

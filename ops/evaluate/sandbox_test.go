@@ -94,12 +94,11 @@ func TestEvaluateGenMBPP(t *testing.T) {
 	}
 	answers := map[string]string{}
 	for i, d := range task.Docs {
-		lines := strings.Split(strings.TrimRight(d.Text, "\n"), "\n")
 		code := "def nothing():\n    pass\n" // fails (name not defined)
 		if i%2 == 0 {
 			code = strings.ReplaceAll(strings.TrimSuffix(d.Target, "\n[DONE]"), "\r\n", "\n")
 		}
-		answers[lines[len(lines)-2]+"|"+lines[len(lines)-1]] = code
+		answers[lastTwoLines(d.Text)] = code
 	}
 	g := &fakeGenerator{answers: answers}
 	if _, err := EvaluateGen(g, nil, task, GenOptions{}); err == nil {
