@@ -180,6 +180,9 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": *logSamples}, []string{*task, *modelDir, *tokPath}); err != nil {
+		return err
+	}
 	tok, err := tokenize.Load(*tokPath)
 	if err != nil {
 		return fmt.Errorf("multiple-choice tasks need the model's tokenizer (--tokenizer): %w", err)

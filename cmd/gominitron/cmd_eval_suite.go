@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 
@@ -62,6 +63,9 @@ func openEvaluators(modelDir string, o evalOpenOptions) (evaluate.Evaluators, fu
 func runEvalTask(modelDir string, spec evaluate.SuiteTask, o evalOpenOptions, logSamples string, emit func(any) error) error {
 	if spec.Sampler != "" && spec.Sampler != "random" && spec.Sampler != "first_n" {
 		return fmt.Errorf("--sampler %q: want random or first_n", spec.Sampler)
+	}
+	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": logSamples}, []string{spec.Task, modelDir, o.tokPath}); err != nil {
+		return err
 	}
 	lt, err := evaluate.LoadTask(spec)
 	if err != nil {
@@ -123,8 +127,17 @@ func runEvalSuite(suitePath string, o evalOpenOptions, logSamplesDir, markdownPa
 	}
 	o.needCode = evaluate.NeedsSandbox(tasks)
 	names := make([]string, len(s.Models))
+	inputs := []string{suitePath, o.tokPath}
 	for i, m := range s.Models {
 		names[i] = m.Name
+		inputs = append(inputs, m.Path)
+	}
+	for _, t := range s.Tasks {
+		inputs = append(inputs, t.Task)
+	}
+	outs := map[string]string{"--log-samples": logSamplesDir, "--markdown": markdownPath, "--plot": plotPath}
+	if err := checkOutputsOutsideInputs(outs, inputs); err != nil {
+		return err
 	}
 	if logSamplesDir != "" {
 		if err := os.MkdirAll(logSamplesDir, 0o755); err != nil {
@@ -170,4 +183,39 @@ func runEvalSuite(suitePath string, o evalOpenOptions, logSamplesDir, markdownPa
 		}
 	}
 	return emit(tab)
+}
+
+// checkOutputsOutsideInputs refuses an output path that is one of the
+// inputs or lies inside an input folder (flag names the output's flag).
+func checkOutputsOutsideInputs(outputs map[string]string, inputs []string) error {
+	resolve := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		if r, err := filepath.EvalSymlinks(a); err == nil {
+			return r
+		}
+		// a file not yet written: resolve its folder
+		if r, err := filepath.EvalSymlinks(filepath.Dir(a)); err == nil {
+			return filepath.Join(r, filepath.Base(a))
+		}
+		return a
+	}
+	for flag, out := range outputs {
+		if out == "" {
+			continue
+		}
+		o := resolve(out)
+		for _, in := range inputs {
+			if in == "" {
+				continue
+			}
+			i := resolve(in)
+			if o == i || strings.HasPrefix(o, i+string(filepath.Separator)) {
+				return fmt.Errorf("%s %s would write into the input %s", flag, out, in)
+			}
+		}
+	}
+	return nil
 }

@@ -158,3 +158,34 @@ func TestEvalSuiteErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalOutputsNeverInsideInputs: --log-samples, --markdown and --plot
+// may not overwrite a task file or write into a model folder.
+func TestEvalOutputsNeverInsideInputs(t *testing.T) {
+	model := randomModelDir(t)
+	dir := t.TempDir()
+	copyTask(t, dir, "gsm8k.jsonl")
+	copyTask(t, dir, "arc.jsonl")
+	task := filepath.Join(dir, "gsm8k.jsonl")
+	before, _ := os.ReadFile(task)
+	suite := filepath.Join(dir, "suite.json")
+	os.WriteFile(suite, []byte(`{"models": [{"path": "`+model+`"}], "tasks": [{"task": "gsm8k.jsonl", "format": "gsm8k", "limit": 1, "max_gen_tokens": 2}]}`), 0o644)
+	for _, args := range [][]string{
+		{"--model", model, "--task", task, "--format", "gsm8k", "--limit", "1", "--max-gen-tokens", "2", "--quiet", "--log-samples", task},
+		{"--model", model, "--task", filepath.Join(dir, "arc.jsonl"), "--format", "arc", "--quiet", "--log-samples", filepath.Join(model, "s.jsonl")},
+		{"--suite", suite, "--quiet", "--markdown", task},
+		{"--suite", suite, "--quiet", "--log-samples", filepath.Join(model, "samples")},
+		{"--suite", suite, "--quiet", "--plot", suite},
+	} {
+		err := runEval(args)
+		if err == nil || !strings.Contains(err.Error(), "would write into the input") {
+			t.Errorf("%v: error %v, want a refusal", args, err)
+		}
+	}
+	if after, _ := os.ReadFile(task); string(after) != string(before) {
+		t.Error("the task file was changed")
+	}
+	if _, err := os.Stat(filepath.Join(model, "samples")); err == nil {
+		t.Error("a samples folder was created inside the model")
+	}
+}
