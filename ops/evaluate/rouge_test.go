@@ -35,6 +35,10 @@ func TestRougeAgainstPublishedValues(t *testing.T) {
 		{"rougeLsum empty prediction", true, "w1 w2 w3 w4 w5", "", 0, 0, 0, 0},
 		{"rougeLsum empty target", true, "", "w1", 0, 0, 0, 0},
 		{"rougeLsum non-word prediction", true, "w1 w2 w3 w4 w5", "/", 0, 0, 0, 0},
+		// Hand-derived: ref sentences [a b], [a c]; both union-LCS against
+		// [a b c] contain "a", but the prediction has one "a": hits a, b, c = 3
+		// (not 4). R = 3/4, P = 3/3.
+		{"rougeLsum counts a token once per occurrence", true, "a b\na c", "a b c", 1, 0.75, 2 * 0.75 / 1.75, 1e-12},
 		{"rougeLsum one line equals rougeL", true, "testing one two", "testing two", 1, 2.0 / 3, 4.0 / 5, 1e-12},
 	}
 	for _, c := range cases {
