@@ -16,17 +16,25 @@ import (
 
 // SandboxRunner runs untrusted Python (MBPP generations) with bubblewrap:
 // a separate process in new user, network, PID, IPC and UTS namespaces (no
-// network at all), the host's /usr (and /bin, /lib*) read-only, a fresh
-// /tmp, a throwaway working folder that is deleted afterwards, an empty
-// environment, a wall-clock timeout and address-space / CPU-time / process
-// limits (set with util-linux prlimit inside the sandbox). There is no
-// fallback: NewSandboxRunner fails when bwrap is missing or cannot create
-// the namespaces, and nothing runs unsandboxed.
+// network at all), the host's /usr (and /bin, /lib*) read-only, the program
+// read-only in a fresh working folder, an empty environment, a wall-clock
+// timeout and address-space / CPU-time / process / file-size limits (set
+// with util-linux prlimit inside the sandbox). The working folder and /tmp
+// are size-limited tmpfs mounts (bwrap ≥ 0.7's --size; with an older bwrap
+// the working folder is a host folder deleted afterwards and the file-size
+// limit bounds each write). There is no fallback to running unsandboxed:
+// NewSandboxRunner fails when bwrap is missing or cannot create the
+// namespaces.
 type SandboxRunner struct {
 	Bwrap, Prlimit, Python string        // absolute paths; Python and Prlimit must live under /usr or /bin
 	Timeout                time.Duration // wall clock per program (the harness's code_eval uses 3 s)
 	MemoryBytes            uint64        // address-space limit (RLIMIT_AS)
+	// NoTmpfsSize: this bwrap has no --size (set by NewSandboxRunner's probe).
+	NoTmpfsSize bool
 }
+
+// sandboxTmpfsBytes bounds what a program may write (working folder, /tmp).
+const sandboxTmpfsBytes = 64 << 20
 
 // Default sandbox limits.
 const (
@@ -62,6 +70,10 @@ func NewSandboxRunner() (*SandboxRunner, error) {
 	}
 	probe := "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\n    raise SystemExit(3)\nexcept OSError:\n    pass\n"
 	ok, detail, err := s.RunPython(probe)
+	if err != nil && strings.Contains(err.Error(), "--size") { // bwrap < 0.7
+		s.NoTmpfsSize = true
+		ok, detail, err = s.RunPython(probe)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: sandbox probe failed: %w", err)
 	}
@@ -91,13 +103,20 @@ func (s *SandboxRunner) RunPython(program string) (passed bool, detail string, e
 		"--ro-bind-try", "/lib", "/lib",
 		"--ro-bind-try", "/lib64", "/lib64",
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-		"--bind", dir, "/sandbox", "--chdir", "/sandbox",
+		"--proc", "/proc", "--dev", "/dev",
+	}
+	size := strconv.Itoa(sandboxTmpfsBytes)
+	if s.NoTmpfsSize {
+		args = append(args, "--tmpfs", "/tmp", "--bind", dir, "/sandbox")
+	} else {
+		args = append(args, "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/sandbox",
+			"--ro-bind", filepath.Join(dir, "program.py"), "/sandbox/program.py")
+	}
+	args = append(args, "--chdir", "/sandbox",
 		"--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/sandbox",
 		"--",
-		s.Prlimit, "--as=" + strconv.FormatUint(s.MemoryBytes, 10), "--cpu=" + strconv.Itoa(cpu), "--nproc=64", "--fsize=16777216",
-		s.Python, "-I", "-B", "program.py",
-	}
+		s.Prlimit, "--as="+strconv.FormatUint(s.MemoryBytes, 10), "--cpu="+strconv.Itoa(cpu), "--nproc=64", "--fsize=16777216",
+		s.Python, "-I", "-B", "program.py")
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.Bwrap, args...)

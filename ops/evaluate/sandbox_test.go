@@ -54,6 +54,7 @@ func TestSandboxLimits(t *testing.T) {
 		{"network", "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)\n", false, "OSError"},
 		{"write outside", "open(" + pyQuote(outside) + ", 'w').write('x')\n", false, "Error"},
 		{"write to /usr", "open('/usr/gominitron-sandbox-test', 'w').write('x')\n", false, "Error"},
+		{"disk filler", "import os\nfor i in range(64):\n    open('f%d' % i, 'wb').write(os.urandom(8 << 20))\n", false, "Error"},
 		{"no environment", "import os\nassert 'GOPATH' not in os.environ and os.getcwd() == '/sandbox'\n", true, ""},
 	}
 	for _, c := range cases {
@@ -66,6 +67,12 @@ func TestSandboxLimits(t *testing.T) {
 				t.Errorf("passed %v detail %q, want %v containing %q", ok, detail, c.pass, c.detail)
 			}
 		})
+	}
+	// The layout used with a bwrap older than 0.7 (no --size): a host folder.
+	old := *s
+	old.NoTmpfsSize = true
+	if ok, detail, err := old.RunPython(cases[0].program); err != nil || !ok {
+		t.Errorf("without tmpfs --size: passed %v, %q, %v", ok, detail, err)
 	}
 	if _, err := os.Stat(outside); err == nil {
 		t.Errorf("the sandboxed program wrote %s", outside)
