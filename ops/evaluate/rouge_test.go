@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -98,4 +99,31 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// FuzzRouge: on any texts, scores lie in [0, 1]; ROUGE-L's F is symmetric
+// (the LCS is, P and R swap); one-line texts give the same ROUGE-Lsum as
+// ROUGE-L; a text against itself scores 1 when it has a token.
+func FuzzRouge(f *testing.F) {
+	f.Add("testing one two", "testing two")
+	f.Add("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5")
+	f.Add("a b\na c", "a b c")
+	f.Add("", "/")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		l, l2, s := RougeL(a, b), RougeL(b, a), RougeLsum(a, b)
+		for _, v := range []float64{l.Precision, l.Recall, l.F, s.Precision, s.Recall, s.F} {
+			if v < 0 || v > 1 || math.IsNaN(v) {
+				t.Fatalf("score %v out of [0, 1] for %q, %q", v, a, b)
+			}
+		}
+		if math.Abs(l.F-l2.F) > 1e-12 || math.Abs(l.Precision-l2.Recall) > 1e-12 {
+			t.Fatalf("rougeL not symmetric: %+v vs %+v", l, l2)
+		}
+		if !strings.Contains(a, "\n") && !strings.Contains(b, "\n") && math.Abs(s.F-l.F) > 1e-12 {
+			t.Fatalf("one line: rougeLsum %+v != rougeL %+v", s, l)
+		}
+		if len(RougeTokens(a)) > 0 && (RougeL(a, a).F != 1 || RougeLsum(a, a).F != 1) {
+			t.Fatalf("%q against itself: %+v %+v", a, RougeL(a, a), RougeLsum(a, a))
+		}
+	})
 }
