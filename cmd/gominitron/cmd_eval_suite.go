@@ -55,7 +55,17 @@ func openEvaluators(modelDir string, o evalOpenOptions) (evaluate.Evaluators, fu
 	if !o.quiet {
 		opts.Progress = func(what string, done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d %s", done, total, what) }
 	}
-	return evaluate.NewModelEvaluators(be, m, tok, opts)
+	ev, release, err := evaluate.NewModelEvaluators(be, m, tok, opts)
+	if err != nil {
+		return ev, nil, err
+	}
+	// Free the weights (host and device) before a suite loads the next model.
+	return ev, func() {
+		release()
+		for _, t := range m.Weights {
+			t.FinalizeAll()
+		}
+	}, nil
 }
 
 // runEvalTask scores one task file of any format with the common result
