@@ -20,6 +20,8 @@ if [[ $SKIP_NOTEBOOKS != 1 ]]; then
   # With the kernel installed, notebook tests must not skip.
   export GOMINITRON_REQUIRE_JUPYTER=1
 fi
+# [issue 19, evalsuite] MBPP's code sandbox is bubblewrap; its tests skip without it.
+command -v bwrap >/dev/null || { command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive $([[ $EUID -ne 0 ]] && echo sudo) apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null; } || echo "scripts/test.sh: bubblewrap not installed: the MBPP sandbox tests skip"
 echo "== go vet"
 go vet ./...
 echo "== go test"

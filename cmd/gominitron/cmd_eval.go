@@ -25,6 +25,8 @@ func runEval(args []string) error {
 		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}")
 		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores")
 		fmt.Fprintln(w, "  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)")
+		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE --format gsm8k|xlsum|mbpp|truthfulqa_mc1|truthfulqa_mc2 [--shots K --max-gen-tokens N] → {n, metrics, stderr}")
+		fmt.Fprintln(w, "  gominitron eval --suite FILE.json [--markdown T.md --plot T.png --log-samples DIR]      → benchmark table (models × tasks)")
 		fs.PrintDefaults()
 	}
 	modelDir := fs.String("model", "", "Hugging Face model folder")
@@ -52,6 +54,11 @@ func runEval(args []string) error {
 	choices := fs.Int("choices", 4, "--make-task: options per item (1 true + distractors from other documents)")
 	out := fs.String("out", "", "also write the JSON result to this file (atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	logSamples := fs.String("log-samples", "", "--task: write one JSON line per example (prompt, generation or log-likelihoods, target, metrics) to this file; --suite: a folder for one such file per model and benchmark")
+	suite := fs.String("suite", "", "benchmark suite JSON: {models: [{name, path}], tasks: [{benchmark, task, format, shots, metric, ...}]}")
+	markdown := fs.String("markdown", "", "--suite: also write the table as Markdown to this file")
+	plotPath := fs.String("plot", "", "--suite: also draw the table to this .png or .svg")
+	maxGen := fs.Int("max-gen-tokens", 0, "generation tasks: new tokens at most (0 = the harness's 256)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +91,17 @@ func runEval(args []string) error {
 		return err
 	}
 
+	if *suite != "" {
+		if *modelDir != "" || *task != "" || *data != "" {
+			return fmt.Errorf("--suite names its models and tasks itself; do not combine it with --model, --task or --data")
+		}
+		dtype, err := parseDType(*dtypeName)
+		if err != nil {
+			return err
+		}
+		return runEvalSuite(*suite, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, *markdown, *plotPath, emit)
+	}
+
 	if *makeTask != "" {
 		if *data == "" {
 			return fmt.Errorf("--make-task needs --data (held-out corpus text)")
@@ -111,6 +129,13 @@ func runEval(args []string) error {
 	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
+	}
+	if f, ferr := evaluate.ParseFormat(*format); *task != "" && ferr == nil && (evaluate.IsGenFormat(f) || f == evaluate.FormatTruthfulQAMC1 || f == evaluate.FormatTruthfulQAMC2) {
+		if *blocks > 0 {
+			return fmt.Errorf("--blocks sweeps multiple-choice formats only, not %s", f)
+		}
+		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler}
+		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
 	}
 	m, be, err := loadModel(*modelDir, dtype)
 	if err != nil {
@@ -166,6 +191,9 @@ func runEval(args []string) error {
 	}
 	docs, err := evaluate.ReadTask(*task, f)
 	if err != nil {
+		return err
+	}
+	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": *logSamples}, []string{*task, *modelDir, *tokPath}); err != nil {
 		return err
 	}
 	tok, err := tokenize.Load(*tokPath)
@@ -227,6 +255,15 @@ func runEval(args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *logSamples != "" {
+		tr, err := evaluate.MCTaskResult(f, docs, res)
+		if err != nil {
+			return err
+		}
+		if err := evaluate.WriteSamples(*logSamples, tr.Samples); err != nil {
+			return err
+		}
 	}
 	return emit(struct {
 		results.MCEval

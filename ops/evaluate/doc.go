@@ -2,15 +2,21 @@
 // the Minitron papers do: next-token loss and perplexity on held-out text,
 // multiple-choice downstream tasks scored by log-likelihood with
 // lm-evaluation-harness semantics (Winogrande, HellaSwag, ARC, PIQA, MMLU
-// and a generic {context, choices, label} form), an offline "true next
-// sentence" task built from corpus text, a block sweep scoring depth-pruning
-// candidates by downstream accuracy, and a serving-throughput benchmark.
+// and a generic {context, choices, label} form), TruthfulQA mc1/mc2,
+// generation tasks with greedy KV-cache decoding (gsm8k with the harness's
+// answer filters, XLSum with rouge_score's ROUGE-L, MBPP with the generated
+// code run in a bubblewrap sandbox), benchmark suites (models × tasks → the
+// Minitron blog's table), an offline "true next sentence" task built from
+// corpus text, a block sweep scoring depth-pruning candidates by downstream
+// accuracy, and a serving-throughput benchmark.
 //
 // The scoring arithmetic is separated from the model behind two small
 // interfaces, so it can be tested without a forward pass:
 //
 //	LogProber  per-token log-probabilities of whole token sequences (the model)
 //	Scorer     log-likelihood of a continuation given a context (built on a LogProber)
+//	Generator  greedy continuations cut at stop strings (ModelGenerator: llm.Runner's KV cache)
+//	CodeRunner runs a Python program and says whether it passed (SandboxRunner)
 //
 // NewModelLogProber wires an llm.Model (GoMLX forward pass, right-padded
 // batches with an attention mask) into a LogProber.

@@ -362,9 +362,13 @@ func TestMCTaskFilesAgainstOracle(t *testing.T) {
 	prober := newTestProber(t, fx, 4)
 	enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
 	files := map[Format]string{FormatWinogrande: "winogrande.jsonl", FormatHellaSwag: "hellaswag.jsonl",
-		FormatARC: "arc.jsonl", FormatPIQA: "piqa.jsonl", FormatMMLU: "mmlu.jsonl", FormatMC: "mc.jsonl"}
+		FormatARC: "arc.jsonl", FormatPIQA: "piqa.jsonl", FormatMMLU: "mmlu.jsonl", FormatMC: "mc.jsonl",
+		FormatTruthfulQAMC1: "truthfulqa_mc.jsonl", FormatTruthfulQAMC2: "truthfulqa_mc.jsonl"}
 	for _, format := range Formats {
 		for _, shots := range []int{0, 1} {
+			if shots > 0 && (format == FormatTruthfulQAMC1 || format == FormatTruthfulQAMC2) {
+				continue // 0-shot in the harness; one more example would pass the fixture's 256 positions, which the oracle does not truncate
+			}
 			t.Run(string(format)+"/"+itoa(shots)+"-shot", func(t *testing.T) {
 				docs, err := ReadTask(taskPath(files[format]), format)
 				if err != nil {
@@ -383,10 +387,39 @@ func TestMCTaskFilesAgainstOracle(t *testing.T) {
 				}
 				checkLogLiks(t, got.LogLiks, want)
 				checkPreds(t, docs, got, want)
+				if format == FormatTruthfulQAMC2 {
+					checkMC2(t, format, docs, got, want)
+				}
 				if got.N != len(docs) {
 					t.Errorf("n = %d, want %d", got.N, len(docs))
 				}
 			})
+		}
+	}
+}
+
+// mc2Tolerance: mc2 is a ratio of probabilities from log-likelihoods that
+// match within logLikTolerance, so it matches within a few times that.
+const mc2Tolerance = 4 * logLikTolerance
+
+// checkMC2 compares truthfulqa_mc2 per doc with the harness's formula on
+// the oracle's log-likelihoods: exp, normalise, sum over true labels.
+func checkMC2(t *testing.T, format Format, docs []Doc, got *MCResult, want [][]float64) {
+	t.Helper()
+	res, err := MCTaskResult(format, docs, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		var all, trues float64
+		for c, ll := range want[i] {
+			all += math.Exp(ll)
+			if d.Labels[c] == 1 {
+				trues += math.Exp(ll)
+			}
+		}
+		if g := res.Samples[i].Metrics["acc"]; math.Abs(g-trues/all) > mc2Tolerance {
+			t.Errorf("doc %d: mc2 %v, oracle %v", i, g, trues/all)
 		}
 	}
 }

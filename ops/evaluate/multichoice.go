@@ -33,6 +33,8 @@ type MCResult struct {
 	LogLiks [][]float64 `json:"-"` // [doc][choice]
 	Pred    []int       `json:"-"` // argmax loglikelihood
 	PredNrm []int       `json:"-"` // argmax loglikelihood / ChoiceLen
+	// Contexts are the (context, continuation) strings scored, [doc][choice].
+	Contexts [][][2]string `json:"-"`
 }
 
 // Contexts returns, for every doc, the (context, continuation) strings of
@@ -44,30 +46,15 @@ type MCResult struct {
 //
 // With firstN, the shots are the first k docs other than doc i instead.
 func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]string, error) {
-	if shots < 0 {
-		return nil, fmt.Errorf("evaluate: negative number of shots %d", shots)
+	pick, err := newShotPicker(len(docs), shots, seed, len(firstN) > 0 && firstN[0])
+	if err != nil {
+		return nil, err
 	}
-	if shots > 0 && shots > len(docs)-1 {
-		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, len(docs))
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	out := make([][][2]string, n)
 	for i := range n {
 		prefix := docs[i].Description
-		if shots > 0 {
-			var picked []int
-			if len(firstN) > 0 && firstN[0] {
-				for j := 0; len(picked) < shots; j++ {
-					if j != i {
-						picked = append(picked, j)
-					}
-				}
-			} else {
-				picked = sampleDistinct(rng, len(docs), min(shots+1, len(docs)), i, shots)
-			}
-			for _, j := range picked {
-				prefix += docs[j].Shot() + FewshotDelimiter
-			}
+		for _, j := range pick.shots(i) {
+			prefix += docs[j].Shot() + FewshotDelimiter
 		}
 		d := docs[i]
 		pairs := make([][2]string, len(d.Choices))
@@ -81,6 +68,43 @@ func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]str
 		out[i] = pairs
 	}
 	return out, nil
+}
+
+// shotPicker chooses the few-shot examples of each doc of a task of n docs:
+// one generator seeded by seed, consumed in doc order (k+1 distinct docs
+// sampled, the doc itself dropped, the first k kept), or the first k other
+// docs with firstN.
+type shotPicker struct {
+	rng    *rand.Rand
+	n, k   int
+	firstN bool
+}
+
+func newShotPicker(n, shots int, seed uint64, firstN bool) (*shotPicker, error) {
+	if shots < 0 {
+		return nil, fmt.Errorf("evaluate: negative number of shots %d", shots)
+	}
+	if shots > 0 && shots > n-1 {
+		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, n)
+	}
+	return &shotPicker{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), n: n, k: shots, firstN: firstN}, nil
+}
+
+// shots returns the indices of doc i's examples; call it for i in order.
+func (p *shotPicker) shots(i int) []int {
+	if p.k == 0 {
+		return nil
+	}
+	if p.firstN {
+		var picked []int
+		for j := 0; len(picked) < p.k; j++ {
+			if j != i {
+				picked = append(picked, j)
+			}
+		}
+		return picked
+	}
+	return sampleDistinct(p.rng, p.n, min(p.k+1, p.n), i, p.k)
 }
 
 // sampleDistinct draws m distinct indices of [0, n) in random order (partial
@@ -141,7 +165,9 @@ func EvaluateMC(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCResult,
 			k++
 		}
 	}
-	return ScoreMC(docs[:n], lls), nil
+	r := ScoreMC(docs[:n], lls)
+	r.Contexts = ctxs
+	return r, nil
 }
 
 // ScoreMC turns per-choice log-likelihoods ([doc][choice]) into acc,

@@ -108,8 +108,11 @@ func TestReadTaskErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseFormat("gsm8k"); err == nil {
+	if _, err := ParseFormat("squad"); err == nil {
 		t.Error("ParseFormat accepted an unknown format")
+	}
+	if _, err := ReadTask(taskPath("gsm8k.jsonl"), FormatGSM8K); err == nil {
+		t.Error("ReadTask (log-likelihood formats) accepted the generation format gsm8k")
 	}
 }
 
