@@ -59,10 +59,13 @@ func Generate(backend compute.Backend, m *Model, prompt []int32, opts GenerateOp
 }
 
 // prefillGraph runs the (right-padded) prompts ids [batchSize, promptLen] with
-// lengths [batchSize] int32 and returns the logits of each prompt's last token
-// [batchSize, vocab] float32 followed by the KV cache, 2 per layer (keys,
-// values), each [batchSize, numKVHeads, cacheLen, headDim] with positions ≥ promptLen zero.
-func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType) []*Node {
+// lengths [batchSize] int32 and returns the next-token result of each prompt's
+// last token — logits [batchSize, vocab] float32, or with greedy the argmax
+// ids [batchSize] int32 (picked on the device) — followed by the KV cache, 2
+// per layer (keys, values), each [batchSize, numKVHeads, cacheLen, headDim]:
+// cache slot t < promptLen holds prompt position t (slots ≥ lengths[b] hold
+// padding, never attended to), slots ≥ promptLen are zero.
+func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType, greedy bool) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := ids.Graph()
 	batchSize, promptLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
@@ -83,8 +86,18 @@ func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int,
 	// Pick each row's last prompt position with a one-hot contraction.
 	last := ConvertDType(Equal(tokenPos, SubScalar(lengths2, 1)), d.dtype) // [batchSize, promptLen]
 	hLast := DotGeneral(last, []int{1}, []int{0}, h, []int{1}, []int{0})   // [batchSize, hidden]
-	outputs[0] = d.lmHead(hLast)
+	outputs[0] = nextTokenOutput(d.lmHead(hLast), greedy)
 	return outputs
+}
+
+// nextTokenOutput is logits [batchSize, vocab] float32 as they are, or with
+// greedy their argmax [batchSize] int32 (the first index on ties, as
+// torch.argmax), so only batchSize ids leave the device per step.
+func nextTokenOutput(logits *Node, greedy bool) *Node {
+	if !greedy {
+		return logits
+	}
+	return ArgMax(logits, -1, dtypes.Int32)
 }
 
 // padAxis zero-pads x along axis to size n.
@@ -98,13 +111,19 @@ func padAxis(x *Node, axis, n int) *Node {
 	return Concatenate([]*Node{x, Zeros(x.Graph(), shapesOf(x.DType(), dims...))}, axis)
 }
 
-// decodeGraph runs one new token per row: tokens [batchSize] int32 at positions
-// [batchSize] int32, given the KV cache (2 per layer, [batchSize, numKVHeads,
-// cacheLen, headDim]). It returns the next-token logits [batchSize, vocab]
-// float32 followed by the updated cache. The Go backend has no
-// DynamicUpdateSlice, so the new keys/values are written with a one-hot
-// position mask (Where) and all shapes stay static.
-func decodeGraph(cfg *Config, params ParamFn, tokens, positions *Node, cache []*Node, dtype dtypes.DType) []*Node {
+// decodeGraph runs one new token per row: tokens [batchSize] int32 at decode
+// step (scalar int32, 0 for the first token after the prompt), given the
+// prompt lengths [batchSize] int32, the padded prompt length promptLen (scalar
+// int32) and the KV cache (2 per layer, [batchSize, numKVHeads, cacheLen,
+// headDim], laid out as prefillGraph describes). Row b's token sits at
+// position lengths[b]+step (its rotary angle) but is stored in the same cache
+// slot promptLen+step for every row: attention does not depend on where a key
+// is stored, only on which slots are visible (t < lengths[b], or promptLen ≤
+// t ≤ promptLen+step). One slot for the whole batch is what lets a backend
+// with DynamicUpdateSlice write just that slice (see kvCache.store).
+// It returns nextTokenOutput (logits, or argmax ids with greedy) followed by
+// the updated cache.
+func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *Node, cache []*Node, dtype dtypes.DType, greedy bool) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := tokens.Graph()
 	batchSize := tokens.Shape().Dim(0)
@@ -112,20 +131,24 @@ func decodeGraph(cfg *Config, params ParamFn, tokens, positions *Node, cache []*
 		panic(fmt.Sprintf("llm: decode needs %d cache tensors, got %d", 2*cfg.NumLayers, len(cache)))
 	}
 	cacheLen := cache[0].Shape().Dim(2)
-	pos := InsertAxes(positions, -1)                               // [batchSize, 1]
-	rope := d.ropeTables(pos)                                      // [batchSize, 1, 1, headDim/2]
-	t := Iota(g, shapesOf(dtypes.Int32, batchSize, cacheLen), 1)   // [batchSize, cacheLen]
-	write := Reshape(Equal(t, pos), batchSize, 1, cacheLen, 1)     // where the new token goes
-	bias := attentionBias(InsertAxes(LessOrEqual(t, pos), 1), nil) // [batchSize, 1, 1, 1, cacheLen]
-	x := d.embed(InsertAxes(tokens, -1))                           // [batchSize, 1, hidden]
+	slot := Add(promptLen, step)                                 // scalar int32
+	pos := InsertAxes(Add(lengths, step), -1)                    // [batchSize, 1]
+	rope := d.ropeTables(pos)                                    // [batchSize, 1, 1, headDim/2]
+	t := Iota(g, shapesOf(dtypes.Int32, batchSize, cacheLen), 1) // [batchSize, cacheLen]
+	visible := LogicalOr(LessThan(t, InsertAxes(lengths, -1)),   // the row's prompt
+		LogicalAnd(GreaterOrEqual(t, promptLen), LessOrEqual(t, slot))) // generated so far, this token included
+	bias := attentionBias(InsertAxes(visible, 1), nil) // [batchSize, 1, 1, 1, cacheLen]
+	kv := newKVSlot(g, slot, cacheLen)
+	x := d.embed(InsertAxes(tokens, -1)) // [batchSize, 1, hidden]
 	outputs := []*Node{nil}
 	for l := 0; l < cfg.NumLayers; l++ {
 		var keys, values *Node
-		x, keys, values = d.layer(l, x, rope, bias, &kvCache{keys: cache[2*l], values: cache[2*l+1], write: write})
+		kv.keys, kv.values = cache[2*l], cache[2*l+1]
+		x, keys, values = d.layer(l, x, rope, bias, kv)
 		outputs = append(outputs, keys, values)
 	}
 	h := d.rmsNorm(x, "model.norm.weight")
-	outputs[0] = Reshape(d.lmHead(h), batchSize, cfg.VocabSize)
+	outputs[0] = nextTokenOutput(Reshape(d.lmHead(h), batchSize, cfg.VocabSize), greedy)
 	return outputs
 }
 

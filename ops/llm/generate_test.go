@@ -195,7 +195,7 @@ func TestDecodeLogitsEqualForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	cacheLen := promptLen + steps + 1
-	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	prefill, decode, err := r.getGenerateExecs(cacheLen, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,8 @@ func TestDecodeLogitsEqualForward(t *testing.T) {
 	positions := slices.Clone(lengths)
 	for step := 1; step <= steps; step++ {
 		tokens := []int32{seqs[0][positions[0]], seqs[1][positions[1]]} // teacher forcing
-		args := []any{tensors.FromFlatDataAndDimensions(tokens, 2), tensors.FromFlatDataAndDimensions(slices.Clone(positions), 2)}
+		args := []any{tensors.FromFlatDataAndDimensions(tokens, 2), tensors.FromFlatDataAndDimensions(slices.Clone(lengths), 2),
+			int32(step - 1), int32(promptLen)}
 		for _, c := range cache {
 			args = append(args, c)
 		}

@@ -25,8 +25,8 @@ type Runner struct {
 
 	mu          sync.Mutex
 	forwardExec *model.Exec
-	prefill     map[int]*model.Exec // by cache length
-	decode      *model.Exec
+	prefill     map[prefillKey]*model.Exec
+	decode      [2]*model.Exec // [0] returns logits, [1] greedy ids
 }
 
 // RunOutputs are the host results of Runner.Forward, all float32.
@@ -65,7 +65,7 @@ func NewRunnerFromStore(backend compute.Backend, cfg *Config, store *model.Store
 		}
 	}
 	return &Runner{cfg: cfg, backend: backend, store: store, scope: scopePath, dtype: dtypes.Float32,
-		prefill: map[int]*model.Exec{}}, nil
+		prefill: map[prefillKey]*model.Exec{}}, nil
 }
 
 // WithDType sets the compute dtype (default float32; outputs stay float32).
@@ -93,12 +93,12 @@ func (r *Runner) Config() *Config { return r.cfg }
 func (r *Runner) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range append([]*model.Exec{r.forwardExec, r.decode}, mapValues(r.prefill)...) {
+	for _, e := range append([]*model.Exec{r.forwardExec, r.decode[0], r.decode[1]}, mapValues(r.prefill)...) {
 		if e != nil {
 			e.Finalize()
 		}
 	}
-	r.forwardExec, r.decode, r.prefill = nil, nil, map[int]*model.Exec{}
+	r.forwardExec, r.decode, r.prefill = nil, [2]*model.Exec{}, map[prefillKey]*model.Exec{}
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {
@@ -226,6 +226,12 @@ func (r *Runner) getForwardExec() (*model.Exec, error) {
 // Generate continues each prompt with up to opts.MaxNewTokens tokens using a
 // KV cache, and returns prompt + new tokens per row. Prompts may have
 // different lengths. Greedy when opts.Temperature ≤ 0, else sampled.
+//
+// Per step only the next tokens cross between host and device: greedy picks
+// them on the device (argmax) and feeds them straight back; sampling copies
+// the logits to the host sampler and uploads the chosen ids. The cache stays
+// on the device and its buffers are donated to the step that overwrites them.
+// Greedy without StopTokens reads the ids back only at the end.
 func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -234,7 +240,7 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 	if err != nil {
 		return nil, err
 	}
-	batchSize, vocab := len(prompts), r.cfg.VocabSize
+	batchSize := len(prompts)
 	// Round the padded prompt and cache lengths up to a multiple of
 	// lengthBucket, so prompts of nearby lengths reuse compiled graphs (the
 	// extra positions are masked out).
@@ -246,16 +252,17 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		flat, promptLen = grown, padded
 	}
 	cacheLen := roundUp(promptLen+opts.MaxNewTokens, lengthBucket)
-	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	greedy := opts.Temperature <= 0
+	prefill, decode, err := r.getGenerateExecs(cacheLen, greedy)
 	if err != nil {
 		return nil, err
 	}
-	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen),
-		tensors.FromFlatDataAndDimensions(lengths, batchSize))
+	lengthsT := tensors.FromFlatDataAndDimensions(lengths, batchSize)
+	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen), lengthsT)
 	if err != nil {
 		return nil, fmt.Errorf("llm.Generate: prompt pass: %w", err)
 	}
-	logits, cache := res[0], res[1:]
+	next, cache := res[0], res[1:]
 	defer func() {
 		for _, c := range cache {
 			c.FinalizeAll()
@@ -267,73 +274,133 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		out[b] = slices.Clone(prompts[b])
 	}
 	finished := make([]bool, batchSize)
-	positions := slices.Clone(lengths) // where each row's next token goes
 	s := newSampler(opts)
+	deferRead := greedy && len(opts.StopTokens) == 0 // every row runs MaxNewTokens steps
+	var pending []*tensors.Tensor                    // greedy ids not yet read (deferRead)
+	defer func() {
+		for _, p := range pending {
+			p.FinalizeAll()
+		}
+	}()
 	for step := 0; ; step++ {
-		values := tensors.MustCopyFlatData[float32](logits)
-		logits.FinalizeAll()
-		tokens := make([]int32, batchSize)
-		allDone := true
-		for b := range batchSize {
-			if finished[b] {
-				continue
+		// next: logits [batchSize, vocab] float32, or greedy ids [batchSize] int32.
+		var fed *tensors.Tensor // the ids the decode step gets
+		allDone := step+1 == opts.MaxNewTokens
+		switch {
+		case deferRead:
+			pending = append(pending, next)
+			fed = next
+		default:
+			tokens := r.nextTokens(next, s, greedy, batchSize)
+			if !greedy {
+				next.FinalizeAll()
 			}
-			tok := s.next(values[b*vocab : (b+1)*vocab])
-			tokens[b] = int32(tok)
-			out[b] = append(out[b], int32(tok))
-			if slices.Contains(opts.StopTokens, tok) || step+1 == opts.MaxNewTokens {
-				finished[b] = true
+			allDone = true
+			for b, tok := range tokens {
+				if finished[b] {
+					continue
+				}
+				out[b] = append(out[b], tok)
+				if slices.Contains(opts.StopTokens, int(tok)) || step+1 == opts.MaxNewTokens {
+					finished[b] = true
+				}
+				allDone = allDone && finished[b]
 			}
-			allDone = allDone && finished[b]
+			if greedy {
+				fed = next
+			} else {
+				fed = tensors.FromFlatDataAndDimensions(tokens, batchSize)
+			}
 		}
 		if allDone {
-			return out, nil
+			break
 		}
-		args := []any{tensors.FromFlatDataAndDimensions(tokens, batchSize), tensors.FromFlatDataAndDimensions(positions, batchSize)}
+		args := []any{fed, lengthsT, int32(step), int32(promptLen)}
 		for _, c := range cache {
-			args = append(args, c)
+			donated, err := DonateTensorBuffer(c, r.backend, 0)
+			if err != nil {
+				return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
+			}
+			args = append(args, donated)
 		}
+		cache = nil // donated: the step's outputs replace them
 		res, err := decode.Exec(args...)
+		if greedy && !deferRead {
+			fed.FinalizeAll()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
 		}
-		for _, c := range cache {
-			c.FinalizeAll()
-		}
-		logits, cache = res[0], res[1:]
-		for b := range positions {
-			positions[b]++
-		}
+		next, cache = res[0], res[1:]
 	}
+	if deferRead {
+		for _, p := range pending {
+			for b, tok := range tensors.MustCopyFlatData[int32](p) {
+				out[b] = append(out[b], tok)
+			}
+		}
+	} else if greedy {
+		next.FinalizeAll()
+	}
+	return out, nil
 }
 
-func (r *Runner) getGenerateExecs(cacheLen int) (prefill, decode *model.Exec, err error) {
+// nextTokens returns the ids chosen from a step's output: the device's argmax
+// ids with greedy, else drawn by s from the logits [batchSize, vocab].
+func (r *Runner) nextTokens(next *tensors.Tensor, s *sampler, greedy bool, batchSize int) []int32 {
+	if greedy {
+		return tensors.MustCopyFlatData[int32](next)
+	}
+	vocab := r.cfg.VocabSize
+	values := tensors.MustCopyFlatData[float32](next)
+	tokens := make([]int32, batchSize)
+	for b := range tokens {
+		tokens[b] = int32(s.next(values[b*vocab : (b+1)*vocab]))
+	}
+	return tokens
+}
+
+// prefillKey identifies a compiled prompt pass.
+type prefillKey struct {
+	cacheLen int
+	greedy   bool
+}
+
+// getGenerateExecs returns the prompt pass for cacheLen and the decode step,
+// both returning greedy ids or logits. The decode step compiles once per
+// (batch size, cache length) — the step and prompt length are inputs.
+func (r *Runner) getGenerateExecs(cacheLen int, greedy bool) (prefill, decode *model.Exec, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cfg, dtype := r.cfg, r.dtype
-	if r.decode == nil {
-		r.decode, err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2:], dtype)
+	mode := 0
+	if greedy {
+		mode = 1
+	}
+	if r.decode[mode] == nil {
+		r.decode[mode], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2], inputs[3], inputs[4:], dtype, greedy)
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	if r.prefill[cacheLen] == nil {
+	key := prefillKey{cacheLen, greedy}
+	if r.prefill[key] == nil {
 		if len(r.prefill) >= maxPrefillExecs { // bound the compiled-graph cache
 			for _, e := range r.prefill {
 				e.Finalize()
 			}
-			r.prefill = map[int]*model.Exec{}
+			r.prefill = map[prefillKey]*model.Exec{}
 		}
-		r.prefill[cacheLen], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype)
+		r.prefill[key], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype, greedy)
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return r.prefill[cacheLen], r.decode, nil
+	return r.prefill[key], r.decode[mode], nil
 }
 
 // lengthBucket is the granularity of the prompt and KV-cache lengths Generate compiles for.
