@@ -11,6 +11,7 @@ require (
 	github.com/janpfeifer/gonb v0.11.5
 	github.com/moby/buildkit v0.13.2
 	github.com/parquet-go/parquet-go v0.32.0
+	golang.org/x/sys v0.43.0
 	golang.org/x/text v0.35.0
 	golang.org/x/tools v0.44.0
 	gonum.org/v1/plot v0.17.0
@@ -59,7 +60,6 @@ require (
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/mod v0.35.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
-	golang.org/x/sys v0.43.0 // indirect
 	golang.org/x/telemetry v0.0.0-20260409153401-be6f6cb8b1fa // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 )
