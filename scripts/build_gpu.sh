@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-gpu}
-export GOEXPERIMENT=${GOEXPERIMENT:-simd} CGO_ENABLED=1 GOOS=linux GOARCH=amd64
+export GOEXPERIMENT=${GOEXPERIMENT:-simd} CGO_ENABLED=1 GOOS=${GOOS:-linux} GOARCH=${GOARCH:-amd64} # the GPU image: linux/amd64
 mkdir -p "$DIR"
 FLAGS=(-ldflags=-s\ -w)
 NAMES=(gominitron ops_llm.test ops_importance.test ops_prune.test ops_distill.test)

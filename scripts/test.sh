@@ -26,6 +26,7 @@ echo "== go test"
 go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/gominitron-test.log
 echo "== fuzz (short)"
 bash scripts/fuzz.sh
+echo "== gpu_check.sh --cpu-smoke"; GOOS=$(go env GOHOSTOS) GOARCH=$(go env GOHOSTARCH) PACK=0 bash scripts/build_gpu.sh out/gpu-smoke >/dev/null && GPU_BIN=out/gpu-smoke OUT=out/gpu-check-smoke bash scripts/gpu_check.sh --cpu-smoke # issue 14: the device check's CPU smoke mode, so it cannot rot
 if [[ $SKIP_NOTEBOOKS != 1 ]]; then
   echo "== notebooks (headless, scale ${GOMINITRON_SCALE:-smoke})"
   scripts/notebooks.sh
