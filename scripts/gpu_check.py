@@ -158,14 +158,23 @@ def speed_summary(speed_dir):
         rows.append({"what": what, "ours": ours, "transformers": ref, "unit": unit,
                      "ratio": ratio(ours, ref) if ours_over_ref else None, "target": target,
                      "peak_mem_mib_ours": mem_ours, "peak_mem_mib_transformers": mem_ref})
-    row("forward 1B-shape", get("ours-forward", "forward_tokens_per_sec"), get("ref-forward", "forward_tokens_per_sec"),
+    def shape_of(name_ours, name_ref):
+        o, r = get(name_ours, "shape"), get(name_ref, "shape")
+        if o:
+            return o
+        if r:
+            return "%s batch %s × %s" % (r, get(name_ref, "batch"), get(name_ref, "seq_len"))
+        return "not run"
+    row("forward (%s)" % shape_of("ours-forward", "ref-forward"), get("ours-forward", "forward_tokens_per_sec"), get("ref-forward", "forward_tokens_per_sec"),
         "tokens/s", "≥ 1.0× (goal 1.2×)", peak_mib(speed_dir, "ours-forward"), peak_mib(speed_dir, "ref-forward"))
     row("importance pass / forward (with LM loss)", get("ours-forward", "pass_with_loss_over_forward"),
         get("ref-forward", "hooks_over_forward"), "× a forward", "≤ 1.10×", ours_over_ref=False)
     row("importance pass / forward (activations only)", get("ours-forward", "pass_over_forward"), None,
         "× a forward", "≤ 1.10×", ours_over_ref=False)
     kd_o, kd_r = get("ours-distill", "tokens_per_sec"), get("ref-distill", "tokens_per_sec")
-    row("distillation step 1B → width-pruned", kd_o, kd_r, "tokens/s", "MFU ≥ 35 %",
+    row("distillation step (%s → %s)" % (shape_of("ours-distill", "ref-distill"),
+                                         os.path.basename(get("ours-distill", "student") or get("ref-distill", "student") or "?")),
+        kd_o, kd_r, "tokens/s", "MFU ≥ 35 %",
         peak_mib(speed_dir, "ours-distill"), peak_mib(speed_dir, "ref-distill"))
 
     def mfu(name, tps):
@@ -179,9 +188,8 @@ def speed_summary(speed_dir):
     for g in ("gen-8b", "gen-width", "gen-depth"):
         o, r = get("ours-" + g, "requests_per_sec"), get("ref-" + g, "requests_per_sec")
         gen[g] = (o, r)
-        row("generate %s (in/out %s/%s, batch %s)" % (g, get("ref-" + g, "input_len") or get("ours-" + g, "input_len"),
-                                                     get("ref-" + g, "output_len") or get("ours-" + g, "output_len"),
-                                                     get("ours-" + g, "batch") or get("ref-" + g, "batch")),
+        pick = lambda key: get("ours-" + g, key) or get("ref-" + g, key) or "?"
+        row("generate %s (in/out %s/%s, batch %s)" % (g, pick("input_len"), pick("output_len"), pick("batch")),
             o, r, "requests/s", "≥ 1.0×", peak_mib(speed_dir, "ours-" + g), peak_mib(speed_dir, "ref-" + g))
     for g, paper in (("gen-width", 1.8), ("gen-depth", 2.7)):
         row("%s / 8B requests/s (paper %.1f×)" % (g, paper), ratio(gen[g][0], gen["gen-8b"][0]),

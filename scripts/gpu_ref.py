@@ -107,8 +107,8 @@ class ImportanceHooks:
                 return hook
 
             def block(name):
-                def hook(_module, args, out):
-                    h_in = args[0] if args else None
+                def hook(_module, args, kwargs, out):
+                    h_in = args[0] if args else kwargs.get("hidden_states")
                     h_out = out[0] if isinstance(out, tuple) else out
                     if h_in is None:
                         return
@@ -119,7 +119,7 @@ class ImportanceHooks:
             self.handles.append(layer.self_attn.o_proj.register_forward_pre_hook(pre("heads.%d" % i, cfg.num_attention_heads)))
             self.handles.append(layer.input_layernorm.register_forward_hook(post("hidden.attn.%d" % i)))
             self.handles.append(layer.post_attention_layernorm.register_forward_hook(post("hidden.mlp.%d" % i)))
-            self.handles.append(layer.register_forward_hook(block("bi.%d" % i)))
+            self.handles.append(layer.register_forward_hook(block("bi.%d" % i), with_kwargs=True))
 
     def remove(self):
         for h in self.handles:
@@ -187,11 +187,19 @@ def cmd_generate(config, batch, isl, osl, rounds, out):
     mask = torch.ones_like(ids)
     torch.cuda.reset_peak_memory_stats()
 
+    # No EOS: every row generates exactly osl tokens, as ours does.
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    lengths = []
+
     def gen():
         with torch.inference_mode():
-            return model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=osl, min_new_tokens=osl,
-                                  do_sample=False, pad_token_id=0, eos_token_id=None)
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=osl, do_sample=False)
+        lengths.append(out.shape[1])
+        return out
     secs = timed(gen, rounds)
+    if lengths[-1] != isl + osl:
+        raise SystemExit("gpu_ref: generate returned %d tokens per row, want %d" % (lengths[-1], isl + osl))
     write(out, {"shape": os.path.basename(config), "batch": batch, "input_len": isl, "output_len": osl,
                 "seconds": secs, "requests_per_sec": batch / secs, "decode_tokens_per_sec": batch * osl / secs})
 
