@@ -133,6 +133,7 @@ step() {
 info() { record "$1" info 0 "$2"; }
 
 # ---- backends ---------------------------------------------------------------
+export PYTHONDONTWRITEBYTECODE=1 # nothing written outside $OUT
 export GOPJRT_CUDA_CHECKS=0 # go-xla otherwise passes a wrong CUDA data dir to JAX's plugin
 GO_BACKEND=go
 if [[ $MODE == gpu ]]; then
@@ -195,6 +196,7 @@ if [[ ${SKIP_EXACT:-0} == 1 ]]; then
   info exactness "skipped (SKIP_EXACT=1)"
   FIXTURES=() PRUNE_AXES=()
 else
+step selftest 30 "python3 scripts/gpu_check_test.py 2>&1 | tail -3 && python3 scripts/gpu_check_test.py >/dev/null 2>&1 && echo 'comparisons self-test passes'"
 # The packages' own tests (vs the transformers references, decode vs forward, the
 # KV cache write) on the accelerator: run from the package folder (fixture paths).
 step tests-llm "$T_TEST" "cd ops/llm && GOMLX_BACKEND='$ACCEL_EXACT' '$BIN/ops_llm.test' -test.count=1 -test.run '$LLM_TESTS' && echo 'ops/llm tests pass'"
