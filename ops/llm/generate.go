@@ -3,9 +3,7 @@ package llm
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"sort"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -59,13 +57,13 @@ func Generate(backend compute.Backend, m *Model, prompt []int32, opts GenerateOp
 }
 
 // prefillGraph runs the (right-padded) prompts ids [batchSize, promptLen] with
-// lengths [batchSize] int32 and returns the next-token result of each prompt's
-// last token — logits [batchSize, vocab] float32, or with greedy the argmax
-// ids [batchSize] int32 (picked on the device) — followed by the KV cache, 2
-// per layer (keys, values), each [batchSize, numKVHeads, cacheLen, headDim]:
-// cache slot t < promptLen holds prompt position t (slots ≥ lengths[b] hold
-// padding, never attended to), slots ≥ promptLen are zero.
-func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType, greedy bool) []*Node {
+// lengths [batchSize] int32 and returns pick's next-token output for each
+// prompt's last token (tokenPick.apply; pickInputs are the pick's inputs),
+// followed by the KV cache, 2 per layer (keys, values), each [batchSize,
+// numKVHeads, cacheLen, headDim] — cache slot t < promptLen holds prompt
+// position t (slots ≥ lengths[b] hold padding, never attended to), slots ≥
+// promptLen are zero — and, when sampling, the new RNG state last.
+func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType, pick tokenPick, pickInputs []*Node) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := ids.Graph()
 	batchSize, promptLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
@@ -86,18 +84,18 @@ func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int,
 	// Pick each row's last prompt position with a one-hot contraction.
 	last := ConvertDType(Equal(tokenPos, SubScalar(lengths2, 1)), d.dtype) // [batchSize, promptLen]
 	hLast := DotGeneral(last, []int{1}, []int{0}, h, []int{1}, []int{0})   // [batchSize, hidden]
-	outputs[0] = nextTokenOutput(d.lmHead(hLast), greedy)
-	return outputs
+	return pickOutputs(outputs, pick, d.lmHead(hLast), pickInputs)
 }
 
-// nextTokenOutput is logits [batchSize, vocab] float32 as they are, or with
-// greedy their argmax [batchSize] int32 (the first index on ties, as
-// torch.argmax), so only batchSize ids leave the device per step.
-func nextTokenOutput(logits *Node, greedy bool) *Node {
-	if !greedy {
-		return logits
+// pickOutputs sets outputs[0] to pick's next-token output for logits
+// [batchSize, vocab] and appends the new RNG state when the pick has one.
+func pickOutputs(outputs []*Node, pick tokenPick, logits *Node, pickInputs []*Node) []*Node {
+	next, state := pick.apply(logits, pickInputs)
+	outputs[0] = next
+	if state != nil {
+		outputs = append(outputs, state)
 	}
-	return ArgMax(logits, -1, dtypes.Int32)
+	return outputs
 }
 
 // padAxis zero-pads x along axis to size n.
@@ -121,9 +119,10 @@ func padAxis(x *Node, axis, n int) *Node {
 // is stored, only on which slots are visible (t < lengths[b], or promptLen ≤
 // t ≤ promptLen+step). One slot for the whole batch is what lets a backend
 // with DynamicUpdateSlice write just that slice (see kvCache.store).
-// It returns nextTokenOutput (logits, or argmax ids with greedy) followed by
-// the updated cache.
-func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *Node, cache []*Node, dtype dtypes.DType, greedy bool) []*Node {
+// It returns pick's next-token output followed by the updated cache (and,
+// when sampling, the new RNG state), as prefillGraph.
+func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *Node, cache []*Node, dtype dtypes.DType,
+	pick tokenPick, pickInputs []*Node) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := tokens.Graph()
 	batchSize := tokens.Shape().Dim(0)
@@ -148,75 +147,5 @@ func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *
 		outputs = append(outputs, keys, values)
 	}
 	h := d.rmsNorm(x, "model.norm.weight")
-	outputs[0] = nextTokenOutput(Reshape(d.lmHead(h), batchSize, cfg.VocabSize), greedy)
-	return outputs
-}
-
-// sampler picks next tokens on the host from float32 logits.
-type sampler struct {
-	opts GenerateOptions
-	rng  *rand.Rand
-}
-
-func newSampler(opts GenerateOptions) *sampler {
-	return &sampler{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))}
-}
-
-// next returns the chosen token id for one row of logits [vocab].
-func (s *sampler) next(logits []float32) int {
-	if s.opts.Temperature <= 0 {
-		return argmaxFirst(logits)
-	}
-	// Candidates sorted by logit, descending (ties: lower id first).
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	if k := s.opts.TopK; k > 0 && k < len(idx) {
-		idx = idx[:k]
-	}
-	probs := make([]float64, len(idx))
-	maxLogit := float64(logits[idx[0]]) / s.opts.Temperature
-	var total float64
-	for i, id := range idx {
-		probs[i] = math.Exp(float64(logits[id])/s.opts.Temperature - maxLogit)
-		total += probs[i]
-	}
-	if p := s.opts.TopP; p > 0 && p < 1 {
-		// Keep the shortest prefix whose probability reaches p (at least one token).
-		var cum float64
-		keep := len(idx)
-		for i := range probs {
-			cum += probs[i] / total
-			if cum >= p {
-				keep = i + 1
-				break
-			}
-		}
-		idx, probs = idx[:keep], probs[:keep]
-		total = 0
-		for _, q := range probs {
-			total += q
-		}
-	}
-	u := s.rng.Float64() * total
-	for i, q := range probs {
-		u -= q
-		if u < 0 {
-			return idx[i]
-		}
-	}
-	return idx[len(idx)-1]
-}
-
-// argmaxFirst is the index of the largest value (the first one on ties, as torch.argmax).
-func argmaxFirst(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
+	return pickOutputs(outputs, pick, Reshape(d.lmHead(h), batchSize, cfg.VocabSize), pickInputs)
 }

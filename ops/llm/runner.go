@@ -26,7 +26,7 @@ type Runner struct {
 	mu          sync.Mutex
 	forwardExec *model.Exec
 	prefill     map[prefillKey]*model.Exec
-	decode      [2]*model.Exec // [0] returns logits, [1] greedy ids
+	decode      map[tokenPick]*model.Exec
 }
 
 // RunOutputs are the host results of Runner.Forward, all float32.
@@ -65,7 +65,7 @@ func NewRunnerFromStore(backend compute.Backend, cfg *Config, store *model.Store
 		}
 	}
 	return &Runner{cfg: cfg, backend: backend, store: store, scope: scopePath, dtype: dtypes.Float32,
-		prefill: map[prefillKey]*model.Exec{}}, nil
+		prefill: map[prefillKey]*model.Exec{}, decode: map[tokenPick]*model.Exec{}}, nil
 }
 
 // WithDType sets the compute dtype (default float32; outputs stay float32).
@@ -93,12 +93,12 @@ func (r *Runner) Config() *Config { return r.cfg }
 func (r *Runner) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range append([]*model.Exec{r.forwardExec, r.decode[0], r.decode[1]}, mapValues(r.prefill)...) {
+	for _, e := range append(append([]*model.Exec{r.forwardExec}, mapValues(r.decode)...), mapValues(r.prefill)...) {
 		if e != nil {
 			e.Finalize()
 		}
 	}
-	r.forwardExec, r.decode, r.prefill = nil, [2]*model.Exec{}, map[prefillKey]*model.Exec{}
+	r.forwardExec, r.decode, r.prefill = nil, map[tokenPick]*model.Exec{}, map[prefillKey]*model.Exec{}
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {
@@ -227,11 +227,12 @@ func (r *Runner) getForwardExec() (*model.Exec, error) {
 // KV cache, and returns prompt + new tokens per row. Prompts may have
 // different lengths. Greedy when opts.Temperature ≤ 0, else sampled.
 //
-// Per step only the next tokens cross between host and device: greedy picks
-// them on the device (argmax) and feeds them straight back; sampling copies
-// the logits to the host sampler and uploads the chosen ids. The cache stays
-// on the device and its buffers are donated to the step that overwrites them.
-// Greedy without StopTokens reads the ids back only at the end.
+// Tokens are picked on the device (argmax, or sampleTokens with an RNG state
+// kept on the device and seeded by opts.Seed) and fed straight back, so per
+// step only the step and prompt-length scalars go up; the cache stays on the
+// device and its buffers are donated to the step that overwrites them.
+// Without StopTokens the ids are read back only at the end; with them,
+// [batchSize] ids per step.
 func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -252,20 +253,35 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		flat, promptLen = grown, padded
 	}
 	cacheLen := roundUp(promptLen+opts.MaxNewTokens, lengthBucket)
-	greedy := opts.Temperature <= 0
-	prefill, decode, err := r.getGenerateExecs(cacheLen, greedy)
+	pick := pickFor(opts)
+	prefill, decode, err := r.getGenerateExecs(cacheLen, pick)
 	if err != nil {
 		return nil, err
 	}
+	var sampling []any // pickSample's inputs: RNG state, temperature, top-p
+	if pick.kind == pickSample {
+		state, err := RNGStateFromSeed(int64(opts.Seed))
+		if err != nil {
+			return nil, fmt.Errorf("llm.Generate: %w", err)
+		}
+		sampling = []any{state, float32(opts.Temperature), topPInput(opts.TopP)}
+	}
 	lengthsT := tensors.FromFlatDataAndDimensions(lengths, batchSize)
-	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen), lengthsT)
+	res, err := prefill.Exec(append([]any{tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen), lengthsT}, sampling...)...)
 	if err != nil {
 		return nil, fmt.Errorf("llm.Generate: prompt pass: %w", err)
 	}
-	next, cache := res[0], res[1:]
+	numCache := 2 * r.cfg.NumLayers
+	next, cache := res[0], res[1:1+numCache] // next: ids [batchSize] int32
+	if sampling != nil {
+		sampling[0] = res[1+numCache] // the RNG state after this draw
+	}
 	defer func() {
 		for _, c := range cache {
 			c.FinalizeAll()
+		}
+		if sampling != nil {
+			sampling[0].(*tensors.Tensor).FinalizeAll()
 		}
 	}()
 
@@ -274,29 +290,19 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		out[b] = slices.Clone(prompts[b])
 	}
 	finished := make([]bool, batchSize)
-	s := newSampler(opts)
-	deferRead := greedy && len(opts.StopTokens) == 0 // every row runs MaxNewTokens steps
-	var pending []*tensors.Tensor                    // greedy ids not yet read (deferRead)
+	readEachStep := len(opts.StopTokens) > 0
+	var steps []*tensors.Tensor // every step's ids, in order
 	defer func() {
-		for _, p := range pending {
+		for _, p := range steps {
 			p.FinalizeAll()
 		}
 	}()
 	for step := 0; ; step++ {
-		// next: logits [batchSize, vocab] float32, or greedy ids [batchSize] int32.
-		var fed *tensors.Tensor // the ids the decode step gets
+		steps = append(steps, next)
 		allDone := step+1 == opts.MaxNewTokens
-		switch {
-		case deferRead:
-			pending = append(pending, next)
-			fed = next
-		default:
-			tokens := r.nextTokens(next, s, greedy, batchSize)
-			if !greedy {
-				next.FinalizeAll()
-			}
+		if readEachStep {
 			allDone = true
-			for b, tok := range tokens {
+			for b, tok := range tensors.MustCopyFlatData[int32](next) {
 				if finished[b] {
 					continue
 				}
@@ -306,16 +312,12 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 				}
 				allDone = allDone && finished[b]
 			}
-			if greedy {
-				fed = next
-			} else {
-				fed = tensors.FromFlatDataAndDimensions(tokens, batchSize)
-			}
 		}
 		if allDone {
 			break
 		}
-		args := []any{fed, lengthsT, int32(step), int32(promptLen)}
+		// Rows already finished get tokens too (they are ignored): shapes stay static.
+		args := append([]any{next, lengthsT, int32(step), int32(promptLen)}, sampling...)
 		for _, c := range cache {
 			donated, err := DonateTensorBuffer(c, r.backend, 0)
 			if err != nil {
@@ -325,67 +327,47 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		}
 		cache = nil // donated: the step's outputs replace them
 		res, err := decode.Exec(args...)
-		if greedy && !deferRead {
-			fed.FinalizeAll()
-		}
 		if err != nil {
 			return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
 		}
-		next, cache = res[0], res[1:]
+		next, cache = res[0], res[1:1+numCache]
+		if sampling != nil {
+			sampling[0].(*tensors.Tensor).FinalizeAll()
+			sampling[0] = res[1+numCache]
+		}
 	}
-	if deferRead {
-		for _, p := range pending {
-			for b, tok := range tensors.MustCopyFlatData[int32](p) {
+	if !readEachStep {
+		for _, ids := range steps {
+			for b, tok := range tensors.MustCopyFlatData[int32](ids) {
 				out[b] = append(out[b], tok)
 			}
 		}
-	} else if greedy {
-		next.FinalizeAll()
 	}
 	return out, nil
-}
-
-// nextTokens returns the ids chosen from a step's output: the device's argmax
-// ids with greedy, else drawn by s from the logits [batchSize, vocab].
-func (r *Runner) nextTokens(next *tensors.Tensor, s *sampler, greedy bool, batchSize int) []int32 {
-	if greedy {
-		return tensors.MustCopyFlatData[int32](next)
-	}
-	vocab := r.cfg.VocabSize
-	values := tensors.MustCopyFlatData[float32](next)
-	tokens := make([]int32, batchSize)
-	for b := range tokens {
-		tokens[b] = int32(s.next(values[b*vocab : (b+1)*vocab]))
-	}
-	return tokens
 }
 
 // prefillKey identifies a compiled prompt pass.
 type prefillKey struct {
 	cacheLen int
-	greedy   bool
+	pick     tokenPick
 }
 
 // getGenerateExecs returns the prompt pass for cacheLen and the decode step,
-// both returning greedy ids or logits. The decode step compiles once per
+// both returning pick's next-token output. The decode step compiles once per
 // (batch size, cache length) — the step and prompt length are inputs.
-func (r *Runner) getGenerateExecs(cacheLen int, greedy bool) (prefill, decode *model.Exec, err error) {
+func (r *Runner) getGenerateExecs(cacheLen int, pick tokenPick) (prefill, decode *model.Exec, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg, dtype := r.cfg, r.dtype
-	mode := 0
-	if greedy {
-		mode = 1
-	}
-	if r.decode[mode] == nil {
-		r.decode[mode], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2], inputs[3], inputs[4:], dtype, greedy)
+	cfg, dtype, np := r.cfg, r.dtype, pick.numInputs()
+	if r.decode[pick] == nil {
+		r.decode[pick], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2], inputs[3], inputs[4+np:], dtype, pick, inputs[4:4+np])
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	key := prefillKey{cacheLen, greedy}
+	key := prefillKey{cacheLen, pick}
 	if r.prefill[key] == nil {
 		if len(r.prefill) >= maxPrefillExecs { // bound the compiled-graph cache
 			for _, e := range r.prefill {
@@ -394,13 +376,13 @@ func (r *Runner) getGenerateExecs(cacheLen int, greedy bool) (prefill, decode *m
 			r.prefill = map[prefillKey]*model.Exec{}
 		}
 		r.prefill[key], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype, greedy)
+			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype, pick, inputs[2:2+np])
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return r.prefill[key], r.decode[mode], nil
+	return r.prefill[key], r.decode[pick], nil
 }
 
 // lengthBucket is the granularity of the prompt and KV-cache lengths Generate compiles for.
