@@ -52,6 +52,9 @@ func Banner() (compute.Backend, error) {
 	line := strings.TrimSpace(buf.String())
 	if line == "" { // created earlier: describe it again
 		line = fmt.Sprintf("gominitron: backend %s (%s)", b.Name(), firstLine(b.Description()))
+		if w := backend.SIMDWarning(b); w != "" {
+			line += "\n" + w
+		}
 	}
 	line += fmt.Sprintf(" — scale %s (%s)", Scale(), ScaleEnv)
 	if ui.notebook() {

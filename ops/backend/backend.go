@@ -58,6 +58,9 @@ func New() (compute.Backend, error) {
 		return nil, err
 	}
 	fmt.Fprintln(Log, line)
+	if w := SIMDWarning(b); w != "" {
+		fmt.Fprintln(Log, w)
+	}
 	current = b
 	return b, nil
 }

@@ -110,7 +110,7 @@ func TestGenerateRefusesNonFiniteLogits(t *testing.T) {
 		tensor string
 		want   string
 	}{
-		{LMHeadName, "llm.Generate: step 0: logits: element 0 is NaN: non-finite value (NaN or Inf); the first non-finite activations are in lm_head (every layer output is finite)"},
+		{LMHeadName, "llm.Generate: logits are not finite (non-finite value (NaN or Inf)): the first non-finite activations are in lm_head (every layer output is finite)"},
 		{"model.layers.1.mlp.down_proj.weight", "the first non-finite activations are in layer 1"},
 		{"model.layers.0.self_attn.v_proj.weight", "the first non-finite activations are in layer 0"},
 		{"model.norm.weight", "the first non-finite activations are in the final norm"},

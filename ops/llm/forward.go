@@ -385,12 +385,6 @@ func attentionBias(visible *Node, keyValid *Node) *Node {
 	return InsertAxes(bias, 1, 2) // [b, 1, q, 1, t]
 }
 
-// kvCache is one layer's attention state during generation.
-type kvCache struct {
-	keys, values *Node // [batchSize, numKVHeads, cacheLen, headDim]
-	write        *Node // [batchSize, 1, cacheLen, 1] bool: where the (single) new token goes
-}
-
 // layer applies decoder layer l to x [batchSize, seqLen, hidden] and returns the new
 // residual stream plus the keys and values attended to ([batchSize, numKVHeads, T, headDim];
 // T = seqLen without a cache, cacheLen with one).
@@ -455,9 +449,8 @@ func (d *decoder) attention(l int, h *Node, rope ropeTables, bias *Node, cache *
 	keys = TransposeAllAxes(k, 0, 2, 1, 3)   // [b, kv, s, headDim]
 	values = TransposeAllAxes(v, 0, 2, 1, 3) // [b, kv, s, headDim]
 	if cache != nil {
-		// Single new token: write it at its position in the cache.
-		keys = Where(BroadcastToShape(cache.write, cache.keys.Shape()), BroadcastToShape(keys, cache.keys.Shape()), cache.keys)
-		values = Where(BroadcastToShape(cache.write, cache.values.Shape()), BroadcastToShape(values, cache.values.Shape()), cache.values)
+		// Single new token: store it in its cache slot.
+		keys, values = cache.store(cache.keys, keys), cache.store(cache.values, values)
 	}
 
 	decomposed := func() *Node {

@@ -100,3 +100,14 @@ func TestForwardMatchesHuggingFace(t *testing.T) {
 		})
 	}
 }
+
+// argmaxFirst is the index of the largest value (the first one on ties, as torch.argmax).
+func argmaxFirst(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -3,9 +3,7 @@ package llm
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"sort"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -15,6 +13,10 @@ import (
 // GenerateOptions configures decoding (see Runner.Generate).
 type GenerateOptions struct {
 	MaxNewTokens int // new tokens per prompt (required, > 0)
+
+	// SkipFiniteCheck skips the float32 forward over the generated rows that
+	// looks for NaN/Inf logits after decoding (throughput benchmarks only).
+	SkipFiniteCheck bool
 
 	// Temperature ≤ 0 means greedy decoding (argmax, first index on ties);
 	// otherwise logits are divided by it and the next token is sampled.
@@ -59,10 +61,13 @@ func Generate(backend compute.Backend, m *Model, prompt []int32, opts GenerateOp
 }
 
 // prefillGraph runs the (right-padded) prompts ids [batchSize, promptLen] with
-// lengths [batchSize] int32 and returns the logits of each prompt's last token
-// [batchSize, vocab] float32 followed by the KV cache, 2 per layer (keys,
-// values), each [batchSize, numKVHeads, cacheLen, headDim] with positions ≥ promptLen zero.
-func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType) []*Node {
+// lengths [batchSize] int32 and returns pick's next-token output for each
+// prompt's last token (tokenPick.apply; pickInputs are the pick's inputs),
+// followed by the KV cache, 2 per layer (keys, values), each [batchSize,
+// numKVHeads, cacheLen, headDim] — cache slot t < promptLen holds prompt
+// position t (slots ≥ lengths[b] hold padding, never attended to), slots ≥
+// promptLen are zero — and, when sampling, the new RNG state last.
+func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int, dtype dtypes.DType, pick tokenPick, pickInputs []*Node) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := ids.Graph()
 	batchSize, promptLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
@@ -83,7 +88,17 @@ func prefillGraph(cfg *Config, params ParamFn, ids, lengths *Node, cacheLen int,
 	// Pick each row's last prompt position with a one-hot contraction.
 	last := ConvertDType(Equal(tokenPos, SubScalar(lengths2, 1)), d.dtype) // [batchSize, promptLen]
 	hLast := DotGeneral(last, []int{1}, []int{0}, h, []int{1}, []int{0})   // [batchSize, hidden]
-	outputs[0] = d.lmHead(hLast)
+	return pickOutputs(outputs, pick, d.lmHead(hLast), pickInputs)
+}
+
+// pickOutputs sets outputs[0] to pick's next-token output for logits
+// [batchSize, vocab] and appends the new RNG state when the pick has one.
+func pickOutputs(outputs []*Node, pick tokenPick, logits *Node, pickInputs []*Node) []*Node {
+	next, state := pick.apply(logits, pickInputs)
+	outputs[0] = next
+	if state != nil {
+		outputs = append(outputs, state)
+	}
 	return outputs
 }
 
@@ -98,13 +113,20 @@ func padAxis(x *Node, axis, n int) *Node {
 	return Concatenate([]*Node{x, Zeros(x.Graph(), shapesOf(x.DType(), dims...))}, axis)
 }
 
-// decodeGraph runs one new token per row: tokens [batchSize] int32 at positions
-// [batchSize] int32, given the KV cache (2 per layer, [batchSize, numKVHeads,
-// cacheLen, headDim]). It returns the next-token logits [batchSize, vocab]
-// float32 followed by the updated cache. The Go backend has no
-// DynamicUpdateSlice, so the new keys/values are written with a one-hot
-// position mask (Where) and all shapes stay static.
-func decodeGraph(cfg *Config, params ParamFn, tokens, positions *Node, cache []*Node, dtype dtypes.DType) []*Node {
+// decodeGraph runs one new token per row: tokens [batchSize] int32 at decode
+// step (scalar int32, 0 for the first token after the prompt), given the
+// prompt lengths [batchSize] int32, the padded prompt length promptLen (scalar
+// int32) and the KV cache (2 per layer, [batchSize, numKVHeads, cacheLen,
+// headDim], laid out as prefillGraph describes). Row b's token sits at
+// position lengths[b]+step (its rotary angle) but is stored in the same cache
+// slot promptLen+step for every row: attention does not depend on where a key
+// is stored, only on which slots are visible (t < lengths[b], or promptLen ≤
+// t ≤ promptLen+step). One slot for the whole batch is what lets a backend
+// with DynamicUpdateSlice write just that slice (see kvCache.store).
+// It returns pick's next-token output followed by the updated cache (and,
+// when sampling, the new RNG state), as prefillGraph.
+func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *Node, cache []*Node, dtype dtypes.DType,
+	pick tokenPick, pickInputs []*Node) []*Node {
 	d := newDecoder(cfg, params, &ForwardOptions{DType: dtype})
 	g := tokens.Graph()
 	batchSize := tokens.Shape().Dim(0)
@@ -112,88 +134,22 @@ func decodeGraph(cfg *Config, params ParamFn, tokens, positions *Node, cache []*
 		panic(fmt.Sprintf("llm: decode needs %d cache tensors, got %d", 2*cfg.NumLayers, len(cache)))
 	}
 	cacheLen := cache[0].Shape().Dim(2)
-	pos := InsertAxes(positions, -1)                               // [batchSize, 1]
-	rope := d.ropeTables(pos)                                      // [batchSize, 1, 1, headDim/2]
-	t := Iota(g, shapesOf(dtypes.Int32, batchSize, cacheLen), 1)   // [batchSize, cacheLen]
-	write := Reshape(Equal(t, pos), batchSize, 1, cacheLen, 1)     // where the new token goes
-	bias := attentionBias(InsertAxes(LessOrEqual(t, pos), 1), nil) // [batchSize, 1, 1, 1, cacheLen]
-	x := d.embed(InsertAxes(tokens, -1))                           // [batchSize, 1, hidden]
+	slot := Add(promptLen, step)                                 // scalar int32
+	pos := InsertAxes(Add(lengths, step), -1)                    // [batchSize, 1]
+	rope := d.ropeTables(pos)                                    // [batchSize, 1, 1, headDim/2]
+	t := Iota(g, shapesOf(dtypes.Int32, batchSize, cacheLen), 1) // [batchSize, cacheLen]
+	visible := LogicalOr(LessThan(t, InsertAxes(lengths, -1)),   // the row's prompt
+		LogicalAnd(GreaterOrEqual(t, promptLen), LessOrEqual(t, slot))) // generated so far, this token included
+	bias := attentionBias(InsertAxes(visible, 1), nil) // [batchSize, 1, 1, 1, cacheLen]
+	kv := newKVSlot(g, slot, cacheLen)
+	x := d.embed(InsertAxes(tokens, -1)) // [batchSize, 1, hidden]
 	outputs := []*Node{nil}
 	for l := 0; l < cfg.NumLayers; l++ {
 		var keys, values *Node
-		x, keys, values = d.layer(l, x, rope, bias, &kvCache{keys: cache[2*l], values: cache[2*l+1], write: write})
+		kv.keys, kv.values = cache[2*l], cache[2*l+1]
+		x, keys, values = d.layer(l, x, rope, bias, kv)
 		outputs = append(outputs, keys, values)
 	}
 	h := d.rmsNorm(x, "model.norm.weight")
-	outputs[0] = Reshape(d.lmHead(h), batchSize, cfg.VocabSize)
-	return outputs
-}
-
-// sampler picks next tokens on the host from float32 logits.
-type sampler struct {
-	opts GenerateOptions
-	rng  *rand.Rand
-}
-
-func newSampler(opts GenerateOptions) *sampler {
-	return &sampler{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))}
-}
-
-// next returns the chosen token id for one row of logits [vocab].
-func (s *sampler) next(logits []float32) int {
-	if s.opts.Temperature <= 0 {
-		return argmaxFirst(logits)
-	}
-	// Candidates sorted by logit, descending (ties: lower id first).
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	if k := s.opts.TopK; k > 0 && k < len(idx) {
-		idx = idx[:k]
-	}
-	probs := make([]float64, len(idx))
-	maxLogit := float64(logits[idx[0]]) / s.opts.Temperature
-	var total float64
-	for i, id := range idx {
-		probs[i] = math.Exp(float64(logits[id])/s.opts.Temperature - maxLogit)
-		total += probs[i]
-	}
-	if p := s.opts.TopP; p > 0 && p < 1 {
-		// Keep the shortest prefix whose probability reaches p (at least one token).
-		var cum float64
-		keep := len(idx)
-		for i := range probs {
-			cum += probs[i] / total
-			if cum >= p {
-				keep = i + 1
-				break
-			}
-		}
-		idx, probs = idx[:keep], probs[:keep]
-		total = 0
-		for _, q := range probs {
-			total += q
-		}
-	}
-	u := s.rng.Float64() * total
-	for i, q := range probs {
-		u -= q
-		if u < 0 {
-			return idx[i]
-		}
-	}
-	return idx[len(idx)-1]
-}
-
-// argmaxFirst is the index of the largest value (the first one on ties, as torch.argmax).
-func argmaxFirst(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
+	return pickOutputs(outputs, pick, Reshape(d.lmHead(h), batchSize, cfg.VocabSize), pickInputs)
 }

@@ -3,11 +3,13 @@ package llm
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -139,31 +141,51 @@ func TestGenerateSampling(t *testing.T) {
 	}
 }
 
-// TestSamplerFilters checks temperature/top-k/top-p semantics on fixed logits
-// (transformers order: temperature → top-k → top-p).
+// TestSamplerFilters checks temperature/top-k/top-p semantics of the device
+// sampler on fixed logits (transformers order: temperature → top-k → top-p),
+// one row per draw, and that a seed fixes the draws.
 func TestSamplerFilters(t *testing.T) {
 	logits := []float32{2, 1, 0.5, 3, -1} // probabilities at T=1 ≈ .23 .08 .05 .63 .01
-	count := func(o GenerateOptions, draws int) map[int]int {
-		s := newSampler(o)
-		seen := map[int]int{}
-		for range draws {
-			seen[s.next(logits)]++
+	const rows = 4000
+	backend := testBackend(t)
+	// draw samples rows tokens from the same logits (one graph per top-k).
+	draw := func(o GenerateOptions) []int32 {
+		t.Helper()
+		exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
+			tiled := BroadcastToDims(InsertAxes(Const(g, logits), 0), rows, len(logits))
+			ids, state := sampleTokens(tiled, inputs[0], inputs[1], inputs[2], o.TopK)
+			return []*Node{ids, state}
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return seen
+		defer exec.Finalize()
+		state, err := RNGStateFromSeed(int64(o.Seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := exec.Exec(state, float32(o.Temperature), topPInput(o.TopP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[int32](res[0])
 	}
 	cases := []struct {
 		name    string
 		opts    GenerateOptions
-		allowed []int
+		allowed []int32
 	}{
-		{"greedy", GenerateOptions{}, []int{3}},
-		{"top-k 2", GenerateOptions{Temperature: 5, TopK: 2}, []int{3, 0}},
-		{"top-p 0.8 keeps 3 then 0", GenerateOptions{Temperature: 1, TopP: 0.8}, []int{3, 0}},
-		{"top-p 0.5 keeps only 3", GenerateOptions{Temperature: 1, TopP: 0.5}, []int{3}},
-		{"no filter", GenerateOptions{Temperature: 100}, []int{0, 1, 2, 3, 4}},
+		{"top-k 1", GenerateOptions{Temperature: 5, TopK: 1}, []int32{3}},
+		{"top-k 2", GenerateOptions{Temperature: 5, TopK: 2}, []int32{3, 0}},
+		{"top-p 0.8 keeps 3 then 0", GenerateOptions{Temperature: 1, TopP: 0.8}, []int32{3, 0}},
+		{"top-p 0.5 keeps only 3", GenerateOptions{Temperature: 1, TopP: 0.5}, []int32{3}},
+		{"no filter", GenerateOptions{Temperature: 100}, []int32{0, 1, 2, 3, 4}},
 	}
 	for _, c := range cases {
-		seen := count(c.opts, 2000)
+		seen := map[int32]int{}
+		for _, id := range draw(c.opts) {
+			seen[id]++
+		}
 		for id := range seen {
 			if !slices.Contains(c.allowed, id) {
 				t.Errorf("%s: drew token %d, allowed %v", c.name, id, c.allowed)
@@ -173,10 +195,25 @@ func TestSamplerFilters(t *testing.T) {
 			t.Errorf("%s: drew %v, want every one of %v", c.name, seen, c.allowed)
 		}
 	}
-	// Frequencies follow softmax(logits/T): P(3) ≈ 0.63 at T=1.
-	seen := count(GenerateOptions{Temperature: 1, Seed: 5}, 20000)
-	if f := float64(seen[3]) / 20000; f < 0.60 || f > 0.66 {
-		t.Errorf("P(token 3) sampled %.3f, want ≈ 0.63", f)
+	// Frequencies follow softmax(logits/T): P(3) = e³/Σe^l ≈ 0.634 at T=1
+	// (binomial σ over 4000 draws ≈ 0.008; ±0.03 is ~4σ).
+	const freqTolerance = 0.03
+	want := math.Exp(3) / (math.Exp(2) + math.Exp(1) + math.Exp(0.5) + math.Exp(3) + math.Exp(-1))
+	a := draw(GenerateOptions{Temperature: 1, Seed: 5})
+	n := 0
+	for _, id := range a {
+		if id == 3 {
+			n++
+		}
+	}
+	if f := float64(n) / rows; math.Abs(f-want) > freqTolerance {
+		t.Errorf("P(token 3) sampled %.3f, want %.3f ± %.2f", f, want, freqTolerance)
+	}
+	if b := draw(GenerateOptions{Temperature: 1, Seed: 5}); !slices.Equal(a, b) {
+		t.Error("same seed, different draws")
+	}
+	if c := draw(GenerateOptions{Temperature: 1, Seed: 6}); slices.Equal(a, c) {
+		t.Error("seeds 5 and 6 gave the same draws")
 	}
 }
 
@@ -195,7 +232,7 @@ func TestDecodeLogitsEqualForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	cacheLen := promptLen + steps + 1
-	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	prefill, decode, err := r.getGenerateExecs(cacheLen, tokenPick{kind: pickLogits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +262,8 @@ func TestDecodeLogitsEqualForward(t *testing.T) {
 	positions := slices.Clone(lengths)
 	for step := 1; step <= steps; step++ {
 		tokens := []int32{seqs[0][positions[0]], seqs[1][positions[1]]} // teacher forcing
-		args := []any{tensors.FromFlatDataAndDimensions(tokens, 2), tensors.FromFlatDataAndDimensions(slices.Clone(positions), 2)}
+		args := []any{tensors.FromFlatDataAndDimensions(tokens, 2), tensors.FromFlatDataAndDimensions(slices.Clone(lengths), 2),
+			int32(step - 1), int32(promptLen)}
 		for _, c := range cache {
 			args = append(args, c)
 		}

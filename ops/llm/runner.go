@@ -25,8 +25,8 @@ type Runner struct {
 
 	mu          sync.Mutex
 	forwardExec *model.Exec
-	prefill     map[int]*model.Exec // by cache length
-	decode      *model.Exec
+	prefill     map[prefillKey]*model.Exec
+	decode      map[tokenPick]*model.Exec
 }
 
 // RunOutputs are the host results of Runner.Forward, all float32.
@@ -65,7 +65,7 @@ func NewRunnerFromStore(backend compute.Backend, cfg *Config, store *model.Store
 		}
 	}
 	return &Runner{cfg: cfg, backend: backend, store: store, scope: scopePath, dtype: dtypes.Float32,
-		prefill: map[int]*model.Exec{}}, nil
+		prefill: map[prefillKey]*model.Exec{}, decode: map[tokenPick]*model.Exec{}}, nil
 }
 
 // WithDType sets the compute dtype (default float32; outputs stay float32).
@@ -93,12 +93,12 @@ func (r *Runner) Config() *Config { return r.cfg }
 func (r *Runner) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range append([]*model.Exec{r.forwardExec, r.decode}, mapValues(r.prefill)...) {
+	for _, e := range append(append([]*model.Exec{r.forwardExec}, mapValues(r.decode)...), mapValues(r.prefill)...) {
 		if e != nil {
 			e.Finalize()
 		}
 	}
-	r.forwardExec, r.decode, r.prefill = nil, nil, map[int]*model.Exec{}
+	r.forwardExec, r.decode, r.prefill = nil, map[tokenPick]*model.Exec{}, map[prefillKey]*model.Exec{}
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {
@@ -226,6 +226,13 @@ func (r *Runner) getForwardExec() (*model.Exec, error) {
 // Generate continues each prompt with up to opts.MaxNewTokens tokens using a
 // KV cache, and returns prompt + new tokens per row. Prompts may have
 // different lengths. Greedy when opts.Temperature ≤ 0, else sampled.
+//
+// Tokens are picked on the device (argmax, or sampleTokens with an RNG state
+// kept on the device and seeded by opts.Seed) and fed straight back, so per
+// step only the step and prompt-length scalars go up; the cache stays on the
+// device and its buffers are donated to the step that overwrites them.
+// Without StopTokens the ids are read back only at the end; with them,
+// [batchSize] ids per step.
 func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -237,7 +244,7 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 	if err := r.checkGenerateSize(len(prompts), promptLen, opts.MaxNewTokens); err != nil {
 		return nil, err
 	}
-	batchSize, vocab := len(prompts), r.cfg.VocabSize
+	batchSize := len(prompts)
 	// Round the padded prompt and cache lengths up to a multiple of
 	// lengthBucket, so prompts of nearby lengths reuse compiled graphs (the
 	// extra positions are masked out).
@@ -249,19 +256,35 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		flat, promptLen = grown, padded
 	}
 	cacheLen := roundUp(promptLen+opts.MaxNewTokens, lengthBucket)
-	prefill, decode, err := r.getGenerateExecs(cacheLen)
+	pick := pickFor(opts)
+	prefill, decode, err := r.getGenerateExecs(cacheLen, pick)
 	if err != nil {
 		return nil, err
 	}
-	res, err := prefill.Exec(tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen),
-		tensors.FromFlatDataAndDimensions(lengths, batchSize))
+	var sampling []any // pickSample's inputs: RNG state, temperature, top-p
+	if pick.kind == pickSample {
+		state, err := RNGStateFromSeed(int64(opts.Seed))
+		if err != nil {
+			return nil, fmt.Errorf("llm.Generate: %w", err)
+		}
+		sampling = []any{state, float32(opts.Temperature), topPInput(opts.TopP)}
+	}
+	lengthsT := tensors.FromFlatDataAndDimensions(lengths, batchSize)
+	res, err := prefill.Exec(append([]any{tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen), lengthsT}, sampling...)...)
 	if err != nil {
 		return nil, fmt.Errorf("llm.Generate: prompt pass: %w", err)
 	}
-	logits, cache := res[0], res[1:]
+	numCache := 2 * r.cfg.NumLayers
+	next, cache := res[0], res[1:1+numCache] // next: ids [batchSize] int32
+	if sampling != nil {
+		sampling[0] = res[1+numCache] // the RNG state after this draw
+	}
 	defer func() {
 		for _, c := range cache {
 			c.FinalizeAll()
+		}
+		if sampling != nil {
+			sampling[0].(*tensors.Tensor).FinalizeAll()
 		}
 	}()
 
@@ -270,79 +293,108 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		out[b] = slices.Clone(prompts[b])
 	}
 	finished := make([]bool, batchSize)
-	positions := slices.Clone(lengths) // where each row's next token goes
-	s := newSampler(opts)
-	for step := 0; ; step++ {
-		values := tensors.MustCopyFlatData[float32](logits)
-		logits.FinalizeAll()
-		if err := CheckFiniteValues(fmt.Sprintf("llm.Generate: step %d: logits", step), values); err != nil {
-			if where := r.locateNonFinite(out); where != "" {
-				err = fmt.Errorf("%w; the first non-finite activations are in %s", err, where)
-			}
-			return nil, err
+	readEachStep := len(opts.StopTokens) > 0
+	var steps []*tensors.Tensor // every step's ids, in order
+	defer func() {
+		for _, p := range steps {
+			p.FinalizeAll()
 		}
-		tokens := make([]int32, batchSize)
-		allDone := true
-		for b := range batchSize {
-			if finished[b] {
-				continue
+	}()
+	for step := 0; ; step++ {
+		steps = append(steps, next)
+		allDone := step+1 == opts.MaxNewTokens
+		if readEachStep {
+			allDone = true
+			for b, tok := range tensors.MustCopyFlatData[int32](next) {
+				if finished[b] {
+					continue
+				}
+				out[b] = append(out[b], tok)
+				if slices.Contains(opts.StopTokens, int(tok)) || step+1 == opts.MaxNewTokens {
+					finished[b] = true
+				}
+				allDone = allDone && finished[b]
 			}
-			tok := s.next(values[b*vocab : (b+1)*vocab])
-			tokens[b] = int32(tok)
-			out[b] = append(out[b], int32(tok))
-			if slices.Contains(opts.StopTokens, tok) || step+1 == opts.MaxNewTokens {
-				finished[b] = true
-			}
-			allDone = allDone && finished[b]
 		}
 		if allDone {
-			return out, nil
+			break
 		}
-		args := []any{tensors.FromFlatDataAndDimensions(tokens, batchSize), tensors.FromFlatDataAndDimensions(positions, batchSize)}
+		// Rows already finished get tokens too (they are ignored): shapes stay static.
+		args := append([]any{next, lengthsT, int32(step), int32(promptLen)}, sampling...)
 		for _, c := range cache {
-			args = append(args, c)
+			donated, err := DonateTensorBuffer(c, r.backend, 0)
+			if err != nil {
+				return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
+			}
+			args = append(args, donated)
 		}
+		cache = nil // donated: the step's outputs replace them
 		res, err := decode.Exec(args...)
 		if err != nil {
 			return nil, fmt.Errorf("llm.Generate: step %d: %w", step, err)
 		}
-		for _, c := range cache {
-			c.FinalizeAll()
-		}
-		logits, cache = res[0], res[1:]
-		for b := range positions {
-			positions[b]++
+		next, cache = res[0], res[1:1+numCache]
+		if sampling != nil {
+			sampling[0].(*tensors.Tensor).FinalizeAll()
+			sampling[0] = res[1+numCache]
 		}
 	}
+	if !readEachStep {
+		for _, ids := range steps {
+			for b, tok := range tensors.MustCopyFlatData[int32](ids) {
+				out[b] = append(out[b], tok)
+			}
+		}
+	}
+	// Tokens are chosen on the device, so the logits never reach the host:
+	// one float32 forward over the generated rows finds a NaN/Inf and the
+	// first place it appears (weights are also checked at load).
+	if opts.SkipFiniteCheck {
+		return out, nil
+	}
+	if where := r.locateNonFinite(out); where != "" {
+		return nil, fmt.Errorf("llm.Generate: logits are not finite (%w): the first non-finite activations are in %s", ErrNonFinite, where)
+	}
+	return out, nil
 }
 
-func (r *Runner) getGenerateExecs(cacheLen int) (prefill, decode *model.Exec, err error) {
+// prefillKey identifies a compiled prompt pass.
+type prefillKey struct {
+	cacheLen int
+	pick     tokenPick
+}
+
+// getGenerateExecs returns the prompt pass for cacheLen and the decode step,
+// both returning pick's next-token output. The decode step compiles once per
+// (batch size, cache length) — the step and prompt length are inputs.
+func (r *Runner) getGenerateExecs(cacheLen int, pick tokenPick) (prefill, decode *model.Exec, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg, dtype := r.cfg, r.dtype
-	if r.decode == nil {
-		r.decode, err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2:], dtype)
+	cfg, dtype, np := r.cfg, r.dtype, pick.numInputs()
+	if r.decode[pick] == nil {
+		r.decode[pick], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return decodeGraph(cfg, r.params(g), inputs[0], inputs[1], inputs[2], inputs[3], inputs[4+np:], dtype, pick, inputs[4:4+np])
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	if r.prefill[cacheLen] == nil {
+	key := prefillKey{cacheLen, pick}
+	if r.prefill[key] == nil {
 		if len(r.prefill) >= maxPrefillExecs { // bound the compiled-graph cache
 			for _, e := range r.prefill {
 				e.Finalize()
 			}
-			r.prefill = map[int]*model.Exec{}
+			r.prefill = map[prefillKey]*model.Exec{}
 		}
-		r.prefill[cacheLen], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
-			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype)
+		r.prefill[key], err = model.NewExec(r.backend, r.store, func(_ *model.Scope, g *Graph, inputs []*Node) []*Node {
+			return prefillGraph(cfg, r.params(g), inputs[0], inputs[1], cacheLen, dtype, pick, inputs[2:2+np])
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return r.prefill[cacheLen], r.decode, nil
+	return r.prefill[key], r.decode[pick], nil
 }
 
 // lengthBucket is the granularity of the prompt and KV-cache lengths Generate compiles for.
