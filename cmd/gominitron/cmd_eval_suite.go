@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/plots"
@@ -198,33 +198,9 @@ func runEvalSuite(suitePath string, o evalOpenOptions, logSamplesDir, markdownPa
 // checkOutputsOutsideInputs refuses an output path that is one of the
 // inputs or lies inside an input folder (flag names the output's flag).
 func checkOutputsOutsideInputs(outputs map[string]string, inputs []string) error {
-	resolve := func(p string) string {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		if r, err := filepath.EvalSymlinks(a); err == nil {
-			return r
-		}
-		// a file not yet written: resolve its folder
-		if r, err := filepath.EvalSymlinks(filepath.Dir(a)); err == nil {
-			return filepath.Join(r, filepath.Base(a))
-		}
-		return a
-	}
 	for flag, out := range outputs {
-		if out == "" {
-			continue
-		}
-		o := resolve(out)
-		for _, in := range inputs {
-			if in == "" {
-				continue
-			}
-			i := resolve(in)
-			if o == i || strings.HasPrefix(o, i+string(filepath.Separator)) {
-				return fmt.Errorf("%s %s would write into the input %s", flag, out, in)
-			}
+		if err := fileio.CheckOutput(out, inputs...); err != nil {
+			return fmt.Errorf("%s %s would write into the input: %w", flag, out, err)
 		}
 	}
 	return nil
