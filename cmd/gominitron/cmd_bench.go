@@ -87,7 +87,7 @@ func runBench(args []string) error {
 		if err != nil {
 			return fmt.Errorf("--config %s: %w", *configPath, err)
 		}
-		if m, err = evaluate.RandomWeights(cfg, dtype, *seed); err != nil {
+		if m, err = llm.InitWeights(cfg, dtype, *seed); err != nil {
 			return err
 		}
 		if label == "" {

@@ -32,7 +32,7 @@ func randomModelDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
-	w, err := evaluate.RandomWeights(cfg, dtypes.Float32, 3)
+	w, err := llm.InitWeights(cfg, dtypes.Float32, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

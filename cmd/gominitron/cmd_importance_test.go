@@ -9,7 +9,6 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 
-	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
@@ -94,7 +93,7 @@ func TestImportanceCommandData(t *testing.T) {
 	cfg := &llm.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: 2048, Hidden: 32, FFN: 64,
 		NumLayers: 3, NumHeads: 4, NumKVHeads: 2, HeadDim: 8, MaxPositions: 128, RMSNormEps: 1e-5, HiddenAct: "silu",
 		RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}, TorchDType: "float32"}
-	m, err := evaluate.RandomWeights(cfg, dtypes.Float32, 5)
+	m, err := llm.InitWeights(cfg, dtypes.Float32, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func TestOutOfMemoryRefusedBeforeAllocating(t *testing.T) {
 		{"generate 1e9 new tokens", []string{"generate", "--model", devModel, "--prompt", "1,2,3", "--max-new-tokens", "1000000000"},
 			"exceeds the model's max_position_embeddings 256 (at most 253 new tokens)"},
 		{"bench --config of a huge shape", []string{"bench", "--config", hugeShape, "--random", "--output-len", "2", "--input-len", "2"},
-			"evaluate: random bfloat16 weights needs ~"},
+			"llm.InitWeights: random bfloat16 weights needs ~"},
 		{"bench --batch 1e9", []string{"bench", "--model", devModel, "--batch", "1000000000", "--input-len", "8", "--output-len", "8"},
 			"evaluate: bench batch 1000000000 × (8 + 8) tokens needs ~"},
 		{"bench beyond max_position_embeddings", []string{"bench", "--model", devModel, "--input-len", "250", "--output-len", "8"},

@@ -33,7 +33,7 @@ func tinyConfig(vocab, hidden, ffn, layers int, tied bool) *llm.Config {
 
 func tinyModel(t testing.TB, cfg *llm.Config, seed uint64) *llm.Model {
 	t.Helper()
-	m, err := train.NewModel(cfg, seed)
+	m, err := llm.InitWeights(cfg, dtypes.Float32, seed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/internal/fixtures"
-	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/train"
 )
@@ -44,11 +43,11 @@ func TestSpeedDistillStep(t *testing.T) {
 	default:
 		t.Fatalf("%s=%q: want float32 or bfloat16", fixtures.SpeedDTypeEnv, shape.DType)
 	}
-	teacher, err := evaluate.RandomWeights(tcfg, dtype, 1)
+	teacher, err := llm.InitWeights(tcfg, dtype, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	student, err := evaluate.RandomWeights(scfg, dtypes.Float32, 2)
+	student, err := llm.InitWeights(scfg, dtypes.Float32, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

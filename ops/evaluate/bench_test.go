@@ -2,13 +2,9 @@ package evaluate
 
 import (
 	"encoding/json"
-	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/dtypes/bfloat16"
-	"github.com/gomlx/compute/dtypes/float16"
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/llm"
 )
@@ -18,65 +14,9 @@ func tinyConfig() *llm.Config {
 		HeadDim: 8, MaxPositions: 64, RMSNormEps: 1e-5, HiddenAct: "silu", RopeTheta: 1e4, Rope: llm.RopeScaling{Type: "default"}}
 }
 
-func TestRandomWeights(t *testing.T) {
-	cfg := tinyConfig()
-	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16, dtypes.Float16} {
-		ma, err := RandomWeights(cfg, dt, 5)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mb, _ := RandomWeights(cfg, dt, 5)
-		mc, _ := RandomWeights(cfg, dt, 6)
-		a, b, c := ma.Weights, mb.Weights, mc.Weights
-		if len(a) != len(cfg.TensorShapes()) {
-			t.Errorf("%d tensors, the config has %d", len(a), len(cfg.TensorShapes()))
-		}
-		q := "model.layers.1.self_attn.q_proj.weight"
-		if a[q].DType() != dt || !slices.Equal(a[q].Shape().Dimensions, []int{32, 32}) {
-			t.Fatalf("%s: %s", q, a[q].Shape())
-		}
-		va, vb, vc := asF32(a[q]), asF32(b[q]), asF32(c[q])
-		if !slices.Equal(va, vb) || slices.Equal(va, vc) {
-			t.Errorf("%s: same seed must give the same weights, another seed others", dt)
-		}
-		var sum2 float64
-		for _, v := range va {
-			sum2 += float64(v) * float64(v)
-			if v < -0.035 || v > 0.035 {
-				t.Fatalf("%s: value %v outside ±0.02·√3", dt, v)
-			}
-		}
-		if std := sum2 / float64(len(va)); std < 0.0002 || std > 0.0006 { // variance ≈ 0.02² = 0.0004
-			t.Errorf("%s: variance %v, want ≈ 4e-4", dt, std)
-		}
-		if n := asF32(a["model.norm.weight"]); n[0] != 1 || n[31] != 1 {
-			t.Errorf("%s: norm weights %v, want 1", dt, n)
-		}
-	}
-}
-
-func asF32(t *tensors.Tensor) []float32 {
-	out := make([]float32, t.Shape().Size())
-	t.MustConstFlatData(func(flat any) {
-		switch f := flat.(type) {
-		case []float32:
-			copy(out, f)
-		case []bfloat16.BFloat16:
-			for i, v := range f {
-				out[i] = v.Float32()
-			}
-		case []float16.Float16:
-			for i, v := range f {
-				out[i] = v.Float32()
-			}
-		}
-	})
-	return out
-}
-
 func TestBenchTinyRandomModel(t *testing.T) {
 	cfg := tinyConfig()
-	w, err := RandomWeights(cfg, dtypes.Float32, 1)
+	w, err := llm.InitWeights(cfg, dtypes.Float32, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ func clearWinner(lls []float64, norm *Doc, d Doc) bool {
 			v[c] /= float64(d.ChoiceLen(c))
 		}
 	}
-	best := argmax(v)
+	best := llm.Argmax(v)
 	for c := range v {
 		if c != best && v[best]-v[c] < 2*logLikTolerance {
 			return false

@@ -22,7 +22,7 @@ func smallGenModel(t *testing.T) (*llm.Model, *tokenize.Tokenizer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := RandomWeights(cfg, dtypes.Float32, 11)
+	m, err := llm.InitWeights(cfg, dtypes.Float32, 11)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package evaluate
 import (
 	"testing"
 
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gomlx/compute/dtypes"
 )
 
@@ -10,7 +11,7 @@ import (
 // forward + in-graph log-softmax gather) on a tiny random model:
 // go test -bench ModelLogProber ./ops/evaluate
 func BenchmarkModelLogProber(b *testing.B) {
-	m, err := RandomWeights(tinyConfig(), dtypes.Float32, 1)
+	m, err := llm.InitWeights(tinyConfig(), dtypes.Float32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

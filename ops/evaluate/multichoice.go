@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // Delimiters of lm-eval-harness's default task config.
@@ -185,7 +187,7 @@ func ScoreMC(docs []Doc, lls [][]float64) *MCResult {
 				norm[c] = ll / float64(max(1, d.ChoiceLen(c)))
 			}
 		}
-		p, pn := argmax(lls[i]), argmax(norm)
+		p, pn := llm.Argmax(lls[i]), llm.Argmax(norm)
 		r.Pred, r.PredNrm = append(r.Pred, p), append(r.PredNrm, pn)
 		hits = append(hits, boolFloat(p == d.Gold))
 		hitsNorm = append(hitsNorm, boolFloat(pn == d.Gold))
@@ -193,17 +195,6 @@ func ScoreMC(docs []Doc, lls [][]float64) *MCResult {
 	r.Acc, r.Stderr = MeanStderr(hits)
 	r.AccNorm, r.AccNormStderr = MeanStderr(hitsNorm)
 	return r
-}
-
-// argmax returns the first index of the largest value (numpy's argmax).
-func argmax(xs []float64) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func boolFloat(b bool) float64 {

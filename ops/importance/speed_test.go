@@ -7,7 +7,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 
 	"github.com/gominitron/gominitron/internal/fixtures"
-	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
@@ -24,7 +23,7 @@ func TestSpeedForwardVsPass(t *testing.T) {
 		t.Fatalf("%s: %v", shape.ConfigPath, err)
 	}
 	dtype := speedDType(t, shape.DType)
-	m, err := evaluate.RandomWeights(cfg, dtype, 1)
+	m, err := llm.InitWeights(cfg, dtype, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/gominitron/gominitron/ops/backend"
-	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/results"
@@ -30,7 +29,7 @@ func BenchmarkEvaluateTeacherShape(b *testing.B) {
 			cfg.ModelType, cfg.HiddenAct, cfg.MaxPositions, cfg.RMSNormEps, cfg.RopeTheta = "llama", "silu", 256, 1e-5, 10000
 			cfg.TieEmbeddings = true
 			cfg.Rope.Type = "default"
-			m, err := evaluate.RandomWeights(&cfg, dtypes.Float32, 1)
+			m, err := llm.InitWeights(&cfg, dtypes.Float32, 1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -314,10 +314,10 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	if shardBytes <= 0 {
 		shardBytes = DefaultShardBytes
 	}
-	names, err := checkWeights(m)
-	if err != nil {
+	if err := CheckWeights(m.Config, m.Weights); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
+	names := m.Config.TensorNames()
 	if err := checkTarget(dir, m.Source, opts.Overwrite); err != nil {
 		return err
 	}
@@ -359,38 +359,40 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	return replaceDir(tmp, dir)
 }
 
-// checkWeights checks m.Weights against the config and returns the names to
-// write, in module order.
-func checkWeights(m *Model) ([]string, error) {
-	want := m.Config.TensorShapes()
+// CheckWeights verifies that weights hold exactly the tensors cfg needs
+// (cfg.TensorShapes), with their shapes and a floating-point dtype. A tensor
+// that loading skips (a tied lm_head.weight, rotary inv_freq buffers) is
+// tolerated; any other extra tensor is an error. It is the one check between
+// a config and its weights: SaveModel, ToStore and prune.Apply use it.
+func CheckWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
+	want := cfg.TensorShapes()
 	var missing, unexpected []string
 	for name := range want {
-		if m.Weights[name] == nil {
+		if weights[name] == nil {
 			missing = append(missing, name)
 		}
 	}
-	for name := range m.Weights {
-		if _, ok := want[name]; !ok && !ignoredTensor(m.Config, name) {
+	for name := range weights {
+		if _, ok := want[name]; !ok && !ignoredTensor(cfg, name) {
 			unexpected = append(unexpected, name)
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("model is missing %d weight(s) the config requires: %s", len(missing), listNames(missing))
+		return fmt.Errorf("model is missing %d weight(s) the config requires: %s", len(missing), listNames(missing))
 	}
 	if len(unexpected) > 0 {
-		return nil, fmt.Errorf("model has %d weight(s) the config does not have: %s", len(unexpected), listNames(unexpected))
+		return fmt.Errorf("model has %d weight(s) the config does not have: %s", len(unexpected), listNames(unexpected))
 	}
-	names := m.Config.TensorNames()
-	for _, name := range names {
-		t := m.Weights[name]
+	for _, name := range cfg.TensorNames() {
+		t := weights[name]
 		if dims := t.Shape().Dimensions; !slices.Equal(dims, want[name]) {
-			return nil, fmt.Errorf("weight %q has shape %v but the config implies %v", name, dims, want[name])
+			return fmt.Errorf("weight %q has shape %v but the config implies %v", name, dims, want[name])
 		}
 		if !t.DType().IsFloat() {
-			return nil, fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", name, t.DType())
+			return fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", name, t.DType())
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // checkTarget refuses to write over the source model or a non-empty folder.

@@ -494,26 +494,6 @@ func TestCheckpointTiedLMHeadIgnored(t *testing.T) {
 	}
 }
 
-// syntheticModel builds a model with deterministic pseudo-random float32
-// weights for cfg.
-func syntheticModel(cfg *Config) *Model {
-	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
-	state := uint32(12345)
-	for name, shape := range cfg.TensorShapes() {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		v := make([]float32, n)
-		for i := range v {
-			state = state*1664525 + 1013904223
-			v[i] = float32(int32(state>>8)-(1<<23)) / (1 << 23)
-		}
-		m.Weights[name] = tensors.FromFlatDataAndDimensions(v, shape...)
-	}
-	return m
-}
-
 // loadMemoryConfig is a ~6.3M-parameter model (25 MB in float32).
 var loadMemoryConfig = &Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, VocabSize: 4096, Hidden: 256,
 	FFN: 1024, NumLayers: 4, NumHeads: 4, NumKVHeads: 2, HeadDim: 64, MaxPositions: 512, RMSNormEps: 1e-5,
@@ -527,7 +507,7 @@ const maxLoadAllocRatio = 1.1
 // the model (the converted tensors), never the file contents on top of it.
 func TestCheckpointLoadMemory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "m")
-	if err := SaveModel(dir, syntheticModel(loadMemoryConfig), SaveOptions{ShardBytes: 4 << 20}); err != nil { // bf16, ~3 shards
+	if err := SaveModel(dir, mustInitWeights(t, loadMemoryConfig), SaveOptions{ShardBytes: 4 << 20}); err != nil { // bf16, ~3 shards
 		t.Fatal(err)
 	}
 	modelBytes := float64(loadMemoryConfig.WeightBytes(dtypes.Float32))
@@ -550,7 +530,7 @@ func TestCheckpointLoadMemory(t *testing.T) {
 // BenchmarkLoadModel measures load throughput (bf16 on disk → float32).
 func BenchmarkLoadModel(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "m")
-	if err := SaveModel(dir, syntheticModel(loadMemoryConfig), SaveOptions{}); err != nil {
+	if err := SaveModel(dir, mustInitWeights(b, loadMemoryConfig), SaveOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(loadMemoryConfig.WeightBytes(dtypes.Float32))
@@ -563,7 +543,7 @@ func BenchmarkLoadModel(b *testing.B) {
 
 // BenchmarkSaveModel measures save throughput (float32 → bf16 on disk).
 func BenchmarkSaveModel(b *testing.B) {
-	m := syntheticModel(loadMemoryConfig)
+	m := mustInitWeights(b, loadMemoryConfig)
 	root := b.TempDir()
 	b.SetBytes(loadMemoryConfig.WeightBytes(dtypes.Float32))
 	i := 0

@@ -1,10 +1,9 @@
 package llm
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -26,52 +25,13 @@ var benchShapes = []benchShape{
 		Rope: RopeScaling{Type: "default"}}},
 }
 
-// randomWeights returns N(0, 0.02²) float32 weights (norm weights 1) for every
-// tensor a Llama checkpoint of cfg holds.
-func randomWeights(cfg *Config, seed uint64) map[string]*tensors.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	mat := func(dims ...int) *tensors.Tensor {
-		n := 1
-		for _, d := range dims {
-			n *= d
-		}
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64() * 0.02)
-		}
-		return tensors.FromFlatDataAndDimensions(v, dims...)
-	}
-	q, kv := cfg.NumHeads*cfg.HeadDim, cfg.NumKVHeads*cfg.HeadDim
-	w := map[string]*tensors.Tensor{
-		"model.embed_tokens.weight": mat(cfg.VocabSize, cfg.Hidden),
-		"model.norm.weight":         filled(1, cfg.Hidden),
-	}
-	if !cfg.TieEmbeddings {
-		w["lm_head.weight"] = mat(cfg.VocabSize, cfg.Hidden)
-	}
-	for l := range cfg.NumLayers {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		w[p+"input_layernorm.weight"] = filled(1, cfg.Hidden)
-		w[p+"post_attention_layernorm.weight"] = filled(1, cfg.Hidden)
-		w[p+"self_attn.q_proj.weight"] = mat(q, cfg.Hidden)
-		w[p+"self_attn.k_proj.weight"] = mat(kv, cfg.Hidden)
-		w[p+"self_attn.v_proj.weight"] = mat(kv, cfg.Hidden)
-		w[p+"self_attn.o_proj.weight"] = mat(cfg.Hidden, q)
-		w[p+"mlp.gate_proj.weight"] = mat(cfg.FFN, cfg.Hidden)
-		w[p+"mlp.up_proj.weight"] = mat(cfg.FFN, cfg.Hidden)
-		w[p+"mlp.down_proj.weight"] = mat(cfg.Hidden, cfg.FFN)
-		if cfg.AttentionBias {
-			w[p+"self_attn.q_proj.bias"] = mat(q)
-			w[p+"self_attn.k_proj.bias"] = mat(kv)
-			w[p+"self_attn.v_proj.bias"] = mat(kv)
-		}
-	}
-	return w
-}
-
 func benchRunner(b *testing.B, cfg *Config) *Runner {
+	m, err := InitWeights(cfg, dtypes.Float32, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
 	store := model.NewStore()
-	if err := storeWeights(store, DefaultScope, randomWeights(cfg, 1)); err != nil {
+	if err := m.ToStore(store, DefaultScope); err != nil {
 		b.Fatal(err)
 	}
 	r, err := NewRunnerFromStore(testBackend(b), cfg, store, DefaultScope)

@@ -73,7 +73,7 @@ func compareRef(t *testing.T, what string, got, ref *tensors.Tensor, argmax bool
 		n := ref.Shape().Dim(-1)
 		mismatches := 0
 		for row := 0; row < len(r)/n; row++ {
-			if argmaxFirst(g[row*n:(row+1)*n]) != argmaxFirst(r[row*n:(row+1)*n]) {
+			if Argmax(g[row*n:(row+1)*n]) != Argmax(r[row*n:(row+1)*n]) {
 				mismatches++
 			}
 		}
@@ -99,15 +99,4 @@ func TestForwardMatchesHuggingFace(t *testing.T) {
 			}
 		})
 	}
-}
-
-// argmaxFirst is the index of the largest value (the first one on ties, as torch.argmax).
-func argmaxFirst(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -80,7 +80,7 @@ func (m *Model) ToStore(store *model.Store, scopePath string) error {
 	if m == nil || m.Config == nil {
 		return fmt.Errorf("llm.ToStore: model or its config is nil")
 	}
-	if err := checkModelWeights(m.Config, m.Weights); err != nil {
+	if err := CheckWeights(m.Config, m.Weights); err != nil {
 		return fmt.Errorf("llm.ToStore: %w", err)
 	}
 	return storeWeights(store, scopePath, m.Weights)
@@ -113,26 +113,6 @@ func ModelFromStore(cfg *Config, store *model.Store, scopePath string) (*Model, 
 		}
 	}
 	return &Model{Config: cfg, Weights: weights}, nil
-}
-
-// checkModelWeights verifies that weights hold every tensor of cfg with its shape.
-func checkModelWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
-	want := cfg.TensorShapes()
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		w, ok := weights[n]
-		if !ok || w == nil {
-			return fmt.Errorf("weight %q is missing", n)
-		}
-		if !slices.Equal(w.Shape().Dimensions, want[n]) {
-			return fmt.Errorf("weight %q has shape %v, config wants %v", n, w.Shape().Dimensions, want[n])
-		}
-	}
-	return nil
 }
 
 // Clone returns a copy of m with host copies of every weight, e.g. to train a

@@ -2,11 +2,9 @@ package prune
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Pruned is the outcome of Apply: a new model and what it kept.
@@ -38,31 +36,10 @@ func Apply(m *llm.Model, p Plan, imp *results.Importance) (*Pruned, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWeights(cfg, weights); err != nil {
+	if err := llm.CheckWeights(cfg, weights); err != nil {
 		return nil, fmt.Errorf("prune: internal error, pruned weights do not match the pruned config: %w", err)
 	}
 	// Source stays the source folder: SaveModel then refuses to write into it
 	// and copies its tokenizer files (the vocabulary is never pruned).
 	return &Pruned{Model: &llm.Model{Config: cfg, Weights: weights, Source: m.Source}, Plan: r, Kept: sel.kept()}, nil
-}
-
-// checkWeights verifies that weights hold exactly the tensors cfg needs, with
-// the right shapes.
-func checkWeights(cfg *llm.Config, weights map[string]*tensors.Tensor) error {
-	want := cfg.TensorShapes()
-	for name, shape := range want {
-		t, ok := weights[name]
-		if !ok {
-			return fmt.Errorf("tensor %s missing", name)
-		}
-		if !slices.Equal(t.Shape().Dimensions, shape) {
-			return fmt.Errorf("tensor %s has shape %v, config needs %v", name, t.Shape().Dimensions, shape)
-		}
-	}
-	for name := range weights {
-		if _, ok := want[name]; !ok {
-			return fmt.Errorf("tensor %s is not part of the config", name)
-		}
-	}
-	return nil
 }

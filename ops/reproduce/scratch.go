@@ -6,8 +6,8 @@ import (
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
-	"github.com/gominitron/gominitron/ops/train"
 	"github.com/gominitron/gominitron/results"
+	"github.com/gomlx/compute/dtypes"
 )
 
 // scratchLRFactor: the from-scratch run gets this multiple of the
@@ -30,7 +30,7 @@ func (e *Env) Scratch() (*Report, error) {
 		return nil, err
 	}
 	scratchCfg := *pruned.Config
-	random, err := train.NewModel(&scratchCfg, e.Seed)
+	random, err := llm.InitWeights(&scratchCfg, dtypes.Float32, e.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
-	"github.com/gominitron/gominitron/ops/train"
+	"github.com/gomlx/compute/dtypes"
 )
 
 // Sizes are the knobs a scale sets.
@@ -76,7 +76,7 @@ func BuildSmokeTeacher(dir, tokenizerDir string, seed uint64) error {
 	if e := int(tok.EOS()); e >= 0 {
 		cfg.EOSTokenIDs = []int{e}
 	}
-	m, err := train.NewModel(cfg, seed)
+	m, err := llm.InitWeights(cfg, dtypes.Float32, seed)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func TestLMLossDTypes(t *testing.T) {
 	batch := batchTensor(seqs)
 	losses := map[dtypes.DType]float64{}
 	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
-		m, err := NewModel(cfg, 3)
+		m, err := llm.InitWeights(cfg, dtypes.Float32, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,43 +58,12 @@ func TestLMLossDTypes(t *testing.T) {
 	}
 }
 
-// TestInitWeights: norms 1, std ≈ initializer_range, deterministic in seed.
-func TestInitWeights(t *testing.T) {
-	cfg := tinyLlama()
-	cfg.InitializerRange = 0.05
-	a, err := InitWeights(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := InitWeights(cfg, 1)
-	if len(a) != len(cfg.TensorShapes()) {
-		t.Fatalf("%d tensors, config lists %d", len(a), len(cfg.TensorShapes()))
-	}
-	for _, x := range tensors.MustCopyFlatData[float32](a["model.layers.1.input_layernorm.weight"]) {
-		if x != 1 {
-			t.Fatal("RMSNorm weight not initialized to 1")
-		}
-	}
-	w := tensors.MustCopyFlatData[float32](a["model.embed_tokens.weight"])
-	w2 := tensors.MustCopyFlatData[float32](b["model.embed_tokens.weight"])
-	var ss float64
-	for i, x := range w {
-		ss += float64(x) * float64(x)
-		if x != w2[i] {
-			t.Fatal("same seed, different weights")
-		}
-	}
-	if std := math.Sqrt(ss / float64(len(w))); math.Abs(std-0.05) > 0.005 {
-		t.Errorf("embedding std %g, want 0.05", std)
-	}
-}
-
 // BenchmarkTrainStep: one AdamW update of a 2-layer hidden-32 Llama on a
 // [8, 33] batch (reports tokens/s).
 func BenchmarkTrainStep(b *testing.B) {
 	cfg := tinyLlama()
 	cfg.MaxPositions = 64
-	m, err := NewModel(cfg, 1)
+	m, err := llm.InitWeights(cfg, dtypes.Float32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -321,7 +321,7 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 		return nil, err
 	}
 	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: r.Train, outDir: outDir, log: log, opts: opts, tokenizer: tok,
-		init: func() (*llm.Model, error) { return NewModel(cfg, r.Train.Seed) }, bigram: true})
+		init: func() (*llm.Model, error) { return llm.InitWeights(cfg, dtypes.Float32, r.Train.Seed) }, bigram: true})
 	if err != nil {
 		return rep, err
 	}
