@@ -6,12 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
-
-	"github.com/gominitron/gominitron/results"
 )
 
 // Default figure size and PNG resolution.
@@ -68,5 +67,5 @@ func Save(p *plot.Plot, path string, w, h vg.Length) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return results.WriteFileAtomic(path, data)
+	return fileio.WriteFile(path, data)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/gominitron/gominitron/internal/fileio"
 )
@@ -21,10 +20,11 @@ func SaveJSON(path string, v any) error {
 	return fileio.WriteFile(path, data)
 }
 
-// LoadJSON reads path and decodes its JSON into v. Unknown fields are
-// rejected so that a typo in a hand-written file is reported.
+// LoadJSON reads the regular file path (at most fileio.MaxSideFileBytes) and
+// decodes its JSON into v. Unknown fields are rejected, with their name, so
+// that a typo in a hand-written file is reported rather than dropped.
 func LoadJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
@@ -34,13 +34,4 @@ func LoadJSON(path string, v any) error {
 		return fmt.Errorf("results: decoding %s: %w", path, err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data to path atomically, creating missing parent
-// folders.
-//
-// Deprecated: use fileio.WriteFile (internal/fileio owns atomic writes);
-// kept so that existing callers build.
-func WriteFileAtomic(path string, data []byte) error {
-	return fileio.WriteFile(path, data)
 }

@@ -157,7 +157,12 @@ func (imp *Importance) Validate() error {
 	return nil
 }
 
-// LoadImportance reads and validates an importance JSON file.
+// LoadImportance reads and validates an importance JSON file (written by
+// Importance.Save, `gominitron importance`, or a fixture's
+// reference_importance.json). It is the one loader of that format. A key
+// Importance does not have is refused with its name: every key any writer
+// of this project produces is a field of Importance, so an unknown one is a
+// typo or a file of another kind, and ignoring it would silently drop a score.
 func LoadImportance(path string) (*Importance, error) {
 	imp := &Importance{}
 	if err := LoadJSON(path, imp); err != nil {

@@ -127,11 +127,37 @@ func TestImportanceRoundTripAllFields(t *testing.T) {
 	}
 }
 
-func TestLoadJSONRejectsUnknownField(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(path, []byte(`{"ffn":[[1]],"heads":[[1]],"hidden":[1],"bi":[1],"drop_one_lm_loss":[1],"lm_loss":1,"fnn":1}`), 0o644)
-	if _, err := LoadImportance(path); err == nil || !strings.Contains(err.Error(), "bad.json") {
-		t.Fatalf("got %v, want error naming the file", err)
+// TestLoadImportanceKeys: the policy on keys (known optional ones load,
+// an unknown one is refused with its name and the file's).
+func TestLoadImportanceKeys(t *testing.T) {
+	const base = `"ffn":[[1]],"heads":[[1]],"hidden":[1],"bi":[1],"drop_one_lm_loss":[1],"lm_loss":1`
+	cases := []struct {
+		name, extra string
+		wantErr     []string // substrings of the error; nil: loads
+	}{
+		{"required keys only", ``, nil},
+		{"known optional key", `,"num_kv_heads":1,"head_rank_by_group":[[[0]]]`, nil},
+		{"unknown key", `,"fnn":1`, []string{"bad.json", `"fnn"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.json")
+			if err := os.WriteFile(path, []byte("{"+base+c.extra+"}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			imp, err := LoadImportance(path)
+			if c.wantErr == nil {
+				if err != nil || len(imp.FFN) != 1 {
+					t.Fatalf("got %+v, %v", imp, err)
+				}
+				return
+			}
+			for _, want := range c.wantErr {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("error %v, want it to name %s", err, want)
+				}
+			}
+		})
 	}
 }
 

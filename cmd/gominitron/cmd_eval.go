@@ -249,7 +249,7 @@ func runEval(args []string) error {
 	if !*quiet {
 		scorer.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d continuations", done, total) }
 	}
-	res, err := evaluate.EvaluateMC(scorer, enc, docs, mcOpts)
+	res, err := evaluate.MultipleChoice(scorer, enc, docs, mcOpts)
 	if !*quiet {
 		fmt.Fprintln(os.Stderr)
 	}

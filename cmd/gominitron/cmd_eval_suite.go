@@ -12,7 +12,6 @@ import (
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/plots"
-	"github.com/gominitron/gominitron/results"
 )
 
 // evalOpenOptions are the eval flags that open a model for task scoring.
@@ -179,7 +178,7 @@ func runEvalSuite(suitePath string, o evalOpenOptions, logSamplesDir, markdownPa
 		fmt.Fprint(os.Stderr, md)
 	}
 	if markdownPath != "" {
-		if err := results.WriteFileAtomic(markdownPath, []byte(md)); err != nil {
+		if err := fileio.WriteFile(markdownPath, []byte(md)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/internal/fixtures"
+	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // cliRelTolerance is the issue's bound on logits/hidden states vs. the
@@ -83,21 +84,11 @@ func compareCLI(t *testing.T, key string, got, ref *tensors.Tensor, argmax bool)
 	if argmax {
 		n := ref.Shape().Dim(-1)
 		for row := 0; row < len(r)/n; row++ {
-			if argmaxF32(g[row*n:(row+1)*n]) != argmaxF32(r[row*n:(row+1)*n]) {
+			if llm.Argmax(g[row*n:(row+1)*n]) != llm.Argmax(r[row*n:(row+1)*n]) {
 				t.Errorf("%s: argmax differs at row %d", key, row)
 			}
 		}
 	}
-}
-
-func argmaxF32(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // TestGenerateCommandMatchesReference: `gominitron generate` greedy output

@@ -41,7 +41,6 @@ func runImportance(args []string) error {
 	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (static on the Go backend, masked on XLA)")
 	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16 (reductions are float32)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
-	full := fs.String("full-out", "", "optional: a second copy of the scores file (kept for older scripts; --out holds everything)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,10 +59,8 @@ func runImportance(args []string) error {
 	case (*input == "") == (*data == ""):
 		return fmt.Errorf("give exactly one of --input and --data")
 	}
-	for flagName, o := range map[string]string{"out": *out, "full-out": *full} {
-		if err := checkOutputFlag(flagName, o, *modelDir, *input, *data, *tokPath); err != nil {
-			return err
-		}
+	if err := checkOutputFlag("out", *out, *modelDir, *input, *data, *tokPath); err != nil {
+		return err
 	}
 	agg, err := importance.ParseAggregation(*batchAgg, *seqAgg)
 	if err != nil {
@@ -134,11 +131,6 @@ func runImportance(args []string) error {
 	}
 	if err := s.Save(*out); err != nil {
 		return err
-	}
-	if *full != "" {
-		if err := s.SaveFull(*full); err != nil {
-			return err
-		}
 	}
 	printImportanceSummary(log, s)
 	fmt.Fprintf(log, "importance: wrote %s\n", *out)

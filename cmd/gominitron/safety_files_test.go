@@ -161,7 +161,7 @@ func TestCommandsRefuseWritingIntoInputs(t *testing.T) {
 	}{
 		{"importance --out MODEL/model.safetensors", "importance", []string{"--model", m, "--input", in("reference.safetensors"), "--out", in("model.safetensors")}, "inside, the input folder"},
 		{"importance --out MODEL/config.json", "importance", []string{"--model", m, "--input", in("reference.safetensors"), "--out", in("config.json")}, "inside, the input folder"},
-		{"importance --full-out MODEL/tokenizer.json", "importance", []string{"--model", m, "--input", in("reference.safetensors"), "--out", filepath.Join(f.root, "s.json"), "--full-out", in("tokenizer.json")}, "--full-out"},
+		{"importance --out MODEL/tokenizer.json", "importance", []string{"--model", m, "--input", in("reference.safetensors"), "--out", in("tokenizer.json")}, "inside, the input folder"},
 		{"importance --out the --input file", "importance", []string{"--model", other, "--input", in("reference.safetensors"), "--out", in("reference.safetensors")}, "is the input file"},
 		{"importance --out through a symlinked folder", "importance", []string{"--model", m, "--input", in("reference.safetensors"), "--out", filepath.Join(f.root, "model-link", "scores.json")}, "inside, the input folder"},
 		{"bench --out MODEL/model.safetensors", "bench", []string{"--model", m, "--out", in("model.safetensors")}, "inside, the input folder"},

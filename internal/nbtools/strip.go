@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gominitron/gominitron/results"
+	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // StripNotebook removes outputs and execution counts from a notebook file
@@ -40,7 +40,7 @@ func StripNotebook(path string) (bool, error) {
 	if bytes.Equal(buf.Bytes(), data) {
 		return false, nil
 	}
-	return true, results.WriteFileAtomic(path, buf.Bytes())
+	return true, fileio.WriteFile(path, buf.Bytes())
 }
 
 // IsStripped reports whether a notebook has no outputs and no execution counts.

@@ -167,9 +167,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Result is what Run returns (and writes as distill.json into Out).
-type Result = Lineage
-
 // Run distills (or, in ModeCE, retrains) the student and exports it to
 // o.Out with distill.json. Training state (metrics.jsonl, checkpoints/) is in
 // o.RunDir; with o.Resume the newest checkpoint there is restored first

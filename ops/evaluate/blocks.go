@@ -47,7 +47,7 @@ func BlockSweepMC(backend compute.Backend, m *llm.Model, enc *Encoder, docs []Do
 			return 0, err
 		}
 		defer p.Close()
-		r, err := EvaluateMC(&SeqScorer{Model: p}, enc, docs, opts.MC)
+		r, err := MultipleChoice(&SeqScorer{Model: p}, enc, docs, opts.MC)
 		if err != nil {
 			return 0, err
 		}

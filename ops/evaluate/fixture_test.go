@@ -238,7 +238,7 @@ func TestMCAgainstReferenceLogits(t *testing.T) {
 				want = append(want, []float64{one, three, fx.refLogProb(r, c-1, other)})
 			}
 			enc := &Encoder{Tok: pieceTokenizer{vocab: fx.cfg.VocabSize}, PrefixToken: 1}
-			got, err := EvaluateMC(&SeqScorer{Model: newTestProber(t, fx, 4)}, enc, docs, MCOptions{})
+			got, err := MultipleChoice(&SeqScorer{Model: newTestProber(t, fx, 4)}, enc, docs, MCOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -354,7 +354,7 @@ func (o *oracle) logLik(context, continuation string) float64 {
 }
 
 // TestMCTaskFilesAgainstOracle runs every hand-written task file, zero- and
-// one-shot, through EvaluateMC on a fixture model and checks each
+// one-shot, through MultipleChoice on a fixture model and checks each
 // continuation's log-likelihood, acc and acc_norm against the oracle.
 func TestMCTaskFilesAgainstOracle(t *testing.T) {
 	fx := loadTestFixture(t, "dev-llama-gqa")
@@ -374,7 +374,7 @@ func TestMCTaskFilesAgainstOracle(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := EvaluateMC(&SeqScorer{Model: prober}, enc, docs, MCOptions{Shots: shots, Seed: 3})
+				got, err := MultipleChoice(&SeqScorer{Model: prober}, enc, docs, MCOptions{Shots: shots, Seed: 3})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -261,7 +261,7 @@ func TestMC2AndTruthfulQAPrompt(t *testing.T) {
 	if ctx[0][0][0] != want || ctx[0][1][1] != " Nothing harmful happens." || len(ctx[0]) != 4 {
 		t.Errorf("truthfulqa context %q / %q", ctx[0][0][0], ctx[0][1][1])
 	}
-	// Through EvaluateMC with a scorer returning the log-likelihoods above.
+	// Through MultipleChoice with a scorer returning the log-likelihoods above.
 	sc := ScorerFunc(func(reqs []Request) ([]Result, error) {
 		out := make([]Result, len(reqs))
 		for i := range reqs {
@@ -270,7 +270,7 @@ func TestMC2AndTruthfulQAPrompt(t *testing.T) {
 		return out, nil
 	})
 	enc := &Encoder{Tok: TokenizerFunc(func(s string) ([]int32, error) { return []int32{int32(len(s))}, nil }), PrefixToken: 0}
-	r, err := EvaluateMC(sc, enc, docs[:1], MCOptions{})
+	r, err := MultipleChoice(sc, enc, docs[:1], MCOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

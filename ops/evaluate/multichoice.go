@@ -14,7 +14,7 @@ const (
 	FewshotDelimiter = "\n\n" // after each solved example
 )
 
-// MCOptions configures EvaluateMC.
+// MCOptions configures MultipleChoice.
 type MCOptions struct {
 	Shots int    // k solved examples prepended to each prompt (0 = zero-shot)
 	Seed  uint64 // seed of the few-shot sampler
@@ -129,10 +129,10 @@ func sampleDistinct(rng *rand.Rand, n, m, self, k int) []int {
 	return kept
 }
 
-// EvaluateMC scores a multiple-choice task: every (context, continuation)
+// MultipleChoice scores a multiple-choice task: every (context, continuation)
 // pair is encoded by enc and scored by sc in one call (the Scorer batches),
 // then acc, acc_norm and their standard errors are computed.
-func EvaluateMC(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCResult, error) {
+func MultipleChoice(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCResult, error) {
 	n := len(docs)
 	if opts.Limit > 0 && opts.Limit < n {
 		n = opts.Limit

@@ -140,7 +140,7 @@ func TestContextsFewShot(t *testing.T) {
 }
 
 // constScorer returns a fixed log-likelihood per continuation length, to
-// test EvaluateMC's plumbing (request order, grouping per doc).
+// test MultipleChoice's plumbing (request order, grouping per doc).
 type lenScorer struct{}
 
 func (lenScorer) LogLikelihoods(reqs []Request) ([]Result, error) {
@@ -151,13 +151,13 @@ func (lenScorer) LogLikelihoods(reqs []Request) ([]Result, error) {
 	return out, nil
 }
 
-func TestEvaluateMCPlumbing(t *testing.T) {
+func TestMultipleChoicePlumbing(t *testing.T) {
 	docs := []Doc{
 		{Text: "t1", Choices: []string{"t2 t3", "t4"}, Gold: 1},
 		{Text: "t1", Choices: []string{"t2", "t3 t4 t5", "t6 t7"}, Gold: 2},
 	}
 	enc := &Encoder{Tok: pieceTokenizer{vocab: 50}, PrefixToken: 0}
-	r, err := EvaluateMC(lenScorer{}, enc, docs, MCOptions{})
+	r, err := MultipleChoice(lenScorer{}, enc, docs, MCOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestEvaluateMCPlumbing(t *testing.T) {
 	if r.Acc != 0.5 || r.N != 2 {
 		t.Errorf("acc %v n %d", r.Acc, r.N)
 	}
-	lim, _ := EvaluateMC(lenScorer{}, enc, docs, MCOptions{Limit: 1})
+	lim, _ := MultipleChoice(lenScorer{}, enc, docs, MCOptions{Limit: 1})
 	if lim.N != 1 || lim.Acc != 1 {
 		t.Errorf("Limit 1: n %d acc %v", lim.N, lim.Acc)
 	}
@@ -208,7 +208,7 @@ func TestWinograndePartialScoring(t *testing.T) {
 		acc      float64
 	}{{-5, -2, 1}, {-2, -5, 0}} {
 		sc := &recordingScorer{byCtx: map[int32]float64{3: c.ll3, 4: c.ll4}}
-		r, err := EvaluateMC(sc, enc, docs, MCOptions{})
+		r, err := MultipleChoice(sc, enc, docs, MCOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

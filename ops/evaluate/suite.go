@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -165,7 +166,7 @@ func EvaluateTask(ev Evaluators, t *LoadedTask) (*TaskResult, error) {
 	if firstN != nil {
 		opts.FirstN = *firstN
 	}
-	r, err := EvaluateMC(ev.Scorer, ev.Encoder, t.MC, opts)
+	r, err := MultipleChoice(ev.Scorer, ev.Encoder, t.MC, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -232,5 +233,5 @@ func WriteSamples(path string, samples []Sample) error {
 			return fmt.Errorf("evaluate: encoding sample %s: %w", s.DocID, err)
 		}
 	}
-	return results.WriteFileAtomic(path, b.Bytes())
+	return fileio.WriteFile(path, b.Bytes())
 }

@@ -157,7 +157,7 @@ func TestBlockScorerAndLMLossScorer(t *testing.T) {
 
 func TestScoresSaveLoad(t *testing.T) {
 	// A plain reference file loads.
-	ref, err := Load(filepath.Join(fixtureDir("dev-llama-gqa"), "reference_importance.json"))
+	ref, err := results.LoadImportance(filepath.Join(fixtureDir("dev-llama-gqa"), "reference_importance.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,37 +170,23 @@ func TestScoresSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	full := filepath.Join(dir, "sub", "full.json")
-	if err := s.SaveFull(full); err != nil {
+	// Save writes every score, the rankings and the stability summary, and
+	// results.LoadImportance (strict about keys) reads them all back.
+	path := filepath.Join(t.TempDir(), "sub", "scores.json")
+	if err := s.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Load(full)
+	back, err := results.LoadImportance(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !back.Created.Equal(s.Created) || !reflect.DeepEqual(back.FFN, s.FFN) || !reflect.DeepEqual(back.HeadRankByGroup, s.HeadRankByGroup) ||
 		!reflect.DeepEqual(back.RankStability, s.RankStability) || !reflect.DeepEqual(back.StabilitySummary, s.StabilitySummary) ||
+		!reflect.DeepEqual(back.BlockLMLoss, s.BlockLMLoss) || !reflect.DeepEqual(back.Hidden, s.Hidden) ||
 		back.Model != "dev" || back.NumKVHeads != 2 || back.Tokens != s.Tokens || len(back.HeadRankByGroup) != 2 {
 		t.Errorf("round trip changed the scores:\n%+v\n%+v", back, s)
 	}
 	checkSame(t, "lm_loss", []float64{back.LMLoss}, []float64{s.LMLoss})
-
-	// Save writes what results.LoadImportance (strict about keys) accepts.
-	path := filepath.Join(dir, "scores.json")
-	if err := s.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	imp, err := results.LoadImportance(path)
-	if err != nil {
-		t.Fatalf("results.LoadImportance of Save's file: %v", err)
-	}
-	if !reflect.DeepEqual(imp.BlockLMLoss, s.BlockLMLoss) || !reflect.DeepEqual(imp.Hidden, s.Hidden) || imp.RankStability == nil {
-		t.Errorf("results.LoadImportance: %+v", imp)
-	}
-	if _, err := results.LoadImportance(full); err == nil {
-		t.Log("results.Importance now accepts the extra keys: Save could write them")
-	}
 	// Missing drop_one_lm_loss cannot be saved (results.Importance requires it).
 	s.DropOneLMLoss = nil
 	if err := s.Save(path); err == nil {

@@ -73,7 +73,11 @@ type ForwardOptions struct {
 	// the [seqLen, seqLen] scores. Where the backend or dtype has none (the Go
 	// backend, CPU, float32) the regular path runs. With an AttentionMask the
 	// padding must be on the right (per-row lengths are passed to the kernel).
-	// Not yet validated on a GPU by this package's tests.
+	// Validated against the decomposed attention and the transformers
+	// references by TestFusedAttentionMatchesDecomposed
+	// (fused_attention_test.go), which runs only on a backend with the op:
+	// scripts/gpu_check.sh runs it on XLA/CUDA (its full mode runs every
+	// ops/llm test); see docs/gpu.md for the state of that run.
 	FusedAttention bool
 
 	// NoLogits skips the lm_head (Outputs.Logits is nil), for passes that

@@ -54,7 +54,7 @@ func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 	}
 	var imp *results.Importance
 	if scoresPath != "" {
-		if imp, err = LoadScores(scoresPath); err != nil {
+		if imp, err = results.LoadImportance(scoresPath); err != nil {
 			return nil, err
 		}
 	}

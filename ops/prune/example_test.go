@@ -5,6 +5,7 @@ import (
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
+	"github.com/gominitron/gominitron/results"
 	"github.com/gomlx/compute/dtypes"
 )
 
@@ -32,7 +33,7 @@ func ExampleApply() {
 	if err != nil {
 		panic(err)
 	}
-	scores, err := prune.LoadScores(dir + "/reference_importance.json")
+	scores, err := results.LoadImportance(dir + "/reference_importance.json")
 	if err != nil {
 		panic(err)
 	}

@@ -1,10 +1,7 @@
 package prune
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gominitron/gominitron/results"
@@ -44,31 +41,6 @@ func TestMaskedViewContents(t *testing.T) {
 	}
 	if m.Hidden != nil || m.Heads != nil || m.SkipLayers != nil || m.FFN == nil {
 		t.Errorf("uncut axes got masks: %+v", m)
-	}
-}
-
-func TestLoadScores(t *testing.T) {
-	dir := t.TempDir()
-	good := `{"ffn":[[1,2]],"heads":[[1,2]],"hidden":[1,2,3],"bi":[0.5],"drop_one_lm_loss":[3],"lm_loss":2,"head_rank_by_group":[[[1,0]]],"num_kv_heads":1}`
-	cases := []struct{ name, body, wantErr string }{
-		{"extra keys accepted", good, ""},
-		{"not json", `{"ffn":`, "unexpected end"},
-		{"inconsistent", `{"ffn":[[1,2]],"heads":[[1,2],[3,4]],"hidden":[1],"bi":[0.5],"drop_one_lm_loss":[3],"lm_loss":2}`, "heads has 2 layers"},
-	}
-	for _, c := range cases {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
-		os.WriteFile(path, []byte(c.body), 0o644)
-		imp, err := LoadScores(path)
-		if c.wantErr == "" {
-			if err != nil || len(imp.FFN[0]) != 2 {
-				t.Errorf("%s: %v", c.name, err)
-			}
-		} else if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-			t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)
-		}
-	}
-	if _, err := LoadScores(filepath.Join(dir, "missing.json")); err == nil {
-		t.Errorf("missing file accepted")
 	}
 }
 

@@ -254,7 +254,7 @@ func (e *Env) Accuracy(m *llm.Model) (acc, stderr float64, err error) {
 		return 0, 0, err
 	}
 	defer p.Close()
-	r, err := evaluate.EvaluateMC(&evaluate.SeqScorer{Model: p}, enc, docs, evaluate.MCOptions{})
+	r, err := evaluate.MultipleChoice(&evaluate.SeqScorer{Model: p}, enc, docs, evaluate.MCOptions{})
 	if err != nil {
 		return 0, 0, err
 	}
