@@ -1,6 +1,6 @@
 // Package importance scores every prunable axis of a Llama-family model in
 // one forward-only pass over calibration batches, the Minitron way (see
-// docs/importance.md and shared/docs/METHOD.md, "Importance"):
+// docs/importance.md and docs/method.md, "Importance from activations"):
 //
 //   - FFN neurons: the input of down_proj (silu(gate)·up), per layer;
 //   - attention heads: the input of o_proj, per channel, then the L2 norm over

@@ -17,7 +17,7 @@
 // notebook slider), and MaskedView gives the 0/1 masks and skipped layers
 // that emulate the plan on the unpruned model through llm.ForwardOptions.
 //
-// Tensor surgery (METHOD.md, "Trimming a Llama-style block"), with kept hidden
+// Tensor surgery (docs/method.md, "Cutting a Llama block"), with kept hidden
 // channels H, kept FFN neurons F and kept query heads Q of a layer:
 //
 //	embed_tokens, lm_head [vocab, hidden]           columns H

@@ -3,7 +3,7 @@
 # (16 layers) serving throughput on random bf16 weights, at the paper's batch
 # sizes (32 for 8B, 64 for the 4B shapes), ISL/OSL 128/128 by default.
 #
-# Runs on a GPU machine with no Go toolchain (shared/docs/GPU.md): build the
+# Runs on a GPU machine with no Go toolchain (docs/gpu.md): build the
 # binary here and carry it:
 #   go build -o gpu/gominitron ./cmd/gominitron
 #   bash recipes/bench/gpu.sh            # on the GPU machine, from the repo root
