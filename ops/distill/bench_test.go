@@ -77,8 +77,9 @@ func BenchmarkDistillStep(b *testing.B) {
 // maxChunkedPeakRatio bounds the peak heap of a chunked (--chunk 32) update
 // relative to the whole-sequence one, with the Go backend's sequential
 // scheduler (measured ≈ 0.46 at vocab 32000 × 2 × 256, 0.63–0.70 at this
-// test's smaller shape, loaded 2-core machine). The default dependency-order scheduler saves far less
-// (docs/distillation.md), so the test pins the sequential one.
+// test's smaller shape, on a loaded 2-core machine). The default
+// dependency-order scheduler saves far less (docs/distillation.md), so the
+// test pins the sequential one.
 const maxChunkedPeakRatio = 0.8
 
 // TestChunkedMemory: chunking the logits losses lowers the peak Go heap of
