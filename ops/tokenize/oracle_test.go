@@ -137,40 +137,38 @@ func TestEncoderMatchesNaiveOracle(t *testing.T) {
 	}
 }
 
-// TestTrainBrownSegmentation trains vocab 8192 on the whole Brown corpus (when
-// fetched) and checks that the encoder reproduces the trainer's segmentation
-// of every one of its distinct words.
-func TestTrainBrownSegmentation(t *testing.T) {
+// TestTrainSegmentationOnDocs trains vocab 4096 on the project's own
+// Markdown (README.md and docs/*.md: a few hundred KB of English prose, code
+// and tables, always in the checkout) and checks that the encoder reproduces
+// the trainer's segmentation of every one of its distinct words — the check
+// TestTrainReloadRoundTrip makes on the tiny sample corpus, on a corpus large
+// enough for thousands of merges.
+func TestTrainSegmentationOnDocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	dir := os.Getenv("GOMINITRON_DATA")
-	if dir == "" {
-		dir = "../../data"
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no docs/*.md found (%v)", err)
 	}
-	f, err := os.Open(filepath.Join(dir, "brown", "brown.jsonl"))
-	if err != nil {
-		t.Skipf("Brown not fetched: %v (run gominitron data fetch brown)", err)
-	}
-	defer f.Close()
-	tr, err := NewTrainer(TrainOptions{VocabSize: 8192})
+	tr, err := NewTrainer(TrainOptions{VocabSize: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var d struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+	for _, path := range append(files, "../../README.md") {
+		data, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-		tr.Add(d.Text)
+		for _, para := range strings.Split(string(data), "\n\n") {
+			tr.Add(para)
+		}
 	}
 	res, err := tr.Train()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := ParseJSON(res.JSON(), "brown-8192")
+	tok, err := ParseJSON(res.JSON(), "docs-4096")
 	if err != nil {
 		t.Fatal(err)
 	}
