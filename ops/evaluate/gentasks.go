@@ -1,11 +1,9 @@
 package evaluate
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -126,40 +124,18 @@ func readRows[R any](path string, conv func(i int, r R) (GenDoc, error)) ([]GenD
 			}
 			docs = append(docs, d)
 		}
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: reading task: %w", err)
+		if len(docs) == 0 {
+			return nil, fmt.Errorf("evaluate: %s holds no examples", path)
 		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			b := bytes.TrimSpace(sc.Bytes())
-			if len(b) == 0 {
-				continue
-			}
-			var r R
-			dec := json.NewDecoder(bytes.NewReader(b))
-			if err := dec.Decode(&r); err != nil {
-				return nil, fmt.Errorf("evaluate: %s line %d: %w", path, line, err)
-			}
-			d, err := conv(len(docs), r)
-			if err != nil {
-				return nil, fmt.Errorf("evaluate: %s line %d: %w", path, line, err)
-			}
-			docs = append(docs, d)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("evaluate: reading %s: %w", path, err)
-		}
+		return docs, nil
 	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("evaluate: %s holds no examples", path)
-	}
-	return docs, nil
+	return readJSONLines(path, func(i int, b []byte) (GenDoc, error) {
+		var r R
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil {
+			return GenDoc{}, err
+		}
+		return conv(i, r)
+	})
 }
 
 // gsm8kDoc follows the harness's gsm8k.yaml: "Question: {question}\nAnswer:",

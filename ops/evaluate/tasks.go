@@ -1,8 +1,6 @@
 package evaluate
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -10,8 +8,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/gominitron/gominitron/internal/fileio"
 )
 
 // Format names a JSON Lines task layout.
@@ -71,38 +67,17 @@ func (d Doc) ChoiceLen(i int) int { return len(d.Choices[i]) }
 // ReadTask reads a JSON Lines task file in the given format. Blank lines
 // are skipped; errors name the file and line.
 func ReadTask(path string, format Format) ([]Doc, error) {
-	f, _, err := fileio.OpenRegular(path)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: reading task: %w", err)
-	}
-	defer f.Close()
 	parse, err := parserFor(format)
 	if err != nil {
 		return nil, err
 	}
-	var docs []Doc
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	return readJSONLines(path, func(_ int, b []byte) (Doc, error) {
 		d, err := checkedDoc(parse, b)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s line %d (%s format): %w", path, line, format, err)
+			return Doc{}, fmt.Errorf("%s format: %w", format, err)
 		}
-		docs = append(docs, d)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("evaluate: reading %s: %w", path, err)
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("evaluate: %s holds no examples", path)
-	}
-	return docs, nil
+		return d, nil
+	})
 }
 
 // checkedDoc parses one JSON line and validates the result.
