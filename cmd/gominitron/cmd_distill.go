@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 
@@ -24,8 +23,7 @@ const distillUsage = `usage: gominitron distill --teacher DIR --student DIR --da
     [--resume --stop-after N --run-dir DIR --log-every N]`
 
 func runDistill(args []string) error {
-	fs := flag.NewFlagSet("distill", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), distillUsage); fs.PrintDefaults() }
+	fs := newFlagSet("distill", distillUsage)
 	var o distill.Options
 	fs.StringVar(&o.Teacher, "teacher", "", "teacher Hugging Face folder (frozen)")
 	fs.StringVar(&o.Student, "student", "", "student Hugging Face folder, e.g. a pruned model (never modified)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 
@@ -17,18 +16,14 @@ func init() {
 }
 
 func runEval(args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "usage:")
-		fmt.Fprintln(w, "  gominitron eval --model DIR --data PATH [--seq-len L --stride S --max-tokens N]         → {lm_loss, perplexity, tokens}")
-		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}")
-		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores")
-		fmt.Fprintln(w, "  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)")
-		fmt.Fprintln(w, "  gominitron eval --model DIR --task FILE --format gsm8k|xlsum|mbpp|truthfulqa_mc1|truthfulqa_mc2 [--shots K --max-gen-tokens N] → {n, metrics, stderr}")
-		fmt.Fprintln(w, "  gominitron eval --suite FILE.json [--markdown T.md --plot T.png --log-samples DIR]      → benchmark table (models × tasks)")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("eval",
+		"usage:",
+		"  gominitron eval --model DIR --data PATH [--seq-len L --stride S --max-tokens N]         → {lm_loss, perplexity, tokens}",
+		"  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}",
+		"  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores",
+		"  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)",
+		"  gominitron eval --model DIR --task FILE --format gsm8k|xlsum|mbpp|truthfulqa_mc1|truthfulqa_mc2 [--shots K --max-gen-tokens N] → {n, metrics, stderr}",
+		"  gominitron eval --suite FILE.json [--markdown T.md --plot T.png --log-samples DIR]      → benchmark table (models × tasks)")
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model or folder (default: the model folder)")
 	data := fs.String("data", "", "evaluation data: a token file (gominitron data pack), .safetensors (input_ids rows), or text: .txt, .jsonl (\"text\"), .parquet, or a folder of them")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -28,14 +27,11 @@ type forwardSummary struct {
 }
 
 func runForwardCommand(args []string) error {
-	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron forward --model DIR --input IN.safetensors --out OUT.safetensors [--dtype float32] [--logits-only]")
-		fmt.Fprintln(fs.Output(), "  IN holds int32 (or int64) input_ids [batch, seq] and optionally attention_mask [batch, seq] (0 = right padding).")
-		fmt.Fprintln(fs.Output(), "  OUT gets float32 logits [batch, seq, vocab], hidden_states.0..L [batch, seq, hidden] (hidden_states.L after the final norm)")
-		fmt.Fprintln(fs.Output(), "  and last_layer_output_raw — the Hugging Face reference fixtures' semantics.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("forward",
+		"usage: gominitron forward --model DIR --input IN.safetensors --out OUT.safetensors [--dtype float32] [--logits-only]",
+		"  IN holds int32 (or int64) input_ids [batch, seq] and optionally attention_mask [batch, seq] (0 = right padding).",
+		"  OUT gets float32 logits [batch, seq, vocab], hidden_states.0..L [batch, seq, hidden] (hidden_states.L after the final norm)",
+		"  and last_layer_output_raw — the Hugging Face reference fixtures' semantics.")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	inPath := fs.String("input", "", "safetensors file with input_ids")
 	outPath := fs.String("out", "", "safetensors file to write (atomically)")

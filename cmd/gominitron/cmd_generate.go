@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,14 +19,11 @@ func init() {
 }
 
 func runGenerateCommand(args []string) error {
-	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron generate --model DIR (--prompt 1,2,3 | --text STR) --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]")
-		fmt.Fprintln(fs.Output(), "  Prints {\"ids\": [prompt..., new...]}, and when DIR has a tokenizer also \"text\" (all ids decoded) and \"continuation\"")
-		fmt.Fprintln(fs.Output(), "  (the new tokens' text). Greedy unless --temperature > 0. By default a sequence stops after an EOS id")
-		fmt.Fprintln(fs.Output(), "  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("generate",
+		"usage: gominitron generate --model DIR (--prompt 1,2,3 | --text STR) --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]",
+		"  Prints {\"ids\": [prompt..., new...]}, and when DIR has a tokenizer also \"text\" (all ids decoded) and \"continuation\"",
+		"  (the new tokens' text). Greedy unless --temperature > 0. By default a sequence stops after an EOS id",
+		"  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.")
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	promptFlag := fs.String("prompt", "", "comma-separated token ids, e.g. 1,2,3")
 	textFlag := fs.String("text", "", "prompt text, encoded with the model folder's tokenizer (with BOS, as transformers)")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,13 +17,9 @@ func init() {
 }
 
 func runImportance(args []string) error {
-	fs := flag.NewFlagSet("importance", flag.ContinueOnError)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintln(w, "usage: gominitron importance --model DIR (--input IN.safetensors | --data PATH --samples N --seq-len L)")
-		fmt.Fprintln(w, "         [--batch B] [--batch-agg l2|mean|var --seq-agg mean|l2|var] [--blocks K] [--bootstrap K] --out scores.json")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("importance",
+		"usage: gominitron importance --model DIR (--input IN.safetensors | --data PATH --samples N --seq-len L)",
+		"         [--batch B] [--batch-agg l2|mean|var --seq-agg mean|l2|var] [--blocks K] [--bootstrap K] --out scores.json")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	input := fs.String("input", "", "calibration tokens: .safetensors with input_ids [samples, seqLen] (+ optional attention_mask, right padding)")
 	data := fs.String("data", "", "calibration data to sample windows from: a token file (gominitron data pack) or a text corpus (text/folder/.jsonl/.parquet, tokenized with the model's tokenizer)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,14 +14,11 @@ func init() {
 }
 
 func runInspect(args []string) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron inspect --model DIR")
-		fmt.Fprintln(fs.Output(), "  Prints JSON: config (HF classic form, head_dim explicit), params (total, non_embedding, embedding, per component),")
-		fmt.Fprintln(fs.Output(), "  weight_bytes and kv_cache_bytes_per_token per dtype, and a checkpoint summary validated against the config")
-		fmt.Fprintln(fs.Output(), "  (null when the folder holds no weights). Reads only config.json and safetensors headers.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("inspect",
+		"usage: gominitron inspect --model DIR",
+		"  Prints JSON: config (HF classic form, head_dim explicit), params (total, non_embedding, embedding, per component),",
+		"  weight_bytes and kv_cache_bytes_per_token per dtype, and a checkpoint summary validated against the config",
+		"  (null when the folder holds no weights). Reads only config.json and safetensors headers.")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json [+ model.safetensors or index])")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 
@@ -14,11 +13,8 @@ func init() {
 }
 
 func runPrune(args []string) error {
-	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron prune --model DIR --importance scores.json --out DIR2 [--hidden N] [--ffn N] [--heads-per-group N] [--layers N | --drop-layers 3,4,5 | --drop-block K] [--round M]")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("prune",
+		"usage: gominitron prune --model DIR --importance scores.json --out DIR2 [--hidden N] [--ffn N] [--heads-per-group N] [--layers N | --drop-layers 3,4,5 | --drop-block K] [--round M]")
 	modelDir := fs.String("model", "", "source Hugging Face model folder (never modified)")
 	scores := fs.String("importance", "", "importance scores JSON (gominitron importance); optional for --drop-layers alone")
 	out := fs.String("out", "", "output folder (must not exist or be empty)")

@@ -31,10 +31,9 @@ func (f *envFlags) register(fs *flag.FlagSet) {
 }
 
 func runReproduce(args []string) error {
-	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	usage := "usage: gominitron reproduce EXPERIMENT [--scale smoke|cpu|gpu] --out DIR [--teacher DIR] [--corpus PATH] [--data FILE] [--seed N]\n  EXPERIMENT: " +
 		strings.Join(reproduce.Experiments, ", ") + " or all"
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), usage); fs.PrintDefaults() }
+	fs := newFlagSet("reproduce", usage)
 	var f envFlags
 	f.register(fs)
 	fs.StringVar(&f.o.Teacher, "teacher", "", "teacher Hugging Face folder with tokenizer.json (default models/demo-teacher)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -15,9 +14,8 @@ func init() {
 }
 
 func runSearch(args []string) error {
-	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu]"
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), usage); fs.PrintDefaults() }
+	fs := newFlagSet("search", usage)
 	var f envFlags
 	f.register(fs)
 	var so reproduce.SearchOptions

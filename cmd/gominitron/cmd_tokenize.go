@@ -44,8 +44,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runTokenize(args []string) error {
-	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	setUsage(fs, "tokenize --tokenizer PATH (--text STR | --decode 1,2,3 | --lines FILE)")
+	fs := newFlagSet("tokenize", "usage: gominitron tokenize --tokenizer PATH (--text STR | --decode 1,2,3 | --lines FILE)")
 	path := fs.String("tokenizer", "", "tokenizer.json, tokenizer.model, or a model directory holding one")
 	text := fs.String("text", "", "text to encode")
 	noSpecial := fs.Bool("no-special", false, "encode without the post-processor's special tokens (e.g. BOS)")
@@ -106,8 +105,7 @@ func tokenizeLines(tok *tokenize.Tokenizer, path string, addSpecial bool) error 
 }
 
 func runTokenizerTrain(args []string) error {
-	fs := flag.NewFlagSet("tokenizer train", flag.ContinueOnError)
-	setUsage(fs, "tokenizer train --vocab N --out DIR [flags] FILES...")
+	fs := newFlagSet("tokenizer train", "usage: gominitron tokenizer train --vocab N --out DIR [flags] FILES...")
 	vocab := fs.Int("vocab", 0, "vocabulary size (special tokens + 256 bytes + merges)")
 	out := fs.String("out", "", "output directory (tokenizer.json + tokenizer_config.json)")
 	field := fs.String("field", "text", "JSON Lines field / Parquet column with the text")

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -27,8 +26,7 @@ func printTrainReport(rep *train.Report) error {
 }
 
 func runTrain(args []string) error {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	setUsage(fs, "train --recipe FILE --out DIR [--resume] [--stop-after N] [--steps N]")
+	fs := newFlagSet("train", "usage: gominitron train --recipe FILE --out DIR [--resume] [--stop-after N] [--steps N]")
 	recipe := fs.String("recipe", "", "recipe JSON (e.g. recipes/teacher-cpu.json)")
 	out := fs.String("out", "", "output folder: metrics.jsonl, checkpoints/, tokenizer/, data.tokens, model/ (HF folder), report.json")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --out")
@@ -59,8 +57,7 @@ func runTrain(args []string) error {
 }
 
 func runFinetune(args []string) error {
-	fs := flag.NewFlagSet("finetune", flag.ContinueOnError)
-	setUsage(fs, "finetune --model DIR --data PATH[,PATH...] --out DIR [flags]")
+	fs := newFlagSet("finetune", "usage: gominitron finetune --model DIR --data PATH[,PATH...] --out DIR [flags]")
 	var o train.FinetuneOptions
 	fs.StringVar(&o.ModelDir, "model", "", "Hugging Face model folder to fine-tune (left unchanged)")
 	dataFlag := fs.String("data", "", "token file from 'gominitron data pack', or comma-separated text/JSONL/Parquet files")

@@ -37,16 +37,21 @@ func register(c *command) {
 	commands[c.name] = c
 }
 
-// setUsage makes "-h" print "usage: gominitron LINE", the command's summary
-// and its flags (for commands without a usage text of their own).
-func setUsage(fs *flag.FlagSet, line string) {
+// newFlagSet returns the flag set of the command name (ContinueOnError). Its
+// "-h" prints the usage lines (the first starts "usage: gominitron name …"),
+// the command's summary, and the flags.
+func newFlagSet(name string, usage ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gominitron "+line)
-		if c, ok := commands[fs.Name()]; ok {
+		for _, line := range usage {
+			fmt.Fprintln(fs.Output(), line)
+		}
+		if c, ok := commands[name]; ok {
 			fmt.Fprintln(fs.Output(), "  "+c.summary)
 		}
 		fs.PrintDefaults()
 	}
+	return fs
 }
 
 // extractBackendFlag removes every --backend X / --backend=X from args and
