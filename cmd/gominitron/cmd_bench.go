@@ -14,10 +14,6 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
-func init() {
-	register(&command{name: "bench", summary: "serving throughput: prefill/decode tokens/s and requests/s over a batch × input-len × output-len grid", run: runBench})
-}
-
 func runBench(args []string) error {
 	fs := newFlagSet("bench",
 		"usage: gominitron bench (--model DIR | --config config.json --random) --batch B --input-len I --output-len O [--dtype bfloat16 --repeats R]",

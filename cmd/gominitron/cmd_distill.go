@@ -11,10 +11,6 @@ import (
 	"github.com/gominitron/gominitron/ops/train"
 )
 
-func init() {
-	register(&command{name: "distill", summary: "recover a pruned student by knowledge distillation from its teacher (or --loss ce: plain LM-loss retraining) and export it", run: runDistill})
-}
-
 const distillUsage = `usage: gominitron distill --teacher DIR --student DIR --data PATH --steps N --out DIR
     [--batch B --seq-len L --accum K --lr --min-lr --warmup --clip --seed]
     [--loss kl|rkl|jsd|ce --temperature T --jsd-beta B --top-k K --ce-weight W]

@@ -11,10 +11,6 @@ import (
 	"github.com/gominitron/gominitron/results"
 )
 
-func init() {
-	register(&command{name: "eval", summary: "LM loss/perplexity on text or token data, multiple-choice tasks (lm-eval-harness semantics), block sweeps, offline next-sentence task", run: runEval})
-}
-
 func runEval(args []string) error {
 	fs := newFlagSet("eval",
 		"usage:",

@@ -13,10 +13,6 @@ import (
 	"github.com/gominitron/gominitron/ops/safetensors"
 )
 
-func init() {
-	register(&command{name: "forward", summary: "run a model on input_ids from a safetensors file; write logits and hidden states", run: runForwardCommand})
-}
-
 // forwardSummary is what `forward` prints on stdout.
 type forwardSummary struct {
 	Out       string   `json:"out"`

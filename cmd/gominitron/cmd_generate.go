@@ -14,10 +14,6 @@ import (
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
-func init() {
-	register(&command{name: "generate", summary: "continue a prompt of token ids or text (greedy or sampled, KV cache); JSON {\"ids\", \"text\", \"continuation\"}", run: runGenerateCommand})
-}
-
 func runGenerateCommand(args []string) error {
 	fs := newFlagSet("generate",
 		"usage: gominitron generate --model DIR (--prompt 1,2,3 | --text STR) --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]",

@@ -12,10 +12,6 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
-func init() {
-	register(&command{name: "importance", summary: "score FFN neurons, heads, hidden channels and layers in one forward-only pass (+ drop-one / block LM loss, rank stability)", run: runImportance})
-}
-
 func runImportance(args []string) error {
 	fs := newFlagSet("importance",
 		"usage: gominitron importance --model DIR (--input IN.safetensors | --data PATH --samples N --seq-len L)",

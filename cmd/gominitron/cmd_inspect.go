@@ -9,10 +9,6 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
-func init() {
-	register(&command{name: "inspect", summary: "print a model folder's parsed config, parameter counts, weight/KV-cache bytes and checkpoint summary as JSON", run: runInspect})
-}
-
 func runInspect(args []string) error {
 	fs := newFlagSet("inspect",
 		"usage: gominitron inspect --model DIR",

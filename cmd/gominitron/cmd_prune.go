@@ -8,10 +8,6 @@ import (
 	"github.com/gominitron/gominitron/ops/prune"
 )
 
-func init() {
-	register(&command{name: "prune", summary: "prune a model to a target shape (hidden, FFN, heads, layers) and export it as a HF folder", run: runPrune})
-}
-
 func runPrune(args []string) error {
 	fs := newFlagSet("prune",
 		"usage: gominitron prune --model DIR --importance scores.json --out DIR2 [--hidden N] [--ffn N] [--heads-per-group N] [--layers N | --drop-layers 3,4,5 | --drop-block K] [--round M]")

@@ -11,10 +11,6 @@ import (
 	"github.com/gominitron/gominitron/ops/reproduce"
 )
 
-func init() {
-	register(&command{name: "reproduce", summary: "reproduce the Minitron papers' ablations on the demo teacher (" + strings.Join(reproduce.Experiments, ", ") + ", all)", run: runReproduce})
-}
-
 // envFlags are the flags shared by reproduce and search.
 type envFlags struct {
 	o reproduce.Options

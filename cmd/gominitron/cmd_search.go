@@ -9,10 +9,6 @@ import (
 	"github.com/gominitron/gominitron/results"
 )
 
-func init() {
-	register(&command{name: "search", summary: "architecture search: distill every shape within ±5% of a parameter budget briefly, pick the best, report ranking stability", run: runSearch})
-}
-
 func runSearch(args []string) error {
 	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu]"
 	fs := newFlagSet("search", usage)

@@ -14,11 +14,6 @@ import (
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
 
-func init() {
-	register(&command{name: "tokenize", summary: "encode text to token ids, or decode ids (tokenizer.json / tokenizer.model)", run: runTokenize})
-	register(&command{name: "tokenizer train", summary: "train a byte-level BPE tokenizer (Llama-3 pre-tokenizer) on text files", run: runTokenizerTrain})
-}
-
 // writeJSON prints v as one JSON line on stdout (no HTML escaping).
 func writeJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)

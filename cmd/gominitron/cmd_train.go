@@ -10,11 +10,6 @@ import (
 	"github.com/gominitron/gominitron/ops/train"
 )
 
-func init() {
-	register(&command{name: "train", summary: "train a Llama-family model from scratch from a JSON recipe (recipes/*.json)", run: runTrain})
-	register(&command{name: "finetune", summary: "fine-tune a Hugging Face model on a corpus (teacher correction)", run: runFinetune})
-}
-
 // printTrainReport writes the report as indented JSON on stdout.
 func printTrainReport(rep *train.Report) error {
 	out, err := json.MarshalIndent(rep, "", "  ")

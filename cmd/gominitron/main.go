@@ -5,8 +5,8 @@
 //
 //	gominitron [--backend CONFIG] COMMAND [flags]
 //
-// Every subcommand lives in its own file (cmd_*.go) and registers itself with
-// register in an init function. Subcommands parse their own flags, call one
+// Every subcommand lives in its own file (cmd_*.go); commands.go lists them
+// all with their summaries. Subcommands parse their own flags, call one
 // public ops/ function, and write JSON or files. Errors go to stderr and the
 // exit status is non-zero.
 package main
