@@ -40,6 +40,15 @@ func loadFixture(t testing.TB, name string) *fixture {
 	}
 }
 
+// forEachFixture runs test as one subtest per model fixture, on the test
+// backend.
+func forEachFixture(t *testing.T, test func(t *testing.T, backend compute.Backend, f *fixture)) {
+	backend := testBackend(t)
+	for _, name := range fixtureNames {
+		t.Run(name, func(t *testing.T) { test(t, backend, loadFixture(t, name)) })
+	}
+}
+
 func mustLoadConfig(t testing.TB, dir string) *Config {
 	t.Helper()
 	cfg, err := LoadConfig(dir)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -108,67 +109,59 @@ func without(n int, drop ...int) []int {
 // TestMasksAllOnesReproducePlain: all-ones masks, no skipped layers and an
 // all-true attention mask give the plain logits.
 func TestMasksAllOnesReproducePlain(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			ids := f.ref["input_ids"]
-			plain := runForward(t, backend, f, ids, nil, nil)[0]
-			masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{
-					SkipLayers:    make([]bool, cfg.NumLayers),
-					FFNMask:       Const(g, filled(1, cfg.NumLayers, cfg.FFN)),
-					HeadMask:      Const(g, filled(1, cfg.NumLayers, cfg.NumHeads)),
-					HiddenMask:    Const(g, filled(1, cfg.Hidden)),
-					AttentionMask: GreaterOrEqual(Const(g, ids), ScalarZero(g, dtypes.Int32)),
-					// Falls back to the regular attention where the backend has no fused op.
-					FusedAttention: true,
-				}
-			}, nil)[0]
-			checkClose(t, "all-ones masks", masked, plain)
-		})
-	}
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		ids := f.ref["input_ids"]
+		plain := runForward(t, backend, f, ids, nil, nil)[0]
+		masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{
+				SkipLayers:    make([]bool, cfg.NumLayers),
+				FFNMask:       Const(g, filled(1, cfg.NumLayers, cfg.FFN)),
+				HeadMask:      Const(g, filled(1, cfg.NumLayers, cfg.NumHeads)),
+				HiddenMask:    Const(g, filled(1, cfg.Hidden)),
+				AttentionMask: GreaterOrEqual(Const(g, ids), ScalarZero(g, dtypes.Int32)),
+				// Falls back to the regular attention where the backend has no fused op.
+				FusedAttention: true,
+			}
+		}, nil)[0]
+		checkClose(t, "all-ones masks", masked, plain)
+	})
 }
 
 // TestFFNMaskEqualsZeroedDownProjColumn: masking FFN neuron j of layer l is
 // exactly zeroing column j of that layer's down_proj (what pruning does).
 func TestFFNMaskEqualsZeroedDownProjColumn(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			layer, neurons := cfg.NumLayers-1, []int{0, 7, cfg.FFN - 1}
-			mask := filled(1, cfg.NumLayers, cfg.FFN)
-			mask.MutableFlatData(func(flat any) {
-				for _, j := range neurons {
-					flat.([]float32)[layer*cfg.FFN+j] = 0
-				}
-			})
-			ids := f.ref["input_ids"]
-			masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{FFNMask: Const(g, mask)}
-			}, nil)[0]
-
-			weights := maps.Clone(f.weights)
-			key := fmt.Sprintf("model.layers.%d.mlp.down_proj.weight", layer)
-			down := toMatrix(weights[key])
-			for r := 0; r < down.rows; r++ {
-				for _, j := range neurons {
-					down.v[r*down.cols+j] = 0
-				}
-			}
-			weights[key] = down.tensor()
-			zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
-			checkClose(t, "FFNMask vs zeroed down_proj column", masked, zeroed)
-
-			plain := runForward(t, backend, f, ids, nil, nil)[0]
-			if d := maxAbsDiffFlat(masked, plain); d == 0 {
-				t.Errorf("masking FFN neurons %v of layer %d did not change the logits", neurons, layer)
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		layer, neurons := cfg.NumLayers-1, []int{0, 7, cfg.FFN - 1}
+		mask := filled(1, cfg.NumLayers, cfg.FFN)
+		mask.MutableFlatData(func(flat any) {
+			for _, j := range neurons {
+				flat.([]float32)[layer*cfg.FFN+j] = 0
 			}
 		})
-	}
+		ids := f.ref["input_ids"]
+		masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{FFNMask: Const(g, mask)}
+		}, nil)[0]
+
+		weights := maps.Clone(f.weights)
+		key := fmt.Sprintf("model.layers.%d.mlp.down_proj.weight", layer)
+		down := toMatrix(weights[key])
+		for r := 0; r < down.rows; r++ {
+			for _, j := range neurons {
+				down.v[r*down.cols+j] = 0
+			}
+		}
+		weights[key] = down.tensor()
+		zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
+		checkClose(t, "FFNMask vs zeroed down_proj column", masked, zeroed)
+
+		plain := runForward(t, backend, f, ids, nil, nil)[0]
+		if d := maxAbsDiffFlat(masked, plain); d == 0 {
+			t.Errorf("masking FFN neurons %v of layer %d did not change the logits", neurons, layer)
+		}
+	})
 }
 
 func maxAbsDiffFlat(a, b *tensors.Tensor) float64 {
@@ -183,175 +176,159 @@ func maxAbsDiffFlat(a, b *tensors.Tensor) float64 {
 // TestHeadMaskEqualsPrunedHead: masking query head h of layer l equals
 // removing it (its q_proj rows and o_proj columns) from the model.
 func TestHeadMaskEqualsPrunedHead(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			layer, head := 0, 1
-			mask := filled(1, cfg.NumLayers, cfg.NumHeads)
-			mask.MutableFlatData(func(flat any) { flat.([]float32)[layer*cfg.NumHeads+head] = 0 })
-			ids := f.ref["input_ids"]
-			masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{HeadMask: Const(g, mask)}
-			}, nil)[0]
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		layer, head := 0, 1
+		mask := filled(1, cfg.NumLayers, cfg.NumHeads)
+		mask.MutableFlatData(func(flat any) { flat.([]float32)[layer*cfg.NumHeads+head] = 0 })
+		ids := f.ref["input_ids"]
+		masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{HeadMask: Const(g, mask)}
+		}, nil)[0]
 
-			// Zeroing the head's o_proj input columns is what removing the head does.
-			weights := maps.Clone(f.weights)
-			key := fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", layer)
-			o := toMatrix(weights[key])
-			for r := 0; r < o.rows; r++ {
-				for c := head * cfg.HeadDim; c < (head+1)*cfg.HeadDim; c++ {
-					o.v[r*o.cols+c] = 0
-				}
+		// Zeroing the head's o_proj input columns is what removing the head does.
+		weights := maps.Clone(f.weights)
+		key := fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", layer)
+		o := toMatrix(weights[key])
+		for r := 0; r < o.rows; r++ {
+			for c := head * cfg.HeadDim; c < (head+1)*cfg.HeadDim; c++ {
+				o.v[r*o.cols+c] = 0
 			}
-			weights[key] = o.tensor()
-			zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
-			checkClose(t, "HeadMask vs zeroed o_proj columns", masked, zeroed)
-		})
-	}
+		}
+		weights[key] = o.tensor()
+		zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
+		checkClose(t, "HeadMask vs zeroed o_proj columns", masked, zeroed)
+	})
 }
 
 // TestSkipLayersEqualsRemovedLayer: SkipLayers[l] equals the model with layer
 // l deleted and the later layers renumbered.
 func TestSkipLayersEqualsRemovedLayer(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			drop := 1
-			skip := make([]bool, cfg.NumLayers)
-			skip[drop] = true
-			ids := f.ref["input_ids"]
-			skipped := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{SkipLayers: skip}
-			}, nil)
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		drop := 1
+		skip := make([]bool, cfg.NumLayers)
+		skip[drop] = true
+		ids := f.ref["input_ids"]
+		skipped := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{SkipLayers: skip}
+		}, nil)
 
-			small := *cfg
-			small.NumLayers--
-			weights := map[string]*tensors.Tensor{}
-			for n, w := range f.weights {
-				var l int
-				var rest string
-				if _, err := fmt.Sscanf(n, "model.layers.%d.%s", &l, &rest); err == nil {
-					switch {
-					case l == drop:
-						continue
-					case l > drop:
-						n = strings.Replace(n, fmt.Sprintf("layers.%d.", l), fmt.Sprintf("layers.%d.", l-1), 1)
-					}
+		small := *cfg
+		small.NumLayers--
+		weights := map[string]*tensors.Tensor{}
+		for n, w := range f.weights {
+			var l int
+			var rest string
+			if _, err := fmt.Sscanf(n, "model.layers.%d.%s", &l, &rest); err == nil {
+				switch {
+				case l == drop:
+					continue
+				case l > drop:
+					n = strings.Replace(n, fmt.Sprintf("layers.%d.", l), fmt.Sprintf("layers.%d.", l-1), 1)
 				}
-				weights[n] = w
 			}
-			removed := runForward(t, backend, f.derive(&small, weights), ids, nil, nil)
-			checkClose(t, "SkipLayers vs removed layer: logits", skipped[0], removed[0])
-			// The skipped layer is the identity: its output (Hidden[drop+1], or
-			// LastLayerRaw for the last layer) is its input Hidden[drop].
-			after := skipped[1]
-			if drop+1 < cfg.NumLayers {
-				after = skipped[2+drop+1]
-			}
-			checkClose(t, "skipped layer is identity", after, skipped[2+drop])
-		})
-	}
+			weights[n] = w
+		}
+		removed := runForward(t, backend, f.derive(&small, weights), ids, nil, nil)
+		checkClose(t, "SkipLayers vs removed layer: logits", skipped[0], removed[0])
+		// The skipped layer is the identity: its output (Hidden[drop+1], or
+		// LastLayerRaw for the last layer) is its input Hidden[drop].
+		after := skipped[1]
+		if drop+1 < cfg.NumLayers {
+			after = skipped[2+drop+1]
+		}
+		checkClose(t, "skipped layer is identity", after, skipped[2+drop])
+	})
 }
 
 // TestLayerMaskEqualsSkipLayers: LayerMask 0 for a layer gives the logits of
 // SkipLayers (exactly the removed layer), all ones the plain logits.
 func TestLayerMaskEqualsSkipLayers(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			ids := f.ref["input_ids"]
-			for drop := range cfg.NumLayers {
-				skip := make([]bool, cfg.NumLayers)
-				skip[drop] = true
-				want := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-					return &ForwardOptions{SkipLayers: skip}
-				}, nil)
-				mask := filled(1, cfg.NumLayers)
-				mask.MutableFlatData(func(flat any) { flat.([]float32)[drop] = 0 })
-				got := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-					return &ForwardOptions{LayerMask: Const(g, mask)}
-				}, nil)
-				checkClose(t, fmt.Sprintf("LayerMask drop %d: logits", drop), got[0], want[0])
-				checkClose(t, fmt.Sprintf("LayerMask drop %d: last raw", drop), got[1], want[1])
-			}
-			plain := runForward(t, backend, f, ids, nil, nil)[0]
-			ones := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{LayerMask: Const(g, filled(1, cfg.NumLayers))}
-			}, nil)[0]
-			checkClose(t, "LayerMask all ones", ones, plain)
-		})
-	}
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		ids := f.ref["input_ids"]
+		for drop := range cfg.NumLayers {
+			skip := make([]bool, cfg.NumLayers)
+			skip[drop] = true
+			want := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+				return &ForwardOptions{SkipLayers: skip}
+			}, nil)
+			mask := filled(1, cfg.NumLayers)
+			mask.MutableFlatData(func(flat any) { flat.([]float32)[drop] = 0 })
+			got := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+				return &ForwardOptions{LayerMask: Const(g, mask)}
+			}, nil)
+			checkClose(t, fmt.Sprintf("LayerMask drop %d: logits", drop), got[0], want[0])
+			checkClose(t, fmt.Sprintf("LayerMask drop %d: last raw", drop), got[1], want[1])
+		}
+		plain := runForward(t, backend, f, ids, nil, nil)[0]
+		ones := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{LayerMask: Const(g, filled(1, cfg.NumLayers))}
+		}, nil)[0]
+		checkClose(t, "LayerMask all ones", ones, plain)
+	})
 }
 
 // TestHiddenMaskEqualsPrunedChannels: HiddenMask gives exactly the model whose
 // hidden channels were pruned (RMSNorm statistics over kept channels only):
 // same logits, kept channels of every hidden state equal, masked ones zero.
 func TestHiddenMaskEqualsPrunedChannels(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			cfg := f.cfg
-			dropped := []int{0, 5, 6, cfg.Hidden - 1}
-			keep := without(cfg.Hidden, dropped...)
-			mask := filled(1, cfg.Hidden)
-			mask.MutableFlatData(func(flat any) {
-				for _, c := range dropped {
-					flat.([]float32)[c] = 0
-				}
-			})
-			ids := f.ref["input_ids"]
-			masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-				return &ForwardOptions{HiddenMask: Const(g, mask)}
-			}, nil)
-
-			pruned := *cfg
-			pruned.Hidden = len(keep)
-			weights := map[string]*tensors.Tensor{}
-			for n, w := range f.weights {
-				m := toMatrix(w)
-				switch {
-				case strings.HasSuffix(n, "norm.weight"):
-					weights[n] = m.pick(keep, []int{0}).tensor1D()
-				case strings.HasSuffix(n, "embed_tokens.weight"), strings.HasSuffix(n, "lm_head.weight"),
-					strings.Contains(n, "q_proj.weight"), strings.Contains(n, "k_proj.weight"),
-					strings.Contains(n, "v_proj.weight"), strings.Contains(n, "gate_proj.weight"),
-					strings.Contains(n, "up_proj.weight"):
-					weights[n] = m.pick(m.allRows(), keep).tensor()
-				case strings.Contains(n, "o_proj.weight"), strings.Contains(n, "down_proj.weight"):
-					weights[n] = m.pick(keep, m.allCols()).tensor()
-				case strings.HasSuffix(n, ".bias"):
-					weights[n] = w
-				default:
-					t.Fatalf("test does not know how to prune %q", n)
-				}
-			}
-			small := runForward(t, backend, f.derive(&pruned, weights), ids, nil, nil)
-			checkClose(t, "HiddenMask vs pruned: logits", masked[0], small[0])
-			for i := 1; i < len(small); i++ { // last_layer_output_raw, hidden_states.*
-				full := tensors.MustCopyFlatData[float32](masked[i])
-				kept := make([]float32, 0, len(full)/cfg.Hidden*len(keep))
-				for row := 0; row < len(full)/cfg.Hidden; row++ {
-					for _, c := range keep {
-						kept = append(kept, full[row*cfg.Hidden+c])
-					}
-					for _, c := range dropped {
-						if v := full[row*cfg.Hidden+c]; v != 0 {
-							t.Fatalf("output %d: masked channel %d is %g, want 0", i, c, v)
-						}
-					}
-				}
-				checkClose(t, fmt.Sprintf("HiddenMask vs pruned: output %d, kept channels", i),
-					tensors.FromFlatDataAndDimensions(kept, len(kept)), small[i])
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		cfg := f.cfg
+		dropped := []int{0, 5, 6, cfg.Hidden - 1}
+		keep := without(cfg.Hidden, dropped...)
+		mask := filled(1, cfg.Hidden)
+		mask.MutableFlatData(func(flat any) {
+			for _, c := range dropped {
+				flat.([]float32)[c] = 0
 			}
 		})
-	}
+		ids := f.ref["input_ids"]
+		masked := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+			return &ForwardOptions{HiddenMask: Const(g, mask)}
+		}, nil)
+
+		pruned := *cfg
+		pruned.Hidden = len(keep)
+		weights := map[string]*tensors.Tensor{}
+		for n, w := range f.weights {
+			m := toMatrix(w)
+			switch {
+			case strings.HasSuffix(n, "norm.weight"):
+				weights[n] = m.pick(keep, []int{0}).tensor1D()
+			case strings.HasSuffix(n, "embed_tokens.weight"), strings.HasSuffix(n, "lm_head.weight"),
+				strings.Contains(n, "q_proj.weight"), strings.Contains(n, "k_proj.weight"),
+				strings.Contains(n, "v_proj.weight"), strings.Contains(n, "gate_proj.weight"),
+				strings.Contains(n, "up_proj.weight"):
+				weights[n] = m.pick(m.allRows(), keep).tensor()
+			case strings.Contains(n, "o_proj.weight"), strings.Contains(n, "down_proj.weight"):
+				weights[n] = m.pick(keep, m.allCols()).tensor()
+			case strings.HasSuffix(n, ".bias"):
+				weights[n] = w
+			default:
+				t.Fatalf("test does not know how to prune %q", n)
+			}
+		}
+		small := runForward(t, backend, f.derive(&pruned, weights), ids, nil, nil)
+		checkClose(t, "HiddenMask vs pruned: logits", masked[0], small[0])
+		for i := 1; i < len(small); i++ { // last_layer_output_raw, hidden_states.*
+			full := tensors.MustCopyFlatData[float32](masked[i])
+			kept := make([]float32, 0, len(full)/cfg.Hidden*len(keep))
+			for row := 0; row < len(full)/cfg.Hidden; row++ {
+				for _, c := range keep {
+					kept = append(kept, full[row*cfg.Hidden+c])
+				}
+				for _, c := range dropped {
+					if v := full[row*cfg.Hidden+c]; v != 0 {
+						t.Fatalf("output %d: masked channel %d is %g, want 0", i, c, v)
+					}
+				}
+			}
+			checkClose(t, fmt.Sprintf("HiddenMask vs pruned: output %d, kept channels", i),
+				tensors.FromFlatDataAndDimensions(kept, len(kept)), small[i])
+		}
+	})
 }
 
 // TestAttentionMaskRightPadding: with right padding, the valid positions of a

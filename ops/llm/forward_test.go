@@ -86,17 +86,13 @@ func compareRef(t *testing.T, what string, got, ref *tensors.Tensor, argmax bool
 // TestForwardMatchesHuggingFace compares logits, every hidden state and the
 // raw last-layer output with the transformers references of every fixture.
 func TestForwardMatchesHuggingFace(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			res := runForward(t, backend, f, f.ref["input_ids"], nil, nil)
-			compareRef(t, "logits", res[0], f.ref["logits"], true)
-			compareRef(t, "last_layer_output_raw", res[1], f.ref["last_layer_output_raw"], false)
-			for l := 0; l <= f.cfg.NumLayers; l++ {
-				key := fmt.Sprintf("hidden_states.%d", l)
-				compareRef(t, key, res[2+l], f.ref[key], false)
-			}
-		})
-	}
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		res := runForward(t, backend, f, f.ref["input_ids"], nil, nil)
+		compareRef(t, "logits", res[0], f.ref["logits"], true)
+		compareRef(t, "last_layer_output_raw", res[1], f.ref["last_layer_output_raw"], false)
+		for l := 0; l <= f.cfg.NumLayers; l++ {
+			key := fmt.Sprintf("hidden_states.%d", l)
+			compareRef(t, key, res[2+l], f.ref[key], false)
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -50,20 +51,17 @@ func fixtureRunner(t testing.TB, f *fixture) *Runner {
 // TestGenerateGreedyMatchesReference: KV-cache greedy decoding reproduces
 // transformers' generate() for every fixture.
 func TestGenerateGreedyMatchesReference(t *testing.T) {
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			ref := loadReferenceGenerate(t, name)
-			r := fixtureRunner(t, f)
-			out, err := r.Generate([][]int32{ref.Prompt}, GenerateOptions{MaxNewTokens: len(ref.Greedy) - len(ref.Prompt)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(out[0], ref.Greedy) {
-				t.Errorf("greedy:\n got %v\nwant %v", out[0], ref.Greedy)
-			}
-		})
-	}
+	forEachFixture(t, func(t *testing.T, _ compute.Backend, f *fixture) {
+		ref := loadReferenceGenerate(t, f.name)
+		r := fixtureRunner(t, f)
+		out, err := r.Generate([][]int32{ref.Prompt}, GenerateOptions{MaxNewTokens: len(ref.Greedy) - len(ref.Prompt)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(out[0], ref.Greedy) {
+			t.Errorf("greedy:\n got %v\nwant %v", out[0], ref.Greedy)
+		}
+	})
 }
 
 // TestGenerateBatchRaggedEqualsSingle: prompts of different lengths in one

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -37,32 +38,28 @@ func loadReferenceImportance(t *testing.T, name string) referenceImportance {
 // TestNextTokenLossMatchesReference: the full model's loss and the loss with
 // each layer skipped equal the fixtures' lm_loss and drop_one_lm_loss.
 func TestNextTokenLossMatchesReference(t *testing.T) {
-	backend := testBackend(t)
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			ref := loadReferenceImportance(t, name)
-			ids := f.ref["input_ids"]
-			lossOf := func(skip []bool) float64 {
-				res := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
-					return &ForwardOptions{SkipLayers: skip}
-				}, func(idsNode *Node, out *Outputs) []*Node {
-					return []*Node{NextTokenLoss(out.Logits, idsNode, nil)}
-				})
-				return float64(tensors.ToScalar[float32](res[len(res)-1]))
+	forEachFixture(t, func(t *testing.T, backend compute.Backend, f *fixture) {
+		ref := loadReferenceImportance(t, f.name)
+		ids := f.ref["input_ids"]
+		lossOf := func(skip []bool) float64 {
+			res := runForward(t, backend, f, ids, func(g *Graph) *ForwardOptions {
+				return &ForwardOptions{SkipLayers: skip}
+			}, func(idsNode *Node, out *Outputs) []*Node {
+				return []*Node{NextTokenLoss(out.Logits, idsNode, nil)}
+			})
+			return float64(tensors.ToScalar[float32](res[len(res)-1]))
+		}
+		if got := lossOf(nil); math.Abs(got-ref.LMLoss) > lossTolerance {
+			t.Errorf("lm_loss %.6f, reference %.6f", got, ref.LMLoss)
+		}
+		for l, want := range ref.DropOneLMLoss {
+			skip := make([]bool, f.cfg.NumLayers)
+			skip[l] = true
+			if got := lossOf(skip); math.Abs(got-want) > lossTolerance {
+				t.Errorf("drop layer %d: loss %.6f, reference %.6f", l, got, want)
 			}
-			if got := lossOf(nil); math.Abs(got-ref.LMLoss) > lossTolerance {
-				t.Errorf("lm_loss %.6f, reference %.6f", got, ref.LMLoss)
-			}
-			for l, want := range ref.DropOneLMLoss {
-				skip := make([]bool, f.cfg.NumLayers)
-				skip[l] = true
-				if got := lossOf(skip); math.Abs(got-want) > lossTolerance {
-					t.Errorf("drop layer %d: loss %.6f, reference %.6f", l, got, want)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestNextTokenLossMaskAndGradient checks the mask semantics against a direct

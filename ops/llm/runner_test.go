@@ -4,31 +4,29 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // TestRunnerForwardMatchesHuggingFace: the store-backed Runner gives the
 // reference logits and hidden states (float32 host tensors).
 func TestRunnerForwardMatchesHuggingFace(t *testing.T) {
-	for _, name := range fixtureNames {
-		t.Run(name, func(t *testing.T) {
-			f := loadFixture(t, name)
-			r := fixtureRunner(t, f)
-			out, err := r.Forward(f.ref["input_ids"], nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareRef(t, "logits", out.Logits, f.ref["logits"], true)
-			compareRef(t, "last_layer_output_raw", out.LastLayerRaw, f.ref["last_layer_output_raw"], false)
-			if len(out.Hidden) != f.cfg.NumLayers+1 {
-				t.Fatalf("%d hidden states, want %d", len(out.Hidden), f.cfg.NumLayers+1)
-			}
-			for l, h := range out.Hidden {
-				key := fmt.Sprintf("hidden_states.%d", l)
-				compareRef(t, key, h, f.ref[key], false)
-			}
-		})
-	}
+	forEachFixture(t, func(t *testing.T, _ compute.Backend, f *fixture) {
+		r := fixtureRunner(t, f)
+		out, err := r.Forward(f.ref["input_ids"], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareRef(t, "logits", out.Logits, f.ref["logits"], true)
+		compareRef(t, "last_layer_output_raw", out.LastLayerRaw, f.ref["last_layer_output_raw"], false)
+		if len(out.Hidden) != f.cfg.NumLayers+1 {
+			t.Fatalf("%d hidden states, want %d", len(out.Hidden), f.cfg.NumLayers+1)
+		}
+		for l, h := range out.Hidden {
+			key := fmt.Sprintf("hidden_states.%d", l)
+			compareRef(t, key, h, f.ref[key], false)
+		}
+	})
 }
 
 // TestRunnerLogitsRaggedAndErrors: ragged rows are right-padded (valid
