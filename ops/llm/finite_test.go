@@ -79,15 +79,7 @@ func TestLoadModelFlagsOverflowToFloat16(t *testing.T) {
 }
 
 func TestGenerateRefusesBeyondMaxPositions(t *testing.T) {
-	m, err := LoadModel(hfFixture("dev-llama-gqa"), dtypes.Float32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRunner(testBackend(t), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	m, r := loadRunner(t, hfFixture("dev-llama-gqa"), dtypes.Float32)
 	maxPos := m.Config.MaxPositions
 	for _, maxNew := range []int{maxPos, 1_000_000_000, math.MaxInt - 2} {
 		_, err := r.Generate([][]int32{{1, 2, 3}}, GenerateOptions{MaxNewTokens: maxNew})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	_ "github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -47,6 +48,22 @@ func forEachFixture(t *testing.T, test func(t *testing.T, backend compute.Backen
 	for _, name := range fixtureNames {
 		t.Run(name, func(t *testing.T) { test(t, backend, loadFixture(t, name)) })
 	}
+}
+
+// loadRunner loads the model folder dir in dtype and returns it with a
+// Runner on the test backend (closed when the test ends).
+func loadRunner(t testing.TB, dir string, dtype dtypes.DType) (*Model, *Runner) {
+	t.Helper()
+	m, err := LoadModel(dir, dtype)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(testBackend(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return m, r
 }
 
 func mustLoadConfig(t testing.TB, dir string) *Config {

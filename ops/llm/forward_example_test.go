@@ -14,21 +14,7 @@ import (
 // Greedy KV-cache generation from a Hugging Face checkpoint folder; the ids
 // equal transformers' generate() (testdata/hf/*/reference_generate.json).
 func ExampleRunner_Generate() {
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		os.Setenv("GOMLX_BACKEND", "go")
-	}
-	backend, err := compute.New()
-	if err != nil {
-		panic(err)
-	}
-	m, err := llm.LoadModel("../../testdata/hf/dev-llama-gqa", dtypes.Float32)
-	if err != nil {
-		panic(err)
-	}
-	r, err := llm.NewRunner(backend, m)
-	if err != nil {
-		panic(err)
-	}
+	r := openRunner("../../testdata/hf/dev-llama-gqa")
 	defer r.Close()
 	out, err := r.Generate([][]int32{{351, 11, 337, 326, 63, 87, 509, 75}}, llm.GenerateOptions{MaxNewTokens: 10})
 	if err != nil {
@@ -41,21 +27,7 @@ func ExampleRunner_Generate() {
 // Logits of a ragged batch (rows are right-padded; positions past a row's
 // length are meaningless).
 func ExampleRunner_Logits() {
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		os.Setenv("GOMLX_BACKEND", "go")
-	}
-	backend, err := compute.New()
-	if err != nil {
-		panic(err)
-	}
-	m, err := llm.LoadModel("../../testdata/hf/dev-qwen2-bias", dtypes.Float32)
-	if err != nil {
-		panic(err)
-	}
-	r, err := llm.NewRunner(backend, m)
-	if err != nil {
-		panic(err)
-	}
+	r := openRunner("../../testdata/hf/dev-qwen2-bias")
 	defer r.Close()
 	logits, err := r.Logits([][]int32{{1, 2, 3, 4}, {5, 6}})
 	if err != nil {
@@ -63,4 +35,25 @@ func ExampleRunner_Logits() {
 	}
 	fmt.Println(logits.Shape())
 	// Output: (Float32)[2, 4, 300]
+}
+
+// openRunner loads the Hugging Face folder dir in float32 onto the backend
+// GOMLX_BACKEND names (the pure-Go one when unset).
+func openRunner(dir string) *llm.Runner {
+	if os.Getenv("GOMLX_BACKEND") == "" {
+		os.Setenv("GOMLX_BACKEND", "go")
+	}
+	backend, err := compute.New()
+	if err != nil {
+		panic(err)
+	}
+	m, err := llm.LoadModel(dir, dtypes.Float32)
+	if err != nil {
+		panic(err)
+	}
+	r, err := llm.NewRunner(backend, m)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

@@ -22,15 +22,7 @@ const bf16Tolerance = 0.05
 func TestLoadModelRunnerMatchesReference(t *testing.T) {
 	for _, name := range fixtureNames {
 		t.Run(name, func(t *testing.T) {
-			m, err := LoadModel(fixtureDir(name), dtypes.Float32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := NewRunner(testBackend(t), m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			_, r := loadRunner(t, fixtureDir(name), dtypes.Float32)
 			ref := readSafetensorsFile(t, filepath.Join(fixtureDir(name), "reference.safetensors"))
 			out, err := r.Forward(ref["input_ids"], nil)
 			if err != nil {
@@ -129,15 +121,7 @@ func TestStoreRoundTrip(t *testing.T) {
 // stay close to the float32 reference (sanity of the reduced-precision path).
 func TestBFloat16Compute(t *testing.T) {
 	name := "dev-llama3-headdim-tied-bf16"
-	m, err := LoadModel(fixtureDir(name), dtypes.BFloat16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRunner(testBackend(t), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, r := loadRunner(t, fixtureDir(name), dtypes.BFloat16)
 	r.WithDType(dtypes.BFloat16)
 	ref := readSafetensorsFile(t, filepath.Join(fixtureDir(name), "reference.safetensors"))
 	out, err := r.Forward(ref["input_ids"], nil)
