@@ -175,17 +175,11 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return metaspaceDecoder{replacement: rep, prependScheme: scheme}, nil
 	case "Sequence":
-		var seq decoderSeq
-		for i, r := range head.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, fmt.Errorf("decoder Sequence[%d]: %w", i, err)
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
+		seq, err := parseSequence("decoder", head.Decoders, parseDecoder)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return decoderSeq(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported decoder type %q", head.Type)
 }

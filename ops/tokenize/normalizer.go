@@ -129,19 +129,31 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return replace{m, head.Content}, nil
 	case "Sequence":
-		var seq normalizerSeq
-		for i, r := range head.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("normalizer Sequence[%d]: %w", i, err)
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
+		seq, err := parseSequence("normalizer", head.Normalizers, parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return normalizerSeq(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported normalizer type %q", head.Type)
+}
+
+// parseSequence parses the members of a "Sequence" component (normalizer,
+// pre_tokenizer, post_processor or decoder kind) with parse, dropping the
+// null ones; errors name the member's index.
+func parseSequence[T comparable](kind string, members []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var seq []T
+	var null T
+	for i, raw := range members {
+		c, err := parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s Sequence[%d]: %w", kind, i, err)
+		}
+		if c != null {
+			seq = append(seq, c)
+		}
+	}
+	return seq, nil
 }
 
 func isNull(raw json.RawMessage) bool {

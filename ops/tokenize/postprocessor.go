@@ -115,17 +115,11 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		}
 		return wrapProcessor{cls: cls.id, sep: sep.id}, nil
 	case "Sequence":
-		var seq postSeq
-		for i, r := range head.Processors {
-			p, err := parsePostProcessor(r)
-			if err != nil {
-				return nil, fmt.Errorf("post_processor Sequence[%d]: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
+		seq, err := parseSequence("post_processor", head.Processors, parsePostProcessor)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return postSeq(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported post_processor type %q", head.Type)
 }

@@ -280,17 +280,11 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	}
 	switch head.Type {
 	case "Sequence":
-		var seq preTokSeq
-		for i, r := range head.Pretokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("pre_tokenizer Sequence[%d]: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
+		seq, err := parseSequence("pre_tokenizer", head.Pretokenizers, parsePreTokenizer)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return preTokSeq(seq), nil
 	case "Split":
 		m, err := head.Pattern.matcher()
 		if err != nil {
