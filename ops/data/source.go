@@ -168,13 +168,30 @@ func (l *lineReader) next() (string, error) {
 	return string(buf), nil
 }
 
-func readText(src Source, path string, fn func(Document) error) error {
+// forEachLine opens path and calls fn with each line (without its newline,
+// checked to be UTF-8) and its 1-based number.
+func forEachLine(path string, fn func(line string, number int) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("corpus: %w", err)
 	}
 	defer f.Close()
 	lr := &lineReader{path: path, r: bufio.NewReaderSize(f, 1<<20)}
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(line, lr.line); err != nil {
+			return err
+		}
+	}
+}
+
+func readText(src Source, path string, fn func(Document) error) error {
 	mode := src.TextMode
 	if mode == "" {
 		mode = "file"
@@ -197,40 +214,31 @@ func readText(src Source, path string, fn func(Document) error) error {
 		sent++
 		return fn(Document{Text: text, Where: where})
 	}
-	for {
-		line, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err := forEachLine(path, func(line string, number int) error {
 		switch mode {
 		case "line":
-			docStart = lr.line
+			docStart = number
 			doc.WriteString(line)
-			if err := flush(); err != nil {
-				return err
-			}
+			return flush()
 		case "paragraph":
 			if strings.TrimSpace(line) == "" {
-				if err := flush(); err != nil {
-					return err
-				}
-				continue
+				return flush()
 			}
 			if doc.Len() == 0 {
-				docStart = lr.line
+				docStart = number
 			} else {
 				doc.WriteByte('\n')
 			}
-			doc.WriteString(line)
 		case "file":
-			if lr.line > 1 {
+			if number > 1 {
 				doc.WriteByte('\n')
 			}
-			doc.WriteString(line)
 		}
+		doc.WriteString(line)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := flush(); err != nil {
 		return err
@@ -242,28 +250,15 @@ func readText(src Source, path string, fn func(Document) error) error {
 }
 
 func readJSONL(path, field string, fn func(Document) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("corpus: %w", err)
-	}
-	defer f.Close()
-	lr := &lineReader{path: path, r: bufio.NewReaderSize(f, 1<<20)}
 	records := 0
-	for {
-		line, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err := forEachLine(path, func(line string, number int) error {
 		if strings.TrimSpace(line) == "" {
-			continue
+			return nil
 		}
 		records++
 		var rec map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			return fmt.Errorf("corpus %s:%d: invalid JSON: %v", path, lr.line, err)
+			return fmt.Errorf("corpus %s:%d: invalid JSON: %v", path, number, err)
 		}
 		raw, ok := rec[field]
 		if !ok {
@@ -272,21 +267,22 @@ func readJSONL(path, field string, fn func(Document) error) error {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-			return fmt.Errorf("corpus %s:%d: no field %q (fields: %s); choose one with --field", path, lr.line, field, strings.Join(keys, ", "))
+			return fmt.Errorf("corpus %s:%d: no field %q (fields: %s); choose one with --field", path, number, field, strings.Join(keys, ", "))
 		}
 		if string(raw) == "null" {
-			continue
+			return nil
 		}
 		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return fmt.Errorf("corpus %s:%d: field %q is not a string", path, lr.line, field)
+			return fmt.Errorf("corpus %s:%d: field %q is not a string", path, number, field)
 		}
 		if strings.TrimSpace(text) == "" {
-			continue
+			return nil
 		}
-		if err := fn(Document{Text: text, Where: fmt.Sprintf("%s:%d", path, lr.line)}); err != nil {
-			return err
-		}
+		return fn(Document{Text: text, Where: fmt.Sprintf("%s:%d", path, number)})
+	})
+	if err != nil {
+		return err
 	}
 	if records == 0 {
 		return fmt.Errorf("corpus %s: no JSON records", path)
