@@ -129,6 +129,20 @@ func packSample(t *testing.T, out string, seed uint64) *PackStats {
 	return stats
 }
 
+// openSample packs the sample corpus (seed 1) into a temporary token file
+// and opens it (closed when the test ends).
+func openSample(t *testing.T) *Tokens {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.tokens")
+	packSample(t, path, 1)
+	tf, err := OpenTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tf.Close() })
+	return tf
+}
+
 func TestPackDeterministicAndSplits(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.tokens"), filepath.Join(dir, "b.tokens")
@@ -173,13 +187,7 @@ func TestPackDeterministicAndSplits(t *testing.T) {
 }
 
 func TestBatchesResumeAndSeeds(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.tokens")
-	packSample(t, path, 1)
-	tf, err := OpenTokens(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
+	tf := openSample(t)
 	opts := BatchOptions{Split: Train, BatchSize: 3, SeqLen: 8, Seed: 42, Shuffle: true, VocabSize: 2048, MaxContext: 64}
 	run := func(it *BatchIterator, n int) [][][]int32 {
 		var out [][][]int32
@@ -246,13 +254,7 @@ func TestBatchesResumeAndSeeds(t *testing.T) {
 }
 
 func TestModelChecks(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.tokens")
-	packSample(t, path, 1)
-	tf, err := OpenTokens(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
+	tf := openSample(t)
 	cases := []struct {
 		name string
 		opts BatchOptions
@@ -272,7 +274,7 @@ func TestModelChecks(t *testing.T) {
 		})
 	}
 	trunc := filepath.Join(t.TempDir(), "trunc.tokens")
-	data, _ := os.ReadFile(path)
+	data, _ := os.ReadFile(tf.Path)
 	os.WriteFile(trunc, data[:len(data)-10], 0o644)
 	if _, err := OpenTokens(trunc); err == nil || !strings.Contains(err.Error(), "truncated") {
 		t.Fatalf("truncated file: %v", err)
