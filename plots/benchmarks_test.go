@@ -2,8 +2,6 @@ package plots
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gominitron/gominitron/results"
@@ -42,22 +40,7 @@ func TestBenchmarkTableGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "benchmark_table.png")
-	if *regen {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plots -regen to create it)", err)
-	}
-	if err := comparePNG(got, want); err != nil {
-		failed := filepath.Join(t.TempDir(), "benchmark_table.png")
-		os.WriteFile(failed, got, 0o644)
-		t.Fatalf("%s: %v (got image written to %s; run -regen if the change is intended)", path, err, failed)
-	}
+	checkGolden(t, "benchmark_table", got)
 }
 
 func TestBenchmarkTableInvalid(t *testing.T) {

@@ -118,10 +118,16 @@ func (integerTicks) Ticks(min, max float64) []plot.Tick {
 type compactTicks struct{}
 
 func (compactTicks) Ticks(min, max float64) []plot.Tick {
+	return relabelTicks(min, max, func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) })
+}
+
+// relabelTicks are gonum's default ticks with every major label written by
+// label.
+func relabelTicks(min, max float64, label func(float64) string) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(min, max)
 	for i, t := range ticks {
 		if t.Label != "" {
-			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', 6, 64)
+			ticks[i].Label = label(t.Value)
 		}
 	}
 	return ticks
@@ -130,15 +136,7 @@ func (compactTicks) Ticks(min, max float64) []plot.Tick {
 // siTicks label large counts with SI suffixes (2.5M rather than 2.5e+06).
 type siTicks struct{}
 
-func (siTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(min, max)
-	for i, t := range ticks {
-		if t.Label != "" {
-			ticks[i].Label = SI(t.Value)
-		}
-	}
-	return ticks
-}
+func (siTicks) Ticks(min, max float64) []plot.Tick { return relabelTicks(min, max, SI) }
 
 // SI formats x with a k/M/G/T suffix (1500000 → "1.5M").
 func SI(x float64) string {

@@ -183,22 +183,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", name+".png")
-			if *regen {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./plots -regen to create it)", err)
-			}
-			if err := comparePNG(got, want); err != nil {
-				failed := filepath.Join(t.TempDir(), name+".png")
-				os.WriteFile(failed, got, 0o644)
-				t.Fatalf("%s: %v (got image written to %s; run -regen if the change is intended)", path, err, failed)
-			}
+			checkGolden(t, name, got)
 		})
 	}
 }
@@ -403,5 +388,26 @@ func TestInvalidInputs(t *testing.T) {
 				t.Fatalf("got (%v, %v), want error containing %q", p != nil, err, c.want)
 			}
 		})
+	}
+}
+
+// checkGolden compares got with testdata/NAME.png (with -regen: writes it).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".png")
+	if *regen {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./plots -regen to create it)", err)
+	}
+	if err := comparePNG(got, want); err != nil {
+		failed := filepath.Join(t.TempDir(), name+".png")
+		os.WriteFile(failed, got, 0o644)
+		t.Fatalf("%s: %v (got image written to %s; run -regen if the change is intended)", path, err, failed)
 	}
 }
