@@ -27,11 +27,6 @@ type hubGSM8KRow struct {
 // TestReadGenTaskParquet: the same rows as Parquet and as JSON Lines give
 // the same docs.
 func TestReadGenTaskParquet(t *testing.T) {
-	dir := t.TempDir()
-	jl, err := ReadGenTask(taskPath("mbpp.jsonl"), FormatMBPP)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rows []hubMBPPRow
 	for _, r := range rawRows(t, "mbpp.jsonl") {
 		row := hubMBPPRow{TaskID: int32(r["task_id"].(float64)), Text: r["text"].(string), Code: r["code"].(string)}
@@ -40,35 +35,32 @@ func TestReadGenTaskParquet(t *testing.T) {
 		}
 		rows = append(rows, row)
 	}
-	p := filepath.Join(dir, "mbpp.parquet")
-	if err := parquet.WriteFile(p, rows); err != nil {
-		t.Fatal(err)
-	}
-	pq, err := ReadGenTask(p, FormatMBPP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(pq.Docs, jl.Docs) {
-		t.Errorf("parquet docs %+v\njsonl docs %+v", pq.Docs[0], jl.Docs[0])
-	}
-
-	jg, err := ReadGenTask(taskPath("gsm8k.jsonl"), FormatGSM8K)
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkParquetLikeJSONL(t, "mbpp", FormatMBPP, rows)
 	var grows []hubGSM8KRow
 	for _, r := range rawRows(t, "gsm8k.jsonl") {
 		grows = append(grows, hubGSM8KRow{Question: r["question"].(string), Answer: r["answer"].(string)})
 	}
-	p = filepath.Join(dir, "gsm8k.parquet")
-	if err := parquet.WriteFile(p, grows); err != nil {
-		t.Fatal(err)
-	}
-	pg, err := ReadGenTask(p, FormatGSM8K)
+	checkParquetLikeJSONL(t, "gsm8k", FormatGSM8K, grows)
+}
+
+// checkParquetLikeJSONL writes rows (the task NAME.jsonl's rows in the
+// hub's Parquet schema) to a Parquet file and checks that ReadGenTask reads
+// the same docs from it as from the JSON Lines file.
+func checkParquetLikeJSONL[R any](t *testing.T, name string, format Format, rows []R) {
+	t.Helper()
+	jl, err := ReadGenTask(taskPath(name+".jsonl"), format)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(pg.Docs, jg.Docs) {
-		t.Errorf("gsm8k parquet docs differ: %+v", pg.Docs[0])
+	p := filepath.Join(t.TempDir(), name+".parquet")
+	if err := parquet.WriteFile(p, rows); err != nil {
+		t.Fatal(err)
+	}
+	pq, err := ReadGenTask(p, format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pq.Docs, jl.Docs) {
+		t.Errorf("%s: parquet docs %+v\njsonl docs %+v", name, pq.Docs[0], jl.Docs[0])
 	}
 }

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,47 +59,23 @@ func TestRougeAgainstPublishedValues(t *testing.T) {
 // TestRougeTokensAndUnionLCS: the tokenizer and the union-LCS helper on
 // rouge_score's own examples (testUnionLcs, testLcsTable; ROUGE paper §3.2).
 func TestRougeTokensAndUnionLCS(t *testing.T) {
-	if got, want := RougeTokens("The quick-brown FOX, jumps!\n2x"), []string{"the", "quick", "brown", "fox", "jumps", "2x"}; !equalStrings(got, want) {
+	if got, want := RougeTokens("The quick-brown FOX, jumps!\n2x"), []string{"the", "quick", "brown", "fox", "jumps", "2x"}; !slices.Equal(got, want) {
 		t.Errorf("RougeTokens = %q, want %q", got, want)
 	}
-	if got := RougeTokens("Café déjà"); !equalStrings(got, []string{"caf", "d", "j"}) {
+	if got := RougeTokens("Café déjà"); !slices.Equal(got, []string{"caf", "d", "j"}) {
 		t.Errorf("non-ASCII letters are separators in rouge_score: got %q", got)
 	}
 	ref := []string{"1", "2", "3", "4", "5"}
-	if got := lcsPositions(ref, []string{"2", "5", "3", "4"}); !equalInts(got, []int{1, 2, 3}) {
+	if got := lcsPositions(ref, []string{"2", "5", "3", "4"}); !slices.Equal(got, []int{1, 2, 3}) {
 		t.Errorf("lcsPositions = %v, want [1 2 3]", got)
 	}
 	if got := lcsPositions(ref, []string{"8", "9"}); len(got) != 0 {
 		t.Errorf("lcsPositions without common tokens = %v", got)
 	}
 	got := unionLCS(ref, [][]string{{"1", "2", "6", "7", "8"}, {"1", "3", "8", "9", "5"}})
-	if !equalStrings(got, []string{"1", "2", "3", "5"}) {
+	if !slices.Equal(got, []string{"1", "2", "3", "5"}) {
 		t.Errorf("unionLCS = %v, want [1 2 3 5]", got)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // FuzzRouge: on any texts, scores lie in [0, 1]; ROUGE-L's F is symmetric
