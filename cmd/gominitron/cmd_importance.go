@@ -3,8 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,11 +147,7 @@ func printImportanceSummary(w io.Writer, s *importance.Scores) {
 			s.BlockSize, fmtFloats(s.BlockLMLoss), best, best+s.BlockSize-1)
 	}
 	if s.StabilitySummary != nil {
-		axes := make([]string, 0, len(s.StabilitySummary))
-		for a := range s.StabilitySummary {
-			axes = append(axes, a)
-		}
-		sort.Strings(axes)
+		axes := slices.Sorted(maps.Keys(s.StabilitySummary))
 		fmt.Fprintf(w, "rank stability over %d parts (Spearman mean / min):", s.RankStability.Parts)
 		for _, a := range axes {
 			fmt.Fprintf(w, "  %s %.3f/%.3f", a, s.StabilitySummary[a].Mean, s.StabilitySummary[a].Min)

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,11 +38,7 @@ var flagDefault = regexp.MustCompile(`\(default[ :]`)
 // a usage with its flags, end in flag.ErrHelp (main exits 0 on it and prints
 // no "flag: help requested"), and state no flag's default twice.
 func TestHelpEveryCommand(t *testing.T) {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(commands))
 	for _, name := range names {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
 			out, err := captureStderr(t, func() error { return commands[name].run([]string{"-h"}) })

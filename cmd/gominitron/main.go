@@ -15,8 +15,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -79,11 +80,7 @@ func extractBackendFlag(args []string) ([]string, error) {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: gominitron [--backend CONFIG] COMMAND [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(commands))
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].summary)
 	}

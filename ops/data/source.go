@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -262,11 +264,7 @@ func readJSONL(path, field string, fn func(Document) error) error {
 		}
 		raw, ok := rec[field]
 		if !ok {
-			keys := make([]string, 0, len(rec))
-			for k := range rec {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
+			keys := slices.Sorted(maps.Keys(rec))
 			return fmt.Errorf("corpus %s:%d: no field %q (fields: %s); choose one with --field", path, number, field, strings.Join(keys, ", "))
 		}
 		if string(raw) == "null" {

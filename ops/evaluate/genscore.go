@@ -2,8 +2,9 @@ package evaluate
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -32,11 +33,7 @@ type TaskResult struct {
 
 // MetricNames returns the result's metric names, sorted.
 func (r *TaskResult) MetricNames() []string {
-	names := make([]string, 0, len(r.Metrics))
-	for k := range r.Metrics {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(r.Metrics))
 	return names
 }
 

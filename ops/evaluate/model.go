@@ -2,8 +2,9 @@ package evaluate
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -64,11 +65,7 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 	if opts.SkipLayers != nil && len(opts.SkipLayers) != cfg.NumLayers {
 		return nil, fmt.Errorf("evaluate: SkipLayers has %d entries for %d layers", len(opts.SkipLayers), cfg.NumLayers)
 	}
-	names := make([]string, 0, len(weights))
-	for n := range weights {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(weights))
 	lp := &ModelLogProber{backend: backend, model: m, cfg: cfg, opts: opts}
 	index := make(map[string]int, len(names))
 	for i, n := range names {

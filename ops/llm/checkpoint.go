@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,7 +92,7 @@ func parseShardIndex(dir, indexPath string, data []byte) (files []string, weight
 		return nil, nil, fmt.Errorf("llm: %s: weight_map is missing or empty", indexPath)
 	}
 	seen := map[string]bool{}
-	for _, name := range sortedKeys(idx.WeightMap) {
+	for _, name := range slices.Sorted(maps.Keys(idx.WeightMap)) {
 		shard := idx.WeightMap[name]
 		if shard == "" || shard != filepath.Base(shard) || !filepath.IsLocal(shard) || strings.ContainsAny(shard, `/\`) {
 			return nil, nil, fmt.Errorf("llm: %s: tensor %q: shard name %q escapes the model folder (shards must be plain file names inside it)", indexPath, name, shard)
@@ -174,7 +175,7 @@ func openCheckpoint(dir string, cfg *Config) (map[string]located, []*safetensors
 	if len(unexpected) > 0 {
 		return fail(fmt.Errorf("llm: %s: checkpoint has %d unexpected tensor(s) for this config: %s", dir, len(unexpected), listNames(unexpected)))
 	}
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		loc := found[name]
 		if !loc.info.DType.IsFloat() {
 			return fail(fmt.Errorf("llm: %s: tensor %q has dtype %s; weights must be F32, BF16, F16 or F64 (dtype mismatch)", loc.file.Path(), name, loc.info.DType))
@@ -193,15 +194,6 @@ func listNames(names []string) string {
 		return fmt.Sprintf("%q and %d more", names[:5], len(names)-5)
 	}
 	return fmt.Sprintf("%q", names)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // checkFloatDType validates a weight dtype; InvalidDType means float32.

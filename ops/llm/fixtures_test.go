@@ -1,8 +1,9 @@
 package llm
 
 import (
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -76,10 +77,6 @@ func mustLoadConfig(t testing.TB, dir string) *Config {
 }
 
 func (f *fixture) weightNames() []string {
-	names := make([]string, 0, len(f.weights))
-	for n := range f.weights {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(f.weights))
 	return names
 }

@@ -2,8 +2,10 @@ package llm
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,7 +48,7 @@ func InitWeights(cfg *Config, dtype dtypes.DType, seed uint64) (*Model, error) {
 		std = defaultInitializerRange
 	}
 	shapesByName := cfg.TensorShapes()
-	names := sortedKeys(shapesByName)
+	names := slices.Sorted(maps.Keys(shapesByName))
 	weights := make(map[string]*tensors.Tensor, len(names))
 	for i, name := range names {
 		dims := shapesByName[name]

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,11 +26,7 @@ func storeWeights(store *model.Store, scopePath string, weights map[string]*tens
 	if !strings.HasPrefix(scopePath, "/") {
 		return fmt.Errorf("llm: store scope %q must be absolute (start with \"/\")", scopePath)
 	}
-	names := make([]string, 0, len(weights))
-	for n := range weights {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(weights))
 	for _, n := range names {
 		if strings.Contains(n, "/") {
 			return fmt.Errorf("llm: weight name %q contains \"/\"", n)

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -185,11 +187,7 @@ func trainBPE(wordCounts map[string]int64, specials []string, initial []rune, vo
 		vocab = append(vocab, s)
 	}
 	// Words in a fixed order (sorted) so that everything is deterministic.
-	keys := make([]string, 0, len(wordCounts))
-	for w := range wordCounts {
-		keys = append(keys, w)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(wordCounts))
 	words := make([]trainWord, len(keys))
 	pairCounts := map[uint64]int64{}
 	where := map[uint64][]int32{}
