@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,15 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/tensors"
-
 	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // cliRelTolerance is the bound on logits/hidden states vs. the
 // Hugging Face references: max abs error ≤ cliRelTolerance × max |ref|.
-const cliRelTolerance = 1e-3
+const cliRelTolerance = fixtures.RelTolerance
 
 var cliFixtures = fixtures.Names
 
@@ -56,38 +53,17 @@ func TestForwardCommandMatchesReference(t *testing.T) {
 					t.Errorf("output lacks %q", key)
 					continue
 				}
-				compareCLI(t, key, have, want, key == "logits")
+				argmax := llm.Argmax[float32]
+				if key != "logits" {
+					argmax = nil
+				}
+				fixtures.CompareToReference(t, key, have, want, cliRelTolerance, argmax)
 				checked++
 			}
 			if checked < 3 {
 				t.Errorf("only %d tensors compared", checked)
 			}
 		})
-	}
-}
-
-func compareCLI(t *testing.T, key string, got, ref *tensors.Tensor, argmax bool) {
-	t.Helper()
-	if !slices.Equal(got.Shape().Dimensions, ref.Shape().Dimensions) {
-		t.Errorf("%s: shape %v, reference %v", key, got.Shape().Dimensions, ref.Shape().Dimensions)
-		return
-	}
-	g, r := tensors.MustCopyFlatData[float32](got), tensors.MustCopyFlatData[float32](ref)
-	var maxErr, maxRef float64
-	for i := range r {
-		maxErr = math.Max(maxErr, math.Abs(float64(g[i]-r[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(r[i])))
-	}
-	if !(maxErr <= cliRelTolerance*maxRef) {
-		t.Errorf("%s: max abs error %.3g > %g × %.3g", key, maxErr, cliRelTolerance, maxRef)
-	}
-	if argmax {
-		n := ref.Shape().Dim(-1)
-		for row := 0; row < len(r)/n; row++ {
-			if llm.Argmax(g[row*n:(row+1)*n]) != llm.Argmax(r[row*n:(row+1)*n]) {
-				t.Errorf("%s: argmax differs at row %d", key, row)
-			}
-		}
 	}
 }
 

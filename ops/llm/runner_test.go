@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -17,14 +18,14 @@ func TestRunnerForwardMatchesHuggingFace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compareRef(t, "logits", out.Logits, f.ref["logits"], true)
-		compareRef(t, "last_layer_output_raw", out.LastLayerRaw, f.ref["last_layer_output_raw"], false)
+		fixtures.CompareToReference(t, "logits", out.Logits, f.ref["logits"], relTolerance, Argmax)
+		fixtures.CompareToReference(t, "last_layer_output_raw", out.LastLayerRaw, f.ref["last_layer_output_raw"], relTolerance, nil)
 		if len(out.Hidden) != f.cfg.NumLayers+1 {
 			t.Fatalf("%d hidden states, want %d", len(out.Hidden), f.cfg.NumLayers+1)
 		}
 		for l, h := range out.Hidden {
 			key := fmt.Sprintf("hidden_states.%d", l)
-			compareRef(t, key, h, f.ref[key], false)
+			fixtures.CompareToReference(t, key, h, f.ref[key], relTolerance, nil)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -28,10 +29,10 @@ func TestLoadModelRunnerMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareRef(t, "logits", out.Logits, ref["logits"], true)
+			fixtures.CompareToReference(t, "logits", out.Logits, ref["logits"], relTolerance, Argmax)
 			for l, h := range out.Hidden {
 				key := fmt.Sprintf("hidden_states.%d", l)
-				compareRef(t, key, h, ref[key], false)
+				fixtures.CompareToReference(t, key, h, ref[key], relTolerance, nil)
 			}
 		})
 	}
