@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -73,14 +72,7 @@ func TestGenerateCommandMatchesReference(t *testing.T) {
 	for _, name := range cliFixtures {
 		t.Run(name, func(t *testing.T) {
 			dir := cliFixtureDir(name)
-			data, err := os.ReadFile(filepath.Join(dir, "reference_generate.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ref struct{ Prompt, Greedy []int32 }
-			if err := json.Unmarshal(data, &ref); err != nil {
-				t.Fatal(err)
-			}
+			ref := fixtures.ReadJSON[fixtures.ReferenceGenerate](t, filepath.Join(dir, "reference_generate.json"))
 			prompt := make([]string, len(ref.Prompt))
 			for i, id := range ref.Prompt {
 				prompt[i] = strconv.Itoa(int(id))

@@ -3,10 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
 // TestGenerateCommandOutputs: with a tokenizer in the model folder, generate
@@ -41,14 +42,7 @@ func TestGenerateCommandOutputs(t *testing.T) {
 	})
 	t.Run("fixture without tokenizer --prompt", func(t *testing.T) {
 		const dir = "../../testdata/hf/dev-llama-gqa"
-		data, err := os.ReadFile(dir + "/reference_generate.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ref struct{ Prompt, Greedy []int32 }
-		if err := json.Unmarshal(data, &ref); err != nil {
-			t.Fatal(err)
-		}
+		ref := fixtures.ReadJSON[fixtures.ReferenceGenerate](t, dir+"/reference_generate.json")
 		ids := make([]string, len(ref.Prompt))
 		for i, id := range ref.Prompt {
 			ids[i] = fmt.Sprint(id)

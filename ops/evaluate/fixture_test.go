@@ -1,9 +1,7 @@
 package evaluate
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -75,17 +73,9 @@ func loadTestFixture(t testing.TB, name string) *testFixture {
 		t.Fatal(err)
 	}
 	fx.logits = tensors.MustCopyFlatData[float32](lg)
-	imp, err := os.ReadFile(filepath.Join(dir, "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var scores struct {
+	fx.lmLoss = fixtures.ReadJSON[struct {
 		LMLoss float64 `json:"lm_loss"`
-	}
-	if err := json.Unmarshal(imp, &scores); err != nil {
-		t.Fatal(err)
-	}
-	fx.lmLoss = scores.LMLoss
+	}](t, filepath.Join(dir, "reference_importance.json")).LMLoss
 	return fx
 }
 

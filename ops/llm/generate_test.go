@@ -1,36 +1,21 @@
 package llm
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-type referenceGenerate struct {
-	Prompt []int32 `json:"prompt"`
-	Greedy []int32 `json:"greedy"`
-}
-
-func loadReferenceGenerate(t *testing.T, name string) referenceGenerate {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtureDir(name), "reference_generate.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r referenceGenerate
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+func loadReferenceGenerate(t *testing.T, name string) fixtures.ReferenceGenerate {
+	return fixtures.ReadJSON[fixtures.ReferenceGenerate](t, filepath.Join(fixtureDir(name), "reference_generate.json"))
 }
 
 // fixtureRunner puts the fixture's weights in a store and returns a Runner on it.

@@ -1,12 +1,11 @@
 package llm
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -23,16 +22,7 @@ type referenceImportance struct {
 }
 
 func loadReferenceImportance(t *testing.T, name string) referenceImportance {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtureDir(name), "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r referenceImportance
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return fixtures.ReadJSON[referenceImportance](t, filepath.Join(fixtureDir(name), "reference_importance.json"))
 }
 
 // TestNextTokenLossMatchesReference: the full model's loss and the loss with
