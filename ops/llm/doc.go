@@ -1,6 +1,8 @@
 // Package llm is the Llama-family model (llama, mistral, qwen2 model types)
 // in GoMLX: Hugging Face config.json and safetensors checkpoints in and out,
-// a forward pass with named intermediate activations, KV-cache generation,
+// the one check of weights against a config (CheckWeights) and the one
+// weight initialisation (InitWeights, as transformers' _init_weights), a
+// forward pass with named intermediate activations, KV-cache generation,
 // and parameter/memory accounting.
 //
 // Dimension legend used in shape comments throughout the project:
