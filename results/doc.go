@@ -7,8 +7,9 @@
 // without a backend). Every type is a struct with JSON tags; files are written
 // atomically (temporary file in the same directory, then rename) by SaveJSON
 // and read by LoadJSON (which refuses unknown keys, naming them);
-// LoadImportance is the one loader of importance files. Training metrics are JSON Lines (one TrainStep per
-// line), read by ReadTrainLog and written by TrainLogWriter.
+// LoadImportance is the one loader of importance files. Training metrics
+// are JSON Lines (one TrainStep per line), read by ReadTrainLog and written
+// by TrainLogWriter.
 //
 // Dimension legend used in comments: numLayers (decoder layers), numHeads
 // (query heads), ffn (MLP intermediate size), hidden (model width).
