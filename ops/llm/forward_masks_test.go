@@ -3,11 +3,11 @@ package llm
 import (
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -20,18 +20,13 @@ import (
 const exactTolerance = 1e-5
 
 // checkClose fails if max |a-b| > exactTolerance × max |b|.
+// Only the sizes must agree (a flattened row may be compared with a tensor).
 func checkClose(t *testing.T, what string, a, b *tensors.Tensor) {
 	t.Helper()
-	x, y := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
-	if len(x) != len(y) {
+	if a.Shape().Size() != b.Shape().Size() {
 		t.Fatalf("%s: sizes differ: %s vs %s", what, a.Shape(), b.Shape())
 	}
-	var maxDiff, maxRef float64
-	for i := range x {
-		maxDiff = math.Max(maxDiff, math.Abs(float64(x[i]-y[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(y[i])))
-	}
-	if !(maxDiff <= exactTolerance*maxRef) {
+	if maxDiff, maxRef := fixtures.MaxAbsDiff(a, b); !(maxDiff <= exactTolerance*maxRef) {
 		t.Errorf("%s: max abs difference %.3g > %.0e × %.3g", what, maxDiff, exactTolerance, maxRef)
 	}
 }
@@ -158,19 +153,10 @@ func TestFFNMaskEqualsZeroedDownProjColumn(t *testing.T) {
 		checkClose(t, "FFNMask vs zeroed down_proj column", masked, zeroed)
 
 		plain := runForward(t, backend, f, ids, nil, nil)[0]
-		if d := maxAbsDiffFlat(masked, plain); d == 0 {
+		if d, _ := fixtures.MaxAbsDiff(masked, plain); d == 0 {
 			t.Errorf("masking FFN neurons %v of layer %d did not change the logits", neurons, layer)
 		}
 	})
-}
-
-func maxAbsDiffFlat(a, b *tensors.Tensor) float64 {
-	x, y := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
-	m := 0.0
-	for i := range x {
-		m = math.Max(m, math.Abs(float64(x[i]-y[i])))
-	}
-	return m
 }
 
 // TestHeadMaskEqualsPrunedHead: masking query head h of layer l equals
