@@ -3,32 +3,12 @@ package main
 import (
 	"errors"
 	"flag"
-	"io"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// captureStderr runs fn with os.Stderr redirected and returns what it
-// printed along with fn's error.
-func captureStderr(t *testing.T, fn func() error) (string, error) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stderr
-	os.Stderr = w
-	done := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); done <- b }()
-	runErr := fn()
-	w.Close()
-	os.Stderr = old
-	return string(<-done), runErr
-}
 
 // flagDefault matches the "(default …)" note that the flag package or a
 // flag's own description adds to one usage entry.
