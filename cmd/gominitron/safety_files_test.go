@@ -252,31 +252,25 @@ func TestSymlinksAndSpecialFiles(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "shadow")
 	mustWrite(t, secret, "root:$6$secret")
 	type setup func(t *testing.T, f safetyFixture)
-	link := func(name, target string) setup {
+	// replace makes a setup that puts what create makes in place of the
+	// model folder's file name.
+	replace := func(name string, create func(path string) error) setup {
 		return func(t *testing.T, f safetyFixture) {
-			os.Remove(filepath.Join(f.model, name))
-			if err := os.Symlink(target, filepath.Join(f.model, name)); err != nil {
+			p := filepath.Join(f.model, name)
+			os.Remove(p)
+			if err := create(p); err != nil {
 				t.Fatal(err)
 			}
 		}
+	}
+	link := func(name, target string) setup {
+		return replace(name, func(p string) error { return os.Symlink(target, p) })
 	}
 	fifo := func(name string) setup {
-		return func(t *testing.T, f safetyFixture) {
-			p := filepath.Join(f.model, name)
-			os.Remove(p)
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		return replace(name, func(p string) error { return syscall.Mkfifo(p, 0o644) })
 	}
 	folder := func(name string) setup {
-		return func(t *testing.T, f safetyFixture) {
-			p := filepath.Join(f.model, name)
-			os.Remove(p)
-			if err := os.Mkdir(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
+		return replace(name, func(p string) error { return os.Mkdir(p, 0o755) })
 	}
 	prune := func(f safetyFixture, out string) (string, []string) {
 		return "prune", []string{"--model", f.model, "--drop-layers", "1", "--out", out}
