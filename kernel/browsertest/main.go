@@ -135,6 +135,22 @@ func newBrowser(chrome string, timeout time.Duration) (ctx, browser context.Cont
 	return ctx, bctx, func() { cancelT(); cancel(); cancelAlloc(); os.RemoveAll(userDir) }, nil
 }
 
+// openAndRunAll opens the notebook at url, waits for its kernel and starts
+// "run all cells"; it returns when the kernel was ready (the cells' start).
+func openAndRunAll(ctx context.Context, url string) (kernelReady time.Time, err error) {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return time.Time{}, fmt.Errorf("opening %s: %w", url, err)
+	}
+	if _, err := poll(ctx, "the kernel", jsKernelReady+`+''`, func(v string) bool { return v == "true" }); err != nil {
+		return time.Time{}, err
+	}
+	kernelReady = time.Now()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](jsRunAll)); err != nil {
+		return kernelReady, fmt.Errorf("run all cells: %w", err)
+	}
+	return kernelReady, nil
+}
+
 func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error) {
 	start := time.Now()
 	ctx, bctx, done, err := newBrowser(chrome, timeout)
@@ -154,18 +170,11 @@ func run(url, shot, chrome string, timeout time.Duration) (t *Timings, err error
 			}
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		return nil, fmt.Errorf("opening %s: %w", url, err)
+	runStart, err := openAndRunAll(ctx, url)
+	if err != nil {
+		return t, err
 	}
-	if _, err := poll(ctx, "the kernel", jsKernelReady+`+''`, func(v string) bool { return v == "true" }); err != nil {
-		return nil, err
-	}
-	t.LoadPage = time.Since(start).Seconds()
-
-	runStart := time.Now()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](jsRunAll)); err != nil {
-		return t, fmt.Errorf("run all cells: %w", err)
-	}
+	t.LoadPage = runStart.Sub(start).Seconds()
 	if _, err := poll(ctx, "the pruning panel", jsStatus, func(v string) bool { return strings.Contains(v, "ready: move a slider") }); err != nil {
 		return t, err
 	}

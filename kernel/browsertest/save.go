@@ -52,18 +52,11 @@ func runAndSave(url, file, chrome string, timeout time.Duration) (t *SaveTimings
 	}
 	defer done()
 	t = &SaveTimings{SavedFile: file}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		return nil, fmt.Errorf("opening %s: %w", url, err)
-	}
-	if _, err := poll(ctx, "the kernel", jsKernelReady+`+''`, func(v string) bool { return v == "true" }); err != nil {
+	runStart, err := openAndRunAll(ctx, url)
+	if err != nil {
 		return t, err
 	}
-	t.LoadPage = time.Since(start).Seconds()
-
-	runStart := time.Now()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](jsRunAll)); err != nil {
-		return t, fmt.Errorf("run all cells: %w", err)
-	}
+	t.LoadPage = runStart.Sub(start).Seconds()
 	if _, err := poll(ctx, "every cell to finish", jsAllRan, func(v string) bool { return v == "true" }); err != nil {
 		return t, err
 	}
