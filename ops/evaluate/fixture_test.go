@@ -12,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/ops/safetensors"
 
 	"github.com/gominitron/gominitron/internal/fixtures"
 )
@@ -53,26 +52,10 @@ func loadTestFixture(t testing.TB, name string) *testFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &testFixture{cfg: m.Config, weights: m.Weights, model: m}
-	ref, err := safetensors.Open(filepath.Join(dir, "reference.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	ids, err := ref.Tensor("input_ids", dtypes.Int32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := tensors.MustCopyFlatData[int32](ids)
-	rows, cols := ids.Shape().Dim(0), ids.Shape().Dim(1)
-	for r := range rows {
-		fx.inputIDs = append(fx.inputIDs, flat[r*cols:(r+1)*cols])
-	}
-	lg, err := ref.Tensor("logits", dtypes.Float32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx.logits = tensors.MustCopyFlatData[float32](lg)
+	ref := fixtures.ReadSafetensors(t, filepath.Join(dir, "reference.safetensors"))
+	fx := &testFixture{cfg: m.Config, weights: m.Weights, model: m,
+		inputIDs: fixtures.Rows(ref["input_ids"]),
+		logits:   tensors.MustCopyFlatData[float32](ref["logits"])}
 	fx.lmLoss = fixtures.ReadJSON[struct {
 		LMLoss float64 `json:"lm_loss"`
 	}](t, filepath.Join(dir, "reference_importance.json")).LMLoss
