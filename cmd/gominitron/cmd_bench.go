@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -113,17 +111,7 @@ func runBench(args []string) error {
 	if len(all) == 1 {
 		v = all[0]
 	}
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		if err := fileio.WriteFile(*out, append(data, '\n')); err != nil {
-			return err
-		}
-	}
-	_, err = fmt.Println(string(data))
-	return err
+	return printJSON(v, *out)
 }
 
 func parseIntList(name, s string) ([]int, error) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -68,19 +67,7 @@ func runEval(args []string) error {
 	if err := fileio.CheckMergeOutput(*mergeInto, *modelDir, *data, *task, *tokPath); err != nil {
 		return fmt.Errorf("--merge-into: %w", err)
 	}
-	emit := func(v any) error {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		if *out != "" {
-			if err := fileio.WriteFile(*out, append(b, '\n')); err != nil {
-				return err
-			}
-		}
-		_, err = fmt.Println(string(b))
-		return err
-	}
+	emit := func(v any) error { return printJSON(v, *out) }
 
 	if *suite != "" {
 		if *modelDir != "" || *task != "" || *data != "" {

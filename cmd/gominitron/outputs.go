@@ -1,11 +1,28 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/llm"
 )
+
+// printJSON prints v as indented JSON on stdout and, when out is not empty,
+// also writes it to the file out (atomically).
+func printJSON(v any, out string) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		if err := fileio.WriteFile(out, append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Println(string(data))
+	return err
+}
 
 // checkOutputFlag runs the output-path guard (fileio.CheckOutput) for the
 // output flag named flagName against the command's inputs, and names the
