@@ -101,6 +101,20 @@ func without(n int, drop ...int) []int {
 	return keep
 }
 
+// withZeroedColumns returns a shallow copy of weights whose matrix key has
+// the columns cols set to zero (the others share the original tensors).
+func withZeroedColumns(weights map[string]*tensors.Tensor, key string, cols []int) map[string]*tensors.Tensor {
+	out := maps.Clone(weights)
+	m := toMatrix(weights[key])
+	for r := range m.rows {
+		for _, c := range cols {
+			m.v[r*m.cols+c] = 0
+		}
+	}
+	out[key] = m.tensor()
+	return out
+}
+
 // TestMasksAllOnesReproducePlain: all-ones masks, no skipped layers and an
 // all-true attention mask give the plain logits.
 func TestMasksAllOnesReproducePlain(t *testing.T) {
@@ -140,15 +154,7 @@ func TestFFNMaskEqualsZeroedDownProjColumn(t *testing.T) {
 			return &ForwardOptions{FFNMask: Const(g, mask)}
 		}, nil)[0]
 
-		weights := maps.Clone(f.weights)
-		key := fmt.Sprintf("model.layers.%d.mlp.down_proj.weight", layer)
-		down := toMatrix(weights[key])
-		for r := 0; r < down.rows; r++ {
-			for _, j := range neurons {
-				down.v[r*down.cols+j] = 0
-			}
-		}
-		weights[key] = down.tensor()
+		weights := withZeroedColumns(f.weights, fmt.Sprintf("model.layers.%d.mlp.down_proj.weight", layer), neurons)
 		zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
 		checkClose(t, "FFNMask vs zeroed down_proj column", masked, zeroed)
 
@@ -173,15 +179,8 @@ func TestHeadMaskEqualsPrunedHead(t *testing.T) {
 		}, nil)[0]
 
 		// Zeroing the head's o_proj input columns is what removing the head does.
-		weights := maps.Clone(f.weights)
-		key := fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", layer)
-		o := toMatrix(weights[key])
-		for r := 0; r < o.rows; r++ {
-			for c := head * cfg.HeadDim; c < (head+1)*cfg.HeadDim; c++ {
-				o.v[r*o.cols+c] = 0
-			}
-		}
-		weights[key] = o.tensor()
+		headCols := seq((head + 1) * cfg.HeadDim)[head*cfg.HeadDim:]
+		weights := withZeroedColumns(f.weights, fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", layer), headCols)
 		zeroed := runForward(t, backend, f.derive(cfg, weights), ids, nil, nil)[0]
 		checkClose(t, "HeadMask vs zeroed o_proj columns", masked, zeroed)
 	})
