@@ -59,6 +59,7 @@ func runEval(args []string) error {
 	markdown := fs.String("markdown", "", "--suite: also write the table as Markdown to this file")
 	plotPath := fs.String("plot", "", "--suite: also draw the table to this .png or .svg")
 	maxGen := fs.Int("max-gen-tokens", 0, "generation tasks: new tokens at most (0 = the harness's 256)")
+	rougeStemmer := fs.Bool("rouge-stemmer", false, "xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer=True; off by default, as the harness)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,6 +127,9 @@ func runEval(args []string) error {
 	if (*data == "") == (*task == "") {
 		return fmt.Errorf("give exactly one of --data (LM loss) or --task (multiple choice)")
 	}
+	if *rougeStemmer && *format != string(evaluate.FormatXLSum) {
+		return fmt.Errorf("--rouge-stemmer applies to --format xlsum only")
+	}
 	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
@@ -134,7 +138,7 @@ func runEval(args []string) error {
 		if *blocks > 0 {
 			return fmt.Errorf("--blocks sweeps multiple-choice formats only, not %s", f)
 		}
-		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler}
+		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler, RougeStemmer: *rougeStemmer}
 		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
 	}
 	m, be, err := loadModel(*modelDir, dtype)

@@ -56,6 +56,7 @@ func TestEvalGenerationTaskCommand(t *testing.T) {
 		{"gsm8k", "gsm8k.jsonl", "exact_match,flexible-extract", []string{"--shots", "1", "--max-gen-tokens", "6", "--limit", "3"}, 3},
 		{"truthfulqa_mc2", "truthfulqa_mc.jsonl", "mc2", nil, 3},
 		{"arc", "arc.jsonl", "", []string{"--shots", "1"}, 3},
+		{"xlsum", "xlsum.jsonl", "rougeLsum", []string{"--rouge-stemmer", "--max-gen-tokens", "4", "--limit", "2"}, 2},
 	} {
 		samples := filepath.Join(dir, c.format+".jsonl")
 		args := append([]string{"--model", model, "--task", filepath.Join(tasks, c.file), "--format", c.format, "--quiet", "--log-samples", samples}, c.extra...)
@@ -88,6 +89,10 @@ func TestEvalGenerationTaskCommand(t *testing.T) {
 			}
 			if !strings.HasSuffix(lines[0]["prompt"].(string), "\nAnswer:") {
 				t.Errorf("gsm8k prompt %q", lines[0]["prompt"])
+			}
+		} else if c.format == "xlsum" {
+			if _, ok := lines[0]["generation"]; !ok {
+				t.Errorf("xlsum sample lacks the generation: %v", lines[0])
 			}
 		} else if _, ok := lines[0]["loglikelihoods"]; !ok {
 			t.Errorf("%s sample lacks loglikelihoods: %v", c.format, lines[0])
@@ -187,5 +192,15 @@ func TestEvalOutputsNeverInsideInputs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(model, "samples")); err == nil {
 		t.Error("a samples folder was created inside the model")
+	}
+}
+
+// TestEvalRougeStemmerNeedsXLSum: the stemmer flag is refused for a format
+// that has no ROUGE metric instead of being ignored.
+func TestEvalRougeStemmerNeedsXLSum(t *testing.T) {
+	task := filepath.Join("..", "..", "testdata", "tasks", "gsm8k.jsonl")
+	err := runEval([]string{"--model", t.TempDir(), "--task", task, "--format", "gsm8k", "--rouge-stemmer"})
+	if err == nil || !strings.Contains(err.Error(), "--rouge-stemmer applies to --format xlsum only") {
+		t.Errorf("error %v, want the xlsum-only refusal", err)
 	}
 }

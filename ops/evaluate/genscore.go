@@ -191,6 +191,7 @@ type GenOptions struct {
 	Limit        int   // first Limit docs only (0 = all)
 	FirstN       *bool // few-shot sampler; nil = the format's default
 	MaxGenTokens int   // 0 = the task's (256)
+	RougeStemmer bool  // xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer; off as in the harness)
 }
 
 // EvaluateGen scores a generation task: prompts built as the harness does,
@@ -231,9 +232,10 @@ func EvaluateGen(gen Generator, code CodeRunner, t *GenTask, opts GenOptions) (*
 		case FormatGSM8K:
 			s.Filtered, s.Metrics = GSM8KScores(gens[i], d.Reference)
 		case FormatXLSum:
+			rouge := Rouge{UseStemmer: opts.RougeStemmer}
 			s.Metrics = map[string]float64{
-				MetricRougeL:    RougeL(d.Reference, gens[i]).F,
-				MetricRougeLsum: RougeLsum(d.Reference, gens[i]).F,
+				MetricRougeL:    rouge.L(d.Reference, gens[i]).F,
+				MetricRougeLsum: rouge.Lsum(d.Reference, gens[i]).F,
 			}
 		case FormatMBPP:
 			ok, _, err := code.RunPython(MBPPProgram(gens[i], d.Tests))

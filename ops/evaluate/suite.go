@@ -34,7 +34,8 @@ type SuiteTask struct {
 	Limit        int     `json:"limit,omitempty"`  // first N examples (0 = all)
 	Seed         *uint64 `json:"seed,omitempty"`   // few-shot sampler seed (default 1234)
 	MaxGenTokens int     `json:"max_gen_tokens,omitempty"`
-	Sampler      string  `json:"sampler,omitempty"` // "random" | "first_n" (default: the format's)
+	Sampler      string  `json:"sampler,omitempty"`       // "random" | "first_n" (default: the format's)
+	RougeStemmer bool    `json:"rouge_stemmer,omitempty"` // xlsum: Porter-stem ROUGE tokens (default off, as the harness)
 }
 
 // DefaultSeed is the few-shot seed when none is given (the CLI's default).
@@ -98,6 +99,9 @@ func ReadSuite(path string) (*Suite, error) {
 		if t.Sampler != "" && t.Sampler != "random" && t.Sampler != "first_n" {
 			return nil, fmt.Errorf("evaluate: suite %s task %d (%s): sampler %q: want random or first_n", path, i, t.Benchmark, t.Sampler)
 		}
+		if t.RougeStemmer && f != FormatXLSum {
+			return nil, fmt.Errorf("evaluate: suite %s task %d (%s): rouge_stemmer applies to the xlsum format only, not %s", path, i, t.Benchmark, f)
+		}
 	}
 	return &s, nil
 }
@@ -156,7 +160,7 @@ func EvaluateTask(ev Evaluators, t *LoadedTask) (*TaskResult, error) {
 		if ev.Generator == nil {
 			return nil, fmt.Errorf("evaluate: %s needs a generator", t.Format)
 		}
-		return EvaluateGen(ev.Generator, ev.Code, t.Gen, GenOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: firstN, MaxGenTokens: t.Spec.MaxGenTokens})
+		return EvaluateGen(ev.Generator, ev.Code, t.Gen, GenOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: firstN, MaxGenTokens: t.Spec.MaxGenTokens, RougeStemmer: t.Spec.RougeStemmer})
 	}
 	if ev.Scorer == nil || ev.Encoder == nil {
 		return nil, fmt.Errorf("evaluate: %s needs a log-likelihood scorer and encoder", t.Format)
