@@ -3,7 +3,6 @@ package evaluate
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // Delimiters of lm-eval-harness's default task config.
@@ -70,12 +69,14 @@ func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]str
 	return out, nil
 }
 
-// shotPicker chooses the few-shot examples of each doc of a task of n docs:
-// one generator seeded by seed, consumed in doc order (k+1 distinct docs
-// sampled, the doc itself dropped, the first k kept), or the first k other
-// docs with firstN.
+// shotPicker chooses the few-shot examples of each doc of a task of n docs
+// as lm-evaluation-harness's samplers do when the examples come from the
+// evaluated split: one random.Random(seed) consumed in doc order, k+1
+// distinct docs drawn with its sample, the doc itself dropped, the first k
+// kept (ContextSampler); or the first k other docs with firstN
+// (FirstNSampler).
 type shotPicker struct {
-	rng    *rand.Rand
+	rng    *PyRandom
 	n, k   int
 	firstN bool
 }
@@ -87,7 +88,7 @@ func newShotPicker(n, shots int, seed uint64, firstN bool) (*shotPicker, error) 
 	if shots > 0 && shots > n-1 {
 		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, n)
 	}
-	return &shotPicker{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), n: n, k: shots, firstN: firstN}, nil
+	return &shotPicker{rng: NewPyRandom(seed), n: n, k: shots, firstN: firstN}, nil
 }
 
 // shots returns the indices of doc i's examples; call it for i in order.
@@ -104,23 +105,9 @@ func (p *shotPicker) shots(i int) []int {
 		}
 		return picked
 	}
-	return sampleDistinct(p.rng, p.n, min(p.k+1, p.n), i, p.k)
-}
-
-// sampleDistinct draws m distinct indices of [0, n) in random order (partial
-// Fisher–Yates), removes self, and keeps the first k.
-func sampleDistinct(rng *rand.Rand, n, m, self, k int) []int {
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	for i := range m {
-		j := i + rng.IntN(n-i)
-		perm[i], perm[j] = perm[j], perm[i]
-	}
 	var kept []int
-	for _, j := range perm[:m] {
-		if j != self && len(kept) < k {
+	for _, j := range p.rng.Sample(p.n, min(p.k+1, p.n)) {
+		if j != i && len(kept) < p.k {
 			kept = append(kept, j)
 		}
 	}
