@@ -204,3 +204,38 @@ func TestEvalRougeStemmerNeedsXLSum(t *testing.T) {
 		t.Errorf("error %v, want the xlsum-only refusal", err)
 	}
 }
+
+// TestEvalFewshotFile: --fewshot takes the examples from another file (the
+// harness's few-shot split), for generation and multiple-choice formats.
+func TestEvalFewshotFile(t *testing.T) {
+	model := randomModelDir(t)
+	dir := t.TempDir()
+	tasks := filepath.Join("..", "..", "testdata", "tasks")
+	few := filepath.Join(dir, "few.jsonl")
+	os.WriteFile(few, []byte(`{"question": "Fewshot question?", "answer": "It is 2.\n#### 2"}`+"\n"), 0o644)
+	samples := filepath.Join(dir, "gsm8k-samples.jsonl")
+	captureStdout(t, func() error {
+		return runEval([]string{"--model", model, "--task", filepath.Join(tasks, "gsm8k.jsonl"), "--format", "gsm8k", "--shots", "1",
+			"--fewshot", few, "--limit", "2", "--max-gen-tokens", "2", "--quiet", "--log-samples", samples})
+	})
+	for _, s := range jsonLines(t, samples) {
+		if p := s["prompt"].(string); !strings.HasPrefix(p, "Question: Fewshot question?\nAnswer: It is 2.\n#### 2\n\nQuestion: ") {
+			t.Errorf("gsm8k prompt does not start with the few-shot file's example: %q", p)
+		}
+	}
+	arcFew := filepath.Join(dir, "arc-few.jsonl")
+	os.WriteFile(arcFew, []byte(`{"question": "Fewshot arc?", "choices": {"text": ["yes", "no"], "label": ["A", "B"]}, "answerKey": "A"}`+"\n"), 0o644)
+	arcSamples := filepath.Join(dir, "arc-samples.jsonl")
+	captureStdout(t, func() error {
+		return runEval([]string{"--model", model, "--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--shots", "1",
+			"--fewshot", arcFew, "--quiet", "--log-samples", arcSamples})
+	})
+	for _, s := range jsonLines(t, arcSamples) {
+		if p := s["prompt"].(string); !strings.HasPrefix(p, "Question: Fewshot arc?\nAnswer: yes\n\nQuestion: ") {
+			t.Errorf("arc prompt does not start with the few-shot file's example: %q", p)
+		}
+	}
+	if err := runEval([]string{"--model", model, "--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--shots", "2", "--fewshot", arcFew, "--quiet"}); err == nil || !strings.Contains(err.Error(), "few-shot file has 1") {
+		t.Errorf("2 shots from a 1-example few-shot file: error %v", err)
+	}
+}

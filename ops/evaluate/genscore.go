@@ -192,6 +192,9 @@ type GenOptions struct {
 	FirstN       *bool // few-shot sampler; nil = the format's default
 	MaxGenTokens int   // 0 = the task's (256)
 	RougeStemmer bool  // xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer; off as in the harness)
+	// Fewshot, when not empty, holds the examples instead of the task's
+	// other docs (the harness's separate few-shot split).
+	Fewshot []GenDoc
 }
 
 // EvaluateGen scores a generation task: prompts built as the harness does,
@@ -209,7 +212,7 @@ func EvaluateGen(gen Generator, code CodeRunner, t *GenTask, opts GenOptions) (*
 	if opts.FirstN != nil {
 		firstN = *opts.FirstN
 	}
-	prompts, err := GenPrompts(t, n, opts.Shots, opts.Seed, firstN)
+	prompts, err := GenPrompts(t, opts.Fewshot, n, opts.Shots, opts.Seed, firstN)
 	if err != nil {
 		return nil, err
 	}

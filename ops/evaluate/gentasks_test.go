@@ -77,11 +77,11 @@ func TestGenPromptsByteForByte(t *testing.T) {
 		}
 		for _, shots := range []int{0, 2} {
 			for _, firstN := range []bool{true, false} {
-				got, err := GenPrompts(task, len(rows), shots, 7, firstN)
+				got, err := GenPrompts(task, nil, len(rows), shots, 7, firstN)
 				if err != nil {
 					t.Fatal(err)
 				}
-				pick, _ := newShotPicker(len(rows), shots, 7, firstN)
+				pick, _ := newShotPicker(len(rows), shots, 7, firstN, false)
 				for i, r := range rows {
 					var want string
 					idx := pick.shots(i)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,11 @@ type pythonRandomGolden struct {
 		Sample []int
 	} `json:"samples_seed_1234"`
 	RandBelow []int `json:"randbelow_seed_1234"`
-	Harness   []struct {
+	Separate  []struct {
+		N, Pool, K int
+		Shots      [][]int
+	} `json:"harness_separate_split_seed_1234"`
+	Harness []struct {
 		N, K  int
 		Shots [][]int
 	} `json:"harness_context_sampler_seed_1234"`
@@ -77,21 +82,47 @@ func TestPyRandomMatchesCPython(t *testing.T) {
 
 // TestShotPickerMatchesHarness: the few-shot examples chosen for every doc
 // equal lm-evaluation-harness's ContextSampler run by CPython with the
-// default seed 1234 (fewshot split = evaluated split).
+// default seed 1234, with the examples from the evaluated split (k+1 drawn,
+// the doc dropped) and from a separate few-shot split (k drawn); and
+// first_n from a separate split takes its first k whatever the doc.
 func TestShotPickerMatchesHarness(t *testing.T) {
 	g, _ := readPythonRandom(t)
-	if len(g.Harness) == 0 {
-		t.Fatal("no golden harness contexts")
+	type golden struct {
+		pool, k  int
+		separate bool
+		shots    [][]int
 	}
+	var cases []golden
 	for _, c := range g.Harness {
-		p, err := newShotPicker(c.N, c.K, DefaultSeed, false)
+		cases = append(cases, golden{c.N, c.K, false, c.Shots})
+	}
+	for _, c := range g.Separate {
+		cases = append(cases, golden{c.Pool, c.K, true, c.Shots})
+	}
+	if len(g.Harness) == 0 || len(g.Separate) == 0 {
+		t.Fatal("golden harness contexts missing")
+	}
+	for _, c := range cases {
+		p, err := newShotPicker(c.pool, c.k, DefaultSeed, false, c.separate)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range c.Shots {
+		for i, want := range c.shots {
 			if got := p.shots(i); !slices.Equal(got, want) {
-				t.Fatalf("n=%d k=%d doc %d: shots %v, harness %v", c.N, c.K, i, got, want)
+				t.Fatalf("pool=%d k=%d separate=%v doc %d: shots %v, harness %v", c.pool, c.k, c.separate, i, got, want)
 			}
 		}
+	}
+	first, err := newShotPicker(4, 3, DefaultSeed, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if got := first.shots(i); !slices.Equal(got, []int{0, 1, 2}) {
+			t.Errorf("first_n from a separate split, doc %d: %v, want [0 1 2]", i, got)
+		}
+	}
+	if _, err := newShotPicker(2, 3, DefaultSeed, false, true); err == nil || !strings.Contains(err.Error(), "few-shot file has 2") {
+		t.Errorf("3 shots from 2 few-shot docs: error %v", err)
 	}
 }
