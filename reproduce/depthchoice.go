@@ -65,7 +65,7 @@ func (e *Env) DepthChoice() (*Report, error) {
 		distill bool
 	}{
 		{"contiguous block, best accuracy", prune.Plan{DropBlock: k, BlockScore: prune.BlockScoreOther}, true},
-		{"k least important layers (drop-one LM loss)", DepthPlan(n - k), true},
+		{"k least important layers (drop-one LM loss)", prune.DepthPlan(n - k), true},
 		{"contiguous block, lowest LM loss", prune.Plan{DropBlock: k, BlockScore: prune.BlockScoreLMLoss}, false},
 	}
 	var rows []DepthChoiceRow

@@ -32,7 +32,7 @@ type IterativeRow struct {
 // importance again on the partly pruned model before each round.
 func (e *Env) iterativePrune(m *llm.Model, target prune.Plan, rounds int) (*llm.Model, []results.Shape, error) {
 	cfg := m.Config
-	hs, fs := widthSteps(cfg)
+	hs, fs := prune.WidthGrid(cfg)
 	perGroup := cfg.NumHeads / cfg.NumKVHeads
 	var shapes []results.Shape
 	cur := m
@@ -69,7 +69,7 @@ func (e *Env) Iterative() (*Report, error) {
 	cfg := e.Teacher.Config
 	perGroup := cfg.NumHeads / cfg.NumKVHeads
 	// Target: the width plan at about half the parameters, with half the heads.
-	target, _, err := WidthPlan(cfg, cfg.Params().Total/2, max(1, perGroup/2))
+	target, _, err := prune.WidthPlan(cfg, cfg.Params().Total/2, max(1, perGroup/2))
 	if err != nil {
 		return nil, err
 	}

@@ -96,11 +96,11 @@ func (e *Env) FamilyChain() (*Report, error) {
 	}
 	cfg := e.Teacher.Config
 	total := cfg.Params().Total
-	half, _, err := WidthPlan(cfg, total/2, 0)
+	half, _, err := prune.WidthPlan(cfg, total/2, 0)
 	if err != nil {
 		return nil, err
 	}
-	quarter, _, err := WidthPlan(cfg, total/4, 0)
+	quarter, _, err := prune.WidthPlan(cfg, total/4, 0)
 	if err != nil {
 		return nil, err
 	}

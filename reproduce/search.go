@@ -29,52 +29,12 @@ type SearchOptions struct {
 	Importance *results.Importance // scores of the teacher with drop_one_lm_loss (nil: estimated)
 }
 
-// SearchPlan is an enumerated shape.
-type SearchPlan struct {
-	Name   string     `json:"name"`
-	Plan   prune.Plan `json:"plan"`
-	Params int64      `json:"params"`
-}
-
-// EnumerateShapes lists the plans (layers, heads per group, hidden, FFN;
-// layers chosen by drop-one LM loss) whose parameter count is within
-// ±tol·params, on a grid of 1/16 of the hidden size and 1/32 of the FFN size,
-// with at least half the layers.
-func EnumerateShapes(cfg *llm.Config, params int64, tol float64) ([]SearchPlan, error) {
-	hs, fs := widthSteps(cfg)
-	perGroup := cfg.NumHeads / cfg.NumKVHeads
-	var out []SearchPlan
-	for layers := cfg.NumLayers; layers >= max(1, cfg.NumLayers/2); layers-- {
-		for hpg := perGroup; hpg >= 1; hpg-- {
-			for h := cfg.Hidden; h >= hs; h -= hs {
-				for f := cfg.FFN; f >= fs; f -= fs {
-					p := prune.Plan{Hidden: h, FFN: f, HeadsPerGroup: hpg}
-					if layers < cfg.NumLayers {
-						p.Layers, p.LayerScore = layers, prune.LayerScoreDropOneLMLoss
-					}
-					n, err := planParams(cfg, p)
-					if err != nil {
-						return nil, err
-					}
-					if relErr(n, params) <= tol {
-						out = append(out, SearchPlan{Name: fmt.Sprintf("L%d q%d h%d f%d", layers, hpg*cfg.NumKVHeads, h, f), Plan: p, Params: n})
-					}
-				}
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("reproduce: no shape of %s within ±%.0f%% of %d parameters", shapeString(cfg), 100*tol, params)
-	}
-	return out, nil
-}
-
 // spread picks n plans spread over the enumeration: for each (layers, heads)
 // pair present, the plan with the most balanced hidden/FFN cut, then evenly
 // spaced ones among those pairs.
-func spread(cfg *llm.Config, all []SearchPlan, n int) []SearchPlan {
+func spread(cfg *llm.Config, all []prune.SizedPlan, n int) []prune.SizedPlan {
 	type key struct{ layers, hpg int }
-	best := map[key]SearchPlan{}
+	best := map[key]prune.SizedPlan{}
 	var keys []key
 	balance := func(p prune.Plan) float64 {
 		return math.Abs(float64(p.Hidden)/float64(cfg.Hidden) - float64(p.FFN)/float64(cfg.FFN))
@@ -90,13 +50,13 @@ func spread(cfg *llm.Config, all []SearchPlan, n int) []SearchPlan {
 		}
 	}
 	if len(keys) <= n {
-		out := make([]SearchPlan, 0, len(keys))
+		out := make([]prune.SizedPlan, 0, len(keys))
 		for _, k := range keys {
 			out = append(out, best[k])
 		}
 		return out
 	}
-	out := make([]SearchPlan, 0, n)
+	out := make([]prune.SizedPlan, 0, n)
 	for i := range n {
 		j := int(math.Round(float64(i) * float64(len(keys)-1) / float64(max(1, n-1))))
 		out = append(out, best[keys[j]])
@@ -156,7 +116,7 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 			return nil, err
 		}
 	}
-	all, err := EnumerateShapes(cfg, o.Params, o.Tolerance)
+	all, err := prune.EnumerateShapes(cfg, o.Params, o.Tolerance)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +149,7 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 		ag := RankAgreement{Step: sl.Step, Best: res.Candidates[argmin(at)].Name}
 		if len(at) >= 2 {
 			ag.Spearman, _ = importance.Spearman(at, final)
-			ag.Kendall = KendallTau(at, final)
+			ag.Kendall, _ = importance.KendallTau(at, final)
 		}
 		res.Agreement = append(res.Agreement, ag)
 	}
@@ -265,31 +225,4 @@ func argmin(v []float64) int {
 		}
 	}
 	return best
-}
-
-// KendallTau is Kendall's τ-b between two score vectors (ties counted as
-// neither concordant nor discordant).
-func KendallTau(a, b []float64) float64 {
-	var conc, disc, tieA, tieB float64
-	for i := range a {
-		for j := i + 1; j < len(a); j++ {
-			da, db := a[i]-a[j], b[i]-b[j]
-			switch {
-			case da == 0 && db == 0:
-			case da == 0:
-				tieA++
-			case db == 0:
-				tieB++
-			case (da > 0) == (db > 0):
-				conc++
-			default:
-				disc++
-			}
-		}
-	}
-	den := math.Sqrt((conc + disc + tieA) * (conc + disc + tieB))
-	if den == 0 {
-		return 0
-	}
-	return (conc - disc) / den
 }

@@ -14,11 +14,11 @@ import (
 // parameter count.
 func (e *Env) pairPlans() (depth, width prune.Plan, depthParams, widthParams int64, err error) {
 	cfg := e.Teacher.Config
-	depth = DepthPlan(max(1, cfg.NumLayers/2))
-	if depthParams, err = planParams(cfg, depth); err != nil {
+	depth = prune.DepthPlan(max(1, cfg.NumLayers/2))
+	if depthParams, err = prune.PlanParams(cfg, depth); err != nil {
 		return
 	}
-	width, widthParams, err = WidthPlan(cfg, depthParams, 0)
+	width, widthParams, err = prune.WidthPlan(cfg, depthParams, 0)
 	return
 }
 

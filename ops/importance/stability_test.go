@@ -38,6 +38,37 @@ func TestSpearman(t *testing.T) {
 	}
 }
 
+func TestKendallTau(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []float64
+		want float64
+	}{
+		{"identical", []float64{3, 1, 2}, []float64{3, 1, 2}, 1},
+		{"monotone transform", []float64{1, 2, 3, 4}, []float64{10, 200, 3000, 40000}, 1},
+		{"reversed", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, -1},
+		// 6 pairs, one discordant (0,1): (5 − 1)/6
+		{"one swap", []float64{1, 2, 3, 4}, []float64{2, 1, 3, 4}, 2.0 / 3},
+		// pair (0,1) tied in a only; 2 concordant: 2/√(2·3)
+		{"tie in one", []float64{1, 1, 2}, []float64{1, 2, 3}, 2 / math.Sqrt(6)},
+		// pair (0,1) tied in both; 4 concordant, 1 discordant: 3/√(5·5)
+		{"tie in both", []float64{1, 1, 2, 3}, []float64{1, 1, 3, 2}, 0.6},
+		{"both constant", []float64{5, 5, 5}, []float64{2, 2, 2}, 1},
+		{"one constant", []float64{5, 5, 5}, []float64{1, 2, 3}, 0},
+	} {
+		got, err := KendallTau(tc.a, tc.b)
+		if err != nil || math.Abs(got-tc.want) > spearmanTolerance {
+			t.Errorf("%s: KendallTau = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := KendallTau([]float64{1}, []float64{1, 2}); err == nil {
+		t.Error("length mismatch not reported")
+	}
+	if _, err := KendallTau(nil, nil); err == nil {
+		t.Error("empty vectors not reported")
+	}
+}
+
 func TestHeadRankingByGroup(t *testing.T) {
 	heads := [][]float64{
 		{0.1, 0.9, 0.5, 0.3, 0.3, 0.8}, // 2 KV groups of 3 query heads
