@@ -57,8 +57,8 @@ type Options struct {
 	// Sizes overrides the scale's sizes when not nil.
 	Sizes *Sizes
 	Seed  uint64 // experiment seed (default DefaultSeed)
-	// Seeds > 0 overrides the scale's number of data-order seeds of the
-	// variance runs (width vs depth, KD vs CE) and calibration draws.
+	// Seeds > 0 overrides the scale's number of seeds (repeats of every
+	// experiment with its own calibration draw and data order).
 	Seeds int
 
 	Log     io.Writer       // progress lines (default io.Discard)

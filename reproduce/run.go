@@ -8,35 +8,39 @@ import (
 	"time"
 )
 
+// experiment is one registry entry.
+type experiment struct {
+	// run measures every seed and returns the judged report.
+	run func(*Env) (*Report, error)
+	// judge builds the table, verdict and figures from r.Details and r.Runs
+	// alone (stored results; see Regenerate). nil: the stored table and
+	// verdict are kept and only the curves are drawn again.
+	judge func(*Report) error
+}
+
+// registry maps experiment names to their functions (Experiments gives the
+// order of `all`).
+var registry = map[string]experiment{
+	ExpAggregation: {(*Env).Aggregation, judgeAggregation},
+	ExpWidthDepth:  {(*Env).WidthVsDepth, judgeWidthVsDepth},
+	ExpKDvsCE:      {(*Env).KDvsCE, judgeKDvsCE},
+	ExpIterative:   {(*Env).Iterative, judgeIterative},
+	ExpDepthChoice: {(*Env).DepthChoice, judgeDepthChoice},
+	ExpScratch:     {(*Env).Scratch, judgeScratch},
+	ExpFamilyChain: {(*Env).FamilyChain, judgeFamilyChain},
+	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeSearch},
+}
+
 // Run runs one experiment by name (see Experiments) and saves its report
 // into <Out>/<name>/.
 func (e *Env) Run(name string) (*Report, error) {
-	var (
-		r   *Report
-		err error
-	)
-	start := time.Now()
-	e.logf("== %s (scale %s)", name, e.Scale)
-	switch name {
-	case ExpAggregation:
-		r, err = e.Aggregation()
-	case ExpWidthDepth:
-		r, err = e.WidthVsDepth()
-	case ExpKDvsCE:
-		r, err = e.KDvsCE()
-	case ExpIterative:
-		r, err = e.Iterative()
-	case ExpDepthChoice:
-		r, err = e.DepthChoice()
-	case ExpScratch:
-		r, err = e.Scratch()
-	case ExpFamilyChain:
-		r, err = e.FamilyChain()
-	case ExpSearch:
-		r, err = e.Search(SearchOptions{})
-	default:
+	exp, ok := registry[name]
+	if !ok {
 		return nil, fmt.Errorf("reproduce: unknown experiment %q (valid: %s, %s)", name, strings.Join(Experiments, ", "), ExpAll)
 	}
+	start := time.Now()
+	e.logf("== %s (scale %s, seeds %v)", name, e.Scale, e.seeds())
+	r, err := exp.run(e)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce %s: %w", name, err)
 	}
@@ -64,4 +68,15 @@ func (e *Env) RunAll(names ...string) ([]*Report, error) {
 		reports = append(reports, r)
 	}
 	return reports, nil
+}
+
+// judged finishes an experiment: it stores details and runs in r and applies
+// the experiment's judge.
+func judged(r *Report, details any, judge func(*Report) error, start time.Time) (*Report, error) {
+	r.Details = details
+	if err := judge(r); err != nil {
+		return nil, err
+	}
+	r.ElapsedSec = time.Since(start).Seconds()
+	return r, nil
 }

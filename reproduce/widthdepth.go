@@ -22,7 +22,9 @@ func (e *Env) pairPlans() (depth, width prune.Plan, depthParams, widthParams int
 	return
 }
 
-// seeds returns the data-order seeds of the variance runs.
+// seeds returns the experiment's seeds: Sizes.Seeds of them from Env.Seed,
+// 1000 apart. Each seed sets the calibration draw, the data order and (for
+// from-scratch students) the initialization of one repeat.
 func (e *Env) seeds() []uint64 {
 	out := make([]uint64, max(1, e.Sizes.Seeds))
 	for i := range out {
@@ -31,22 +33,26 @@ func (e *Env) seeds() []uint64 {
 	return out
 }
 
-// StudentResult is one student's numbers.
+// StudentResult is one student's numbers, one value per seed.
 type StudentResult struct {
 	Name        string        `json:"name"`
 	Shape       results.Shape `json:"shape"`
-	Plan        prune.Plan    `json:"plan"`
-	LossAtStep0 float64       `json:"loss_step0"`
-	FinalLoss   []float64     `json:"final_loss"` // per seed
-	Steps       int           `json:"steps"`
-	// CrossStep is the first evaluated step where this student's loss is
-	// below the other's (width vs depth), -1 if never.
-	CrossStep int `json:"cross_step,omitempty"`
+	Plan        prune.Plan    `json:"plan"`       // as resolved for the first seed
+	LossAtStep0 []float64     `json:"loss_step0"` // right after pruning
+	FinalLoss   []float64     `json:"final_loss"` // after the distillation
+}
+
+// WidthDepthResult is width-vs-depth's raw result.
+type WidthDepthResult struct {
+	Steps       int             `json:"steps"`
+	Students    []StudentResult `json:"students"`     // depth, width
+	CrossStep   []int           `json:"cross_step"`   // per seed: first evaluated step where width < depth, −1 never
+	ParamsApart float64         `json:"params_apart"` // |width − depth| / depth parameters
 }
 
 // WidthVsDepth prunes the teacher to equal-parameter width and depth
-// students and distills both (P1: depth has the lower loss right after
-// pruning, width the lower loss after retraining).
+// students and distills both, once per seed (P1: depth has the lower loss
+// right after pruning, width the lower loss after retraining).
 func (e *Env) WidthVsDepth() (*Report, error) {
 	start := time.Now()
 	r, err := e.newReport(ExpWidthDepth, "Width vs depth pruning at equal parameters",
@@ -58,65 +64,63 @@ func (e *Env) WidthVsDepth() (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	imp, err := e.Scores(e.Teacher, defaultAgg(), true)
-	if err != nil {
-		return nil, err
-	}
-	var runs []results.Run
-	res := map[string]*StudentResult{}
-	var order []string
-	for _, c := range []struct {
-		name   string
-		plan   prune.Plan
-		params int64
-	}{{"depth", depthPlan, dp}, {"width", widthPlan, wp}} {
-		student, pr, err := e.Prune(e.Teacher, c.plan, imp)
+	res := &WidthDepthResult{Steps: e.Sizes.Steps, ParamsApart: relErr(wp, dp),
+		Students: []StudentResult{{Name: "depth"}, {Name: "width"}}}
+	plans := []prune.Plan{depthPlan, widthPlan}
+	for _, seed := range r.Seeds {
+		imp, err := e.scores(e.Teacher, scoreOptions{DropOne: true, Seed: seed})
 		if err != nil {
 			return nil, err
 		}
-		sr := &StudentResult{Name: c.name, Shape: prune.ShapeOf(student.Config), Plan: pr.Plan, Steps: e.Sizes.Steps}
-		for i, seed := range e.seeds() {
-			run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("%s (%s)", c.name, sr.Shape), Teacher: e.Teacher, Student: student,
+		var pair []results.Run
+		for i := range res.Students {
+			sr := &res.Students[i]
+			student, pr, err := e.Prune(e.Teacher, plans[i], imp)
+			if err != nil {
+				return nil, err
+			}
+			if sr.Shape.Params == 0 {
+				sr.Shape, sr.Plan = prune.ShapeOf(student.Config), pr.Plan
+			}
+			run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("%s (%s)%s", sr.Name, sr.Shape, seedTag(seed)), Teacher: e.Teacher, Student: student,
 				Steps: e.Sizes.Steps, EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			if i == 0 {
-				runs = append(runs, run)
-				sr.LossAtStep0 = firstVal(run)
-			}
+			pair = append(pair, run)
+			sr.LossAtStep0 = append(sr.LossAtStep0, firstVal(run))
 			sr.FinalLoss = append(sr.FinalLoss, finalVal(run))
 		}
-		res[c.name] = sr
-		order = append(order, c.name)
+		res.CrossStep = append(res.CrossStep, crossStep(pair[1], pair[0]))
+		r.Runs = append(r.Runs, pair...)
 	}
-	d, w := res["depth"], res["width"]
-	cross := crossStep(runs[1], runs[0]) // first step where width < depth
-	r.Headers = []string{"student", "shape", "params", "LM loss after pruning", fmt.Sprintf("LM loss after %d KD steps", e.Sizes.Steps)}
-	for _, n := range order {
-		s := res[n]
-		r.Rows = append(r.Rows, []string{n, s.Shape.String(), plotsSI(s.Shape.Params), f4(s.LossAtStep0), pm(s.FinalLoss)})
+	return judged(r, res, judgeWidthVsDepth, start)
+}
+
+// judgeWidthVsDepth: reproduced when depth < width right after pruning and
+// width < depth after distillation, both beyond the seed spread (Lower).
+func judgeWidthVsDepth(r *Report) error {
+	res, err := detailsAs[WidthDepthResult](r)
+	if err != nil {
+		return err
 	}
-	dm, _ := meanStd(d.FinalLoss)
-	wm, _ := meanStd(w.FinalLoss)
-	depthFirst := d.LossAtStep0 < w.LossAtStep0
-	widthLast := wm < dm
-	r.Reproduced = depthFirst && widthLast
-	r.Verdict = fmt.Sprintf("Right after pruning: depth %.4f vs width %.4f (%s lower). After %d distillation steps: depth %.4f vs width %.4f (%s lower)",
-		d.LossAtStep0, w.LossAtStep0, lower(depthFirst, "depth", "width"), e.Sizes.Steps, dm, wm, lower(widthLast, "width", "depth"))
-	if cross >= 0 {
-		r.Verdict += fmt.Sprintf("; width overtakes depth at step %d.", cross)
-	} else {
-		r.Verdict += "."
+	if len(res.Students) != 2 {
+		return fmt.Errorf("reproduce: width-vs-depth result has %d students, want depth and width", len(res.Students))
 	}
-	if len(d.FinalLoss) > 1 {
-		r.Verdict += fmt.Sprintf(" Mean ± std over %d data-order seeds.", len(d.FinalLoss))
+	d, w := res.Students[0], res.Students[1]
+	r.Headers = []string{"student", "shape", "params", "LM loss after pruning", fmt.Sprintf("LM loss after %d KD steps", res.Steps)}
+	r.Rows = nil
+	for _, s := range res.Students {
+		r.Rows = append(r.Rows, []string{s.Name, s.Shape.String(), plotsSI(s.Shape.Params), pm(s.LossAtStep0), pm(s.FinalLoss)})
 	}
-	r.Notes = append(r.Notes, fmt.Sprintf("equal parameters: depth %d, width %d (%.1f%% apart)", dp, wp, 100*relErr(wp, dp)))
-	r.Runs, r.Details = runs, []*StudentResult{d, w}
-	r.curvesFigure("curves", "Width vs depth: validation LM loss along distillation", runs)
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	atPrune := Lower("depth", d.LossAtStep0, "width", w.LossAtStep0)
+	afterKD := Lower("width", w.FinalLoss, "depth", d.FinalLoss)
+	r.Reproduced = atPrune.Holds && afterKD.Holds
+	r.Verdict = fmt.Sprintf("Right after pruning: %s. After %d distillation steps: %s. Width overtakes depth at step %v (per seed, −1 = never).",
+		atPrune, res.Steps, afterKD, res.CrossStep)
+	r.Notes = []string{fmt.Sprintf("equal parameters: depth %s, width %s (%.1f%% apart)", plotsSI(d.Shape.Params), plotsSI(w.Shape.Params), 100*res.ParamsApart)}
+	r.curvesFigure("curves", "Width vs depth: validation LM loss along distillation")
+	return nil
 }
 
 // crossStep is the first evaluated step at which a's validation loss is
@@ -146,13 +150,14 @@ func lower(cond bool, a, b string) string {
 func plotsSI(n int64) string { return fmt.Sprintf("%.2fM", float64(n)/1e6) }
 
 // widthStudent is the teacher pruned by the width plan of pairPlans with the
-// default (L2, mean) importance: the student shared by kd-vs-ce and scratch.
-func (e *Env) widthStudent() (*llm.Model, error) {
+// default (L2, mean) importance on the calibration draw of seed: the student
+// shared by kd-vs-ce and scratch.
+func (e *Env) widthStudent(seed uint64) (*llm.Model, error) {
 	_, widthPlan, _, _, err := e.pairPlans()
 	if err != nil {
 		return nil, err
 	}
-	imp, err := e.Scores(e.Teacher, defaultAgg(), false)
+	imp, err := e.scores(e.Teacher, scoreOptions{Seed: seed})
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +165,18 @@ func (e *Env) widthStudent() (*llm.Model, error) {
 	return student, err
 }
 
+// KDvsCEResult is kd-vs-ce's raw result, one value per seed.
+type KDvsCEResult struct {
+	Shape       results.Shape `json:"shape"`
+	Steps       int           `json:"steps"`
+	LossAtStep0 []float64     `json:"loss_step0"` // the pruned student before training
+	KD          []float64     `json:"kd_final_loss"`
+	CE          []float64     `json:"ce_final_loss"`
+}
+
 // KDvsCE trains the same width-pruned student with KL distillation and with
-// plain LM-loss (CE) retraining on the same data and steps (P1 Tables 11/15).
+// plain LM-loss (CE) retraining on the same data and steps, once per seed
+// (P1 Tables 11/15).
 func (e *Env) KDvsCE() (*Report, error) {
 	start := time.Now()
 	r, err := e.newReport(ExpKDvsCE, "Distillation (KL) vs LM-loss retraining",
@@ -169,53 +184,53 @@ func (e *Env) KDvsCE() (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	student, err := e.widthStudent()
-	if err != nil {
-		return nil, err
-	}
-	shape := prune.ShapeOf(student.Config)
-	var runs []results.Run
-	final := map[string][]float64{}
-	for _, mode := range []struct {
-		name    string
-		teacher *llm.Model
-	}{{"KD (forward KL)", e.Teacher}, {"CE (LM loss)", nil}} {
-		for i, seed := range e.seeds() {
-			run, _, err := e.Train(RunSpec{Name: mode.name, Teacher: mode.teacher, Student: student, Steps: e.Sizes.Steps,
+	res := &KDvsCEResult{Steps: e.Sizes.Steps}
+	for _, seed := range r.Seeds {
+		student, err := e.widthStudent(seed)
+		if err != nil {
+			return nil, err
+		}
+		res.Shape = prune.ShapeOf(student.Config)
+		for _, mode := range []struct {
+			name    string
+			teacher *llm.Model
+			final   *[]float64
+		}{{"KD (forward KL)", e.Teacher, &res.KD}, {"CE (LM loss)", nil, &res.CE}} {
+			run, _, err := e.Train(RunSpec{Name: mode.name + seedTag(seed), Teacher: mode.teacher, Student: student, Steps: e.Sizes.Steps,
 				EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			if i == 0 {
-				runs = append(runs, run)
+			r.Runs = append(r.Runs, run)
+			*mode.final = append(*mode.final, finalVal(run))
+			if mode.teacher != nil {
+				res.LossAtStep0 = append(res.LossAtStep0, firstVal(run))
 			}
-			final[mode.name] = append(final[mode.name], finalVal(run))
 		}
 	}
-	kd, ce := final["KD (forward KL)"], final["CE (LM loss)"]
-	km, _ := meanStd(kd)
-	cm, _ := meanStd(ce)
-	r.Headers = []string{"objective", "student", "LM loss after pruning", fmt.Sprintf("LM loss after %d steps", e.Sizes.Steps)}
+	return judged(r, res, judgeKDvsCE, start)
+}
+
+// judgeKDvsCE: reproduced when KD < CE after the steps beyond the seed
+// spread (Lower).
+func judgeKDvsCE(r *Report) error {
+	res, err := detailsAs[KDvsCEResult](r)
+	if err != nil {
+		return err
+	}
+	r.Headers = []string{"objective", "student", "LM loss after pruning", fmt.Sprintf("LM loss after %d steps", res.Steps)}
 	r.Rows = [][]string{
-		{"KD (forward KL, τ=1)", shape.String(), f4(firstVal(runs[0])), pm(kd)},
-		{"CE (next-token LM loss)", shape.String(), f4(firstVal(runs[1])), pm(ce)},
+		{"KD (forward KL, τ=1)", res.Shape.String(), pm(res.LossAtStep0), pm(res.KD)},
+		{"CE (next-token LM loss)", res.Shape.String(), pm(res.LossAtStep0), pm(res.CE)},
 	}
-	r.Reproduced = km < cm
-	r.Verdict = fmt.Sprintf("Validation LM loss after %d steps: KD %.4f vs CE %.4f (%s better by %.4f nats)",
-		e.Sizes.Steps, km, cm, lower(km < cm, "KD", "CE"), abs(cm-km))
-	if len(kd) > 1 {
-		_, ks := meanStd(kd)
-		_, cs := meanStd(ce)
-		r.Verdict += fmt.Sprintf("; seed std %.4f (KD) and %.4f (CE) over %d seeds", ks, cs, len(kd))
-	}
-	r.Verdict += "."
+	c := Lower("KD", res.KD, "CE", res.CE)
+	r.Reproduced = c.Holds
+	r.Verdict = fmt.Sprintf("Validation LM loss after %d steps: %s.", res.Steps, c)
 	if r.Reproduced {
 		r.Verdict += " The CE run optimizes the very metric reported, so KD winning on it is the stronger result."
 	}
-	r.Runs, r.Details = runs, map[string][]float64{"kd_final_loss": kd, "ce_final_loss": ce}
-	r.curvesFigure("curves", "KD vs CE: validation LM loss", runs)
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	r.curvesFigure("curves", "KD vs CE: validation LM loss")
+	return nil
 }
 
 func abs(x float64) float64 {

@@ -26,7 +26,7 @@ func (f *envFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.o.ValFraction, "val-fraction", 0, "validation fraction of the corpus documents when packing (default 0.02, as the teacher recipes)")
 	fs.StringVar(&f.o.Scale, "scale", "cpu", "sizes: smoke (seconds), cpu (about an hour for all on 2 cores), gpu (an H100)")
 	fs.Uint64Var(&f.o.Seed, "seed", reproduce.DefaultSeed, "experiment seed (calibration windows, data order, initialization, task items)")
-	fs.IntVar(&f.o.Seeds, "seeds", 0, "data-order seeds of the variance runs (width-vs-depth, kd-vs-ce; default: the scale's)")
+	fs.IntVar(&f.o.Seeds, "seeds", 0, "repeats of every experiment, each with its own calibration draw and data order (verdicts need 3; default: the scale's)")
 	fs.StringVar(&f.o.Out, "out", "", "results folder: OUT/<experiment>/{table.md,result.json,*.png}")
 }
 
