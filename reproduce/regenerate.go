@@ -90,7 +90,8 @@ const (
 // UpdateDoc replaces, for each report, the text between the lines
 // "<!-- reproduce:table NAME -->" and "<!-- /reproduce:table -->" of doc
 // with the report's table and verdict. A report without markers in doc is
-// left out; markers of an unknown experiment are an error.
+// left out; a block whose experiment has no stored result is kept as it is
+// (e.g. "pending: run …").
 func UpdateDoc(doc []byte, reports []*Report) ([]byte, error) {
 	byName := map[string]*Report{}
 	for _, r := range reports {
@@ -118,7 +119,9 @@ func UpdateDoc(doc []byte, reports []*Report) ([]byte, error) {
 		}
 		r, ok := byName[name]
 		if !ok {
-			return nil, fmt.Errorf("reproduce: the document has a table for %q but no stored result", name)
+			out.WriteString(rest[:i+end+len(docEnd)])
+			rest = rest[i+end+len(docEnd):]
+			continue
 		}
 		out.WriteString(rest[:i])
 		fmt.Fprintf(&out, docBegin+"\n%s", name, r.tableAndVerdict())
