@@ -124,4 +124,18 @@ func TestJudgesOnSyntheticRuns(t *testing.T) {
 			t.Errorf("%s: reproduced %v, want %v; verdict %q", tc.name, r.Reproduced, tc.reproduced, r.Verdict)
 		}
 	}
+	// Malformed stored results are errors naming the experiment's need, not panics.
+	for exp, details := range map[string]any{
+		ExpWidthDepth:  &WidthDepthResult{Students: []StudentResult{student("depth", low, high)}},
+		ExpIterative:   &IterativeResult{Rows: []IterativeRow{{Rounds: 2}}},
+		ExpScratch:     &ScratchResult{},
+		ExpAggregation: &AggregationResult{},
+		ExpDepthChoice: &DepthChoiceResult{},
+		ExpSearch:      &SearchResult{},
+		ExpKDvsCE:      map[string]any{"unknown_field": 1},
+	} {
+		if err := Rejudge(&Report{Experiment: exp, Seeds: three, Details: details}); err == nil {
+			t.Errorf("%s: malformed details accepted", exp)
+		}
+	}
 }

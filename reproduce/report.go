@@ -90,9 +90,12 @@ func (r *Report) curvesFigure(name, title string) {
 				runs = append(runs, run)
 			}
 		}
-		if len(r.Seeds) > 1 {
+		if len(r.Seeds) > 1 && len(runs) > 0 {
 			title += fmt.Sprintf(" (seed %d of %d)", r.Seeds[0], len(r.Seeds))
 		}
+	}
+	if len(runs) == 0 { // runs not named by seed: draw them all
+		runs = r.Runs
 	}
 	r.addFigure(name, func() (*plot.Plot, error) {
 		return plots.TrainingCurves(runs, plots.CurveOptions{Metric: "val_loss", Title: title})

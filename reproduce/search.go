@@ -211,6 +211,11 @@ func judgeSearch(r *Report) error {
 		if len(ss.Candidates) != len(cands) {
 			return fmt.Errorf("reproduce: search seed %d has %d candidates, seed %d has %d", ss.Seed, len(ss.Candidates), res.Seeds[0].Seed, len(cands))
 		}
+		for _, c := range ss.Candidates {
+			if len(c.Losses) == 0 {
+				return fmt.Errorf("reproduce: search seed %d: candidate %s has no losses", ss.Seed, c.Name)
+			}
+		}
 		for i, c := range ss.Candidates {
 			step0[i] = append(step0[i], c.Losses[0].Loss)
 			final[i] = append(final[i], c.Losses[len(c.Losses)-1].Loss)
