@@ -150,7 +150,7 @@ func judgeAggregation(r *Report) error {
 	r.Verdict = fmt.Sprintf("After pruning (ranks by mean): (L2, mean) %d/%d, (var, var) %d/%d; %s. Lower than (L2, mean) beyond the seed spread: %s; higher than (var, var) beyond it: %s. After %d distillation steps they rank %d and %d.",
 		b.RankPrune, n, w.RankPrune, n, ends, listOrNone(beatBest), listOrNone(aboveWorst), res.ShortSteps, b.RankKD, w.RankKD)
 	r.Notes = []string{fmt.Sprintf("%s: %s", aggregationNote, planString(res.Plan))}
-	r.curvesFigure("curves", "Aggregations: validation LM loss along distillation")
+	r.curvesFigure("curves", "Aggregations: validation LM loss along distillation", nil)
 	return nil
 }
 

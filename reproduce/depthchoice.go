@@ -169,7 +169,7 @@ func judgeDepthChoice(r *Report) error {
 		r.addFigure("block-accuracy", func() (*plot.Plot, error) { return plots.BlockScores(imp) })
 		r.addFigure("layer-importance", func() (*plot.Plot, error) { return plots.LayerImportance(imp) })
 	}
-	r.curvesFigure("curves", "Depth choice: validation LM loss along distillation")
+	r.curvesFigure("curves", "Depth choice: validation LM loss along distillation", nil)
 	return nil
 }
 

@@ -146,6 +146,6 @@ func judgeIterative(r *Report) error {
 		lower(r.Reproduced, "No iterative variant beats one-shot beyond the seed spread: one-shot suffices.",
 			lower(beaten, "An iterative variant beats one-shot beyond the seed spread.", fmt.Sprintf("Undecided with fewer than %d seeds.", MinSeeds))))
 	r.Notes = []string{fmt.Sprintf("target %s; rounds interpolate hidden, FFN and heads per group linearly", planString(res.Target))}
-	r.curvesFigure("curves", "One-shot vs iterative importance: validation LM loss")
+	r.curvesFigure("curves", "One-shot vs iterative importance: validation LM loss", nil)
 	return nil
 }

@@ -31,7 +31,7 @@ func LoadReport(path string) (*Report, error) {
 func Rejudge(r *Report) error {
 	exp, ok := registry[r.Experiment]
 	if !ok || exp.judge == nil {
-		r.curvesFigure("curves", r.Title+": validation LM loss")
+		r.curvesFigure("curves", r.Title+": validation LM loss", nil)
 		return nil
 	}
 	return exp.judge(r)

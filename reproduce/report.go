@@ -78,11 +78,11 @@ func (r *Report) addFigure(name string, build func() (*plot.Plot, error)) {
 	}
 }
 
-// curvesFigure adds the validation-LM-loss curves of the first seed's runs
-// (the others are in result.json).
-func (r *Report) curvesFigure(name, title string) {
-	var runs []results.Run
-	if len(r.Seeds) > 0 {
+// curvesFigure adds the validation-LM-loss curves of runs; nil runs: the
+// first seed's runs of r.Runs (the others are in result.json), or all of
+// r.Runs when their names carry no seed.
+func (r *Report) curvesFigure(name, title string, runs []results.Run) {
+	if runs == nil && len(r.Seeds) > 0 {
 		tag := seedTag(r.Seeds[0])
 		for _, run := range r.Runs {
 			if n, ok := strings.CutSuffix(run.Name, tag); ok {
@@ -94,7 +94,7 @@ func (r *Report) curvesFigure(name, title string) {
 			title += fmt.Sprintf(" (seed %d of %d)", r.Seeds[0], len(r.Seeds))
 		}
 	}
-	if len(runs) == 0 { // runs not named by seed: draw them all
+	if runs == nil {
 		runs = r.Runs
 	}
 	r.addFigure(name, func() (*plot.Plot, error) {

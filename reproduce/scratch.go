@@ -117,7 +117,7 @@ func judgeScratch(r *Report) error {
 	r.Verdict = fmt.Sprintf("After %d steps at the same shape, token budget and LR: initialization: %s. Objective at random init: %s.",
 		res.Steps, initEffect, objective)
 	r.Notes = []string{fmt.Sprintf("every arm: peak LR %.0e, the same warm-up and cosine schedule; the teacher itself saw far more tokens, which is the point: the pruned student inherits them", res.PeakLR)}
-	r.curvesFigure("curves", "Pruned + distilled vs random init: validation LM loss")
+	r.curvesFigure("curves", "Pruned + distilled vs random init: validation LM loss", nil)
 	return nil
 }
 
@@ -234,6 +234,6 @@ func judgeFamilyChain(r *Report) error {
 	r.Reproduced = c.Holds
 	r.Verdict = fmt.Sprintf("Final ¼ student (%s): %s. Right after pruning to ¼: %s. The ½ student reached %s after its %d steps.",
 		q, c, Lower("chain", res.ChainStep0, "direct", res.DirectStep0), pm(res.HalfFinal), res.HalfSteps)
-	r.curvesFigure("curves", "Family chain: validation LM loss vs total distillation steps")
+	r.curvesFigure("curves", "Family chain: validation LM loss vs total distillation steps", nil)
 	return nil
 }

@@ -247,7 +247,7 @@ func judgeSearch(r *Report) error {
 		res.Enumerated, 100*res.Tolerance, plotsSI(res.Budget), len(cands), res.Steps, cands[order[0]].Name, pm(final[order[0]]),
 		pm(tau0), fmtFloats(tau0), misleads, TauStable, stableSteps(res.Seeds), lower(settledAll, "before the last step in every seed", "not before the last step in every seed"))
 	r.Notes = []string{"Kendall τ and Spearman ρ with the final ranking at every checkpoint, per seed: result.json details.per_seed[].agreement"}
-	r.curvesFigure("curves", "Architecture search: validation LM loss per candidate")
+	r.curvesFigure("curves", "Architecture search: validation LM loss per candidate", nil)
 	r.addFigure("params-vs-loss", func() (*plot.Plot, error) { return plots.ParamsVsLoss(cands) })
 	return nil
 }

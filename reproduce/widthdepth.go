@@ -119,7 +119,7 @@ func judgeWidthVsDepth(r *Report) error {
 	r.Verdict = fmt.Sprintf("Right after pruning: %s. After %d distillation steps: %s. Width overtakes depth at step %v (per seed, −1 = never).",
 		atPrune, res.Steps, afterKD, res.CrossStep)
 	r.Notes = []string{fmt.Sprintf("equal parameters: depth %s, width %s (%.1f%% apart)", plotsSI(d.Shape.Params), plotsSI(w.Shape.Params), 100*res.ParamsApart)}
-	r.curvesFigure("curves", "Width vs depth: validation LM loss along distillation")
+	r.curvesFigure("curves", "Width vs depth: validation LM loss along distillation", nil)
 	return nil
 }
 
@@ -229,7 +229,7 @@ func judgeKDvsCE(r *Report) error {
 	if r.Reproduced {
 		r.Verdict += " The CE run optimizes the very metric reported, so KD winning on it is the stronger result."
 	}
-	r.curvesFigure("curves", "KD vs CE: validation LM loss")
+	r.curvesFigure("curves", "KD vs CE: validation LM loss", nil)
 	return nil
 }
 
