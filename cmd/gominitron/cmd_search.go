@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -16,7 +16,7 @@ func init() {
 
 func runSearch(args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
-	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu]"
+	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu] [--seeds N]"
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), usage); fs.PrintDefaults() }
 	var f envFlags
 	f.register(fs)
