@@ -133,8 +133,8 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("an interrupted run exported %s", o2.Out)
 	}
 	o2.StopAfter = 0
-	if _, err := Run(o2); err == nil || !strings.Contains(err.Error(), "--resume") {
-		t.Errorf("rerun without --resume over checkpoints: error %v, want one suggesting --resume", err)
+	if _, err := Run(o2); err == nil || !strings.Contains(err.Error(), "Options.Resume") {
+		t.Errorf("rerun without --resume over checkpoints: error %v, want one suggesting Options.Resume", err)
 	}
 	o2.Resume = true
 	lin2, err := Run(o2)

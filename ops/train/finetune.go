@@ -66,10 +66,10 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 		return nil, fmt.Errorf("train: finetune needs a model folder, data and an output folder")
 	}
 	if abs(o.ModelDir) == abs(o.OutDir) || abs(filepath.Join(o.OutDir, ModelDir)) == abs(o.ModelDir) {
-		return nil, fmt.Errorf("train: --out %s would overwrite the source model %s", o.OutDir, o.ModelDir)
+		return nil, fmt.Errorf("train: FinetuneOptions.OutDir %s would overwrite the source model %s", o.OutDir, o.ModelDir)
 	}
 	if latest, _ := LatestCheckpoint(filepath.Join(o.OutDir, CheckpointsDir)); latest != "" && !o.Resume {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", o.OutDir, latest)
+		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): set FinetuneOptions.Resume to continue, or choose another FinetuneOptions.OutDir", o.OutDir, latest)
 	}
 	p := o.Train
 	if o.OriginalPeakLR == 0 {
@@ -179,7 +179,7 @@ func finetuneTokens(o FinetuneOptions, tok *tokenize.Tokenizer, log io.Writer) (
 				return o.Data[0], nil
 			}
 		}
-		return "", fmt.Errorf("train: %s has no tokenizer.json: pass --tokenizer to pack %v", o.ModelDir, o.Data)
+		return "", fmt.Errorf("train: %s has no tokenizer.json: set FinetuneOptions.Tokenizer to pack %v", o.ModelDir, o.Data)
 	}
 	field := o.Field
 	if field == "" {

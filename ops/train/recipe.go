@@ -269,7 +269,7 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 	stage := time.Now()
 	ckDir := filepath.Join(outDir, CheckpointsDir)
 	if latest, _ := LatestCheckpoint(ckDir); latest != "" && !opts.Resume {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", outDir, latest)
+		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): set RecipeOptions.Resume to continue, or choose another output folder", outDir, latest)
 	}
 	if err := r.checkFits(max(r.Data.VocabSize, 0)); err != nil {
 		return nil, err

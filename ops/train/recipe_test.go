@@ -67,7 +67,7 @@ func TestTrainRecipeEndToEnd(t *testing.T) {
 	if _, err := TrainRecipe(r, out, RecipeOptions{Log: &log, StopAfter: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainRecipe(r, out, RecipeOptions{Log: &log}); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := TrainRecipe(r, out, RecipeOptions{Log: &log}); err == nil || !strings.Contains(err.Error(), "RecipeOptions.Resume") {
 		t.Fatalf("a second run without resume: %v", err)
 	}
 	rep, err := TrainRecipe(r, out, RecipeOptions{Log: &log, Resume: true, Command: "gominitron train --recipe tiny.json"})
