@@ -24,6 +24,7 @@ var optionFlags = map[string]string{
 	"Options.BlockSize": "--blocks",
 	// train.RecipeOptions (gominitron train), train.FinetuneOptions (gominitron finetune)
 	"RecipeOptions.Resume":      "--resume",
+	"FinetuneOptions.Resume":    "--resume",
 	"FinetuneOptions.OutDir":    "--out",
 	"FinetuneOptions.ModelDir":  "--model",
 	"FinetuneOptions.Tokenizer": "--tokenizer",

@@ -14,7 +14,7 @@
 // On top of the core: Run (the loop: schedule, validation, metrics,
 // checkpoints, progress, NaN/Inf guard), Resume, SequenceLoader (packed
 // sequences with seeded shuffling and a resumable position), the recipes used
-// by `gominitron train` (TrainRecipe) and teacher correction (Finetune), and
+// by `gominitron train` (RunRecipe) and teacher correction (Finetune), and
 // a count-based bigram baseline (Bigram).
 //
 // Dimension legend: batchSize (sequences per micro-batch), seqLen (tokens per

@@ -56,12 +56,9 @@ type FinetuneOptions struct {
 
 // Finetune fine-tunes a Hugging Face model on a corpus (teacher correction)
 // and exports the result to OutDir/model (with the tokenizer files copied
-// when found). Metrics and checkpoints go to OutDir as for TrainRecipe.
+// when found). Metrics and checkpoints go to OutDir as for RunRecipe.
 func Finetune(o FinetuneOptions) (*Report, error) {
-	log := o.Log
-	if log == nil {
-		log = os.Stderr
-	}
+	log := o.log()
 	if o.ModelDir == "" || o.OutDir == "" || len(o.Data) == 0 {
 		return nil, fmt.Errorf("train: finetune needs a model folder, data and an output folder")
 	}
@@ -151,9 +148,12 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 		return nil, err
 	}
 	defer tokens.Close()
-	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: p, outDir: o.OutDir, log: log, opts: o.RecipeOptions, tokenizer: tok,
-		init:      func() (*llm.Model, error) { return llm.LoadModel(o.ModelDir, dtypes.Float32) },
-		copyFiles: []string{filepath.Join(o.ModelDir, "generation_config.json")}})
+	m, err := llm.LoadModel(o.ModelDir, dtypes.Float32)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := runLM(LMRun{Model: m, Tokens: tokens, Params: p, OutDir: o.OutDir, Options: o.RecipeOptions},
+		ExportOptions{Tokenizer: tok, CopyFiles: []string{filepath.Join(o.ModelDir, "generation_config.json")}})
 	if rep != nil {
 		rep.Recipe, rep.Command = "finetune", o.Command
 		rep.Data = map[string]string{"tokens": tokensPath, "source_model": o.ModelDir}
