@@ -175,6 +175,7 @@ type Result = Lineage
 // call one by one:
 //
 //	o.Check()                         // fields and paths, before any work
+//	lock, err := train.OpenRunDir(o.RunDir, o.Resume) // held until the end
 //	in, err := Open(o)                // corpus, vocabulary, configs, memory, weights
 //	s, err := NewSession(be, in, o)   // store, projection, loss, trainer, batches
 //	lin, err := s.Train()             // validation before, training, validation after
@@ -189,6 +190,11 @@ func Run(o Options) (*Lineage, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	lock, err := train.OpenRunDir(o.RunDir, o.Resume)
+	if err != nil {
+		return nil, fmt.Errorf("distill: run folder: %w", err)
+	}
+	defer lock.Release()
 	in, err := Open(o)
 	if err != nil {
 		return nil, err
@@ -312,10 +318,10 @@ func (in *Inputs) open(o Options, scfg *llm.Config) error {
 			return err
 		}
 		in.Vocab = &vi
-		if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": Options.SeqLen", o.SeqLen); err != nil {
+		if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": seq_len", o.SeqLen); err != nil {
 			return err
 		}
-		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": Options.SeqLen", o.SeqLen); err != nil {
+		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
 			return err
 		}
 	} else if err := in.Tokens.CheckModel(scfg.VocabSize, scfg.MaxPositions, o.SeqLen); err != nil {
@@ -483,7 +489,8 @@ func valBatches(tokens *data.Tokens, o Options) ([]*tensors.Tensor, error) {
 // run stopped by Options.StopAfter has not).
 func (s *Session) Done() bool { return s.Trainer.Step() >= s.Options.Steps }
 
-// Train runs the session in Options.RunDir (locked with train.OpenRunDir):
+// Train runs the session in Options.RunDir (the caller holds its lock,
+// train.OpenRunDir(Options.RunDir, Options.Resume), as Run does):
 // the student's validation LM loss (and the teacher's) before, the
 // trainer's Run (resumed from the newest checkpoint with Options.Resume),
 // the validation LM loss after. Validation reports the student's LM loss
@@ -491,11 +498,6 @@ func (s *Session) Done() bool { return s.Trainer.Step() >= s.Options.Steps }
 // number: the trainer validates with it and writes it into the metrics rows.
 func (s *Session) Train() (*Lineage, error) {
 	o, lin := s.Options, s.lineage
-	lock, err := train.OpenRunDir(o.RunDir, o.Resume)
-	if err != nil {
-		return nil, fmt.Errorf("distill: run folder: %w", err)
-	}
-	defer lock.Release()
 	studentEval, err := NewLMLossEvaluator(s.Backend, s.Store, s.scfg, StudentScope, o.DType)
 	if err != nil {
 		return nil, err
