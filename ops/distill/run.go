@@ -378,7 +378,9 @@ type Session struct {
 // projection (CreateProjection, initialised from the kept hidden channels
 // of in.StudentPruning when its source is the teacher's width), the loss
 // (NewLossFn, or train.LMLoss in ModeCE), the trainer and the batches.
-// be nil: backend.New(). o is checked (checkFields), not its paths.
+// be nil: backend.New(). o is checked (checkFields), not its paths. The
+// models' weights move into the session's store: do not use in.Teacher or
+// in.Student afterwards (Export writes the trained student).
 func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
 	o = o.withDefaults()
 	if err := o.checkFields(); err != nil {

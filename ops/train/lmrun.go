@@ -21,7 +21,10 @@ import (
 // recipe's training from scratch, teacher correction (Finetune), or the
 // plain CE retraining of a pruned model.
 type LMRun struct {
-	Model  *llm.Model   // initial weights (float32 masters; NewModel or a loaded model)
+	// Model holds the initial weights (float32 masters; NewModel or a loaded
+	// model). TrainLM moves them into its training store: do not use Model
+	// afterwards (the trained model is returned).
+	Model  *llm.Model
 	Tokens *data.Tokens // train split trains; val split validates (Params.ValBatches batches, 0: all)
 	Params TrainParams
 	OutDir string // metrics.jsonl and checkpoints/ (the caller holds OpenRunDir's lock)
