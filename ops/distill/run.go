@@ -174,12 +174,12 @@ type Result = Lineage
 // o.Out with distill.json. It is the composition of the steps a notebook can
 // call one by one:
 //
-//	o.Check()                         // fields and paths, before any work
-//	lock, err := train.OpenRunDir(o.RunDir, o.Resume) // held until the end
-//	in, err := Open(o)                // corpus, vocabulary, configs, memory, weights
-//	s, err := NewSession(be, in, o)   // store, projection, loss, trainer, batches
-//	lin, err := s.Train()             // validation before, training, validation after
-//	err = s.Export(o.Out, lin)        // the student as an HF folder + distill.json
+//	err := o.Check()                                  // fields and paths, before any work
+//	lock, err := train.OpenRunDir(o.RunDir, o.Resume) // the run folder, held to the end
+//	in, err := Open(o)                                // corpus, vocabulary, configs, memory, weights
+//	s, err := NewSession(be, in, o)                   // store, projection, loss, trainer, batches
+//	lin, err := s.Train()                             // validation before, training, validation after
+//	err = s.Export(o.Out, lin)                        // the student as an HF folder + distill.json
 //
 // Training state (metrics.jsonl, checkpoints/) is in o.RunDir; with
 // o.Resume the newest checkpoint there is restored first (weights, AdamW
