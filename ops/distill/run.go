@@ -551,7 +551,7 @@ func (s *Session) validateBefore(lin *Lineage, studentEval *LMLossEvaluator) err
 			return err
 		}
 		lin.ValLMLossBefore = results.F(v)
-	} else if prev, err := readLineage(filepath.Join(o.RunDir, "before.json")); err == nil {
+	} else if prev := new(Lineage); results.LoadJSON(filepath.Join(o.RunDir, "before.json"), prev) == nil {
 		lin.ValLMLossBefore, lin.TeacherValLMLoss = prev.ValLMLossBefore, prev.TeacherValLMLoss
 	}
 	if s.tcfg != nil && lin.TeacherValLMLoss == nil {
@@ -648,17 +648,4 @@ func abs(p string) string {
 		return a
 	}
 	return p
-}
-
-// readLineage reads a distill.json.
-func readLineage(path string) (*Lineage, error) {
-	js, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var l Lineage
-	if err := json.Unmarshal(js, &l); err != nil {
-		return nil, fmt.Errorf("distill: %s: %w", path, err)
-	}
-	return &l, nil
 }
