@@ -34,7 +34,9 @@ type LMRun struct {
 	Bigram  bool // also fit and report the count-based bigram baseline (Report.Bigram)
 }
 
-// TrainLM trains run.Model with the LM loss and returns the report (Summary,
+// TrainLM trains run.Model with the LM loss (next-token cross-entropy on
+// train-split rows of Params.SeqLen+1 tokens, batches [BatchSize,
+// SeqLen+1] int32, AccumSteps micro-batches per update) and returns the report (Summary,
 // TrainTokens, ValTokens, Params, Config, Bigram, Timings["train"]) and the
 // trained model, nil when the run stopped before Params.Steps updates
 // (Options.StopAfter; continue with Options.Resume).
