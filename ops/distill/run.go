@@ -369,7 +369,6 @@ type Session struct {
 	Batches *train.TokenBatches
 	Val     []*tensors.Tensor
 
-	tokens     *data.Tokens
 	tcfg, scfg *llm.Config
 	lineage    Lineage // filled as far as it is known before training
 }
@@ -395,7 +394,7 @@ func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
 			return nil, err
 		}
 	}
-	s := &Session{Options: o, Backend: be, tokens: in.Tokens, scfg: in.Student.Config}
+	s := &Session{Options: o, Backend: be, scfg: in.Student.Config}
 	scfg := s.scfg
 	s.lineage = Lineage{Mode: o.Mode, Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
 		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: strings.ToLower(o.DType.String()), StudentShape: prune.ShapeOf(scfg),
@@ -643,7 +642,11 @@ func resolved(p string) string {
 	return p
 }
 
+// abs is p made absolute ("" stays "": a notebook's opened inputs have no path).
 func abs(p string) string {
+	if p == "" {
+		return ""
+	}
 	if a, err := filepath.Abs(p); err == nil {
 		return a
 	}

@@ -333,7 +333,7 @@ func TestSessionOnOpenedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Done() || lin.Steps != 2 || lin.ValLMLossAfter == nil || lin.TeacherValLMLoss == nil || lin.Vocab == nil || lin.Vocab.Used != student.Config.VocabSize {
+	if !s.Done() || lin.Steps != 2 || lin.Student != "" || lin.ValLMLossAfter == nil || lin.TeacherValLMLoss == nil || lin.Vocab == nil || lin.Vocab.Used != student.Config.VocabSize {
 		t.Errorf("lineage %+v: want 2 steps, val losses, the vocabulary of the configs", lin)
 	}
 	out := filepath.Join(dir, "out")
