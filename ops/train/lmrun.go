@@ -35,13 +35,19 @@ type LMRun struct {
 }
 
 // TrainLM trains run.Model with the LM loss (next-token cross-entropy on
-// train-split rows of Params.SeqLen+1 tokens, batches [BatchSize,
-// SeqLen+1] int32, AccumSteps micro-batches per update) and returns the report (Summary,
-// TrainTokens, ValTokens, Params, Config, Bigram, Timings["train"]) and the
-// trained model, nil when the run stopped before Params.Steps updates
-// (Options.StopAfter; continue with Options.Resume).
+// train-split rows of Params.SeqLen+1 tokens: batches [BatchSize, SeqLen+1]
+// int32, AccumSteps micro-batches per update) and returns the report
+// (Summary, TrainTokens, ValTokens, Params, Config, Bigram,
+// Timings["train"]) and the trained model, nil when the run stopped before
+// Params.Steps updates (Options.StopAfter; continue with Options.Resume).
 func TrainLM(run LMRun) (*Report, *llm.Model, error) {
+	if run.Model == nil || run.Tokens == nil {
+		return nil, nil, fmt.Errorf("train: TrainLM needs LMRun.Model and LMRun.Tokens")
+	}
 	p, log, cfg := run.Params, run.Options.log(), run.Model.Config
+	if err := p.validate(); err != nil {
+		return nil, nil, err
+	}
 	backend, err := run.backend()
 	if err != nil {
 		return nil, nil, err

@@ -51,6 +51,11 @@ func TestRecipeStepsOnOpenedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bad := r.Train
+	bad.Steps = 0
+	if _, _, err := TrainLM(LMRun{Model: m, Tokens: tokens, Params: bad, OutDir: filepath.Join(dir, "bad")}); err == nil {
+		t.Error("TrainLM with 0 steps: no error")
+	}
 	stopped, trained, err := TrainLM(LMRun{Model: m, Tokens: tokens, Params: r.Train, OutDir: filepath.Join(dir, "stopped"),
 		Options: RecipeOptions{Backend: be, Log: io.Discard, StopAfter: 2}})
 	if err != nil || trained != nil || stopped.Summary.Steps != 2 {
