@@ -101,7 +101,7 @@ func Open(o Options) (*Env, error) {
 		return nil, err
 	}
 	if o.Out == "" {
-		return nil, errors.New("reproduce: --out is required")
+		return nil, errors.New("reproduce: Options.Out is required")
 	}
 	scale := o.Scale
 	if scale == "" {

@@ -53,7 +53,7 @@ func SizesFor(scale string) (Sizes, error) {
 			ShortSteps: 200, Steps: 1000, EvalEvery: 50, MCItems: 1000,
 			SearchCandidates: 12, SearchSteps: 400, SearchEvalEvery: 25, Seeds: MinSeeds}, nil
 	}
-	return Sizes{}, fmt.Errorf("reproduce: --scale %q unknown (valid smoke, cpu, gpu)", scale)
+	return Sizes{}, fmt.Errorf("reproduce: Options.Scale %q unknown (valid smoke, cpu, gpu)", scale)
 }
 
 // SmokeTokenizerDir is the tokenizer of the random smoke teacher (relative to
