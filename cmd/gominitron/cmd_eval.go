@@ -14,10 +14,10 @@ func runEval(args []string) error {
 	fs := newFlagSet("eval",
 		"usage:",
 		"  gominitron eval --model DIR --data PATH [--seq-len L --stride S --max-tokens N]         → {lm_loss, perplexity, tokens}",
-		"  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S] → {acc, acc_norm, stderr, n}",
+		"  gominitron eval --model DIR --task FILE.jsonl --format winogrande|hellaswag|arc|piqa|mmlu|mc [--shots K --seed S --fewshot FILE] → {acc, acc_norm, stderr, n}",
 		"  gominitron eval --model DIR --task FILE.jsonl --format F --blocks K [--metric acc|acc_norm --merge-into scores.json] → block_scores",
 		"  gominitron eval --make-task OUT.jsonl --data CORPUS [--n 500 --seed S]                   → next-sentence task (generic mc form)",
-		"  gominitron eval --model DIR --task FILE --format gsm8k|xlsum|mbpp|truthfulqa_mc1|truthfulqa_mc2 [--shots K --max-gen-tokens N] → {n, metrics, stderr}",
+		"  gominitron eval --model DIR --task FILE --format gsm8k|xlsum|mbpp|truthfulqa_mc1|truthfulqa_mc2 [--shots K --fewshot FILE --max-gen-tokens N] → {n, metrics, stderr}",
 		"  gominitron eval --suite FILE.json [--markdown T.md --plot T.png --log-samples DIR]      → benchmark table (models × tasks)")
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json / tokenizer.model or folder (default: the model folder)")
@@ -49,6 +49,8 @@ func runEval(args []string) error {
 	markdown := fs.String("markdown", "", "--suite: also write the table as Markdown to this file")
 	plotPath := fs.String("plot", "", "--suite: also draw the table to this .png or .svg")
 	maxGen := fs.Int("max-gen-tokens", 0, "generation tasks: new tokens at most (0 = the harness's 256)")
+	fewshot := fs.String("fewshot", "", "--task: draw the few-shot examples from this file (same format; the harness's few-shot split, e.g. train or dev) instead of the task's other examples")
+	rougeStemmer := fs.Bool("rouge-stemmer", false, "xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer=True; off by default, as the harness)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,6 +106,9 @@ func runEval(args []string) error {
 	if (*data == "") == (*task == "") {
 		return fmt.Errorf("give exactly one of --data (LM loss) or --task (multiple choice)")
 	}
+	if *rougeStemmer && *format != string(evaluate.FormatXLSum) {
+		return fmt.Errorf("--rouge-stemmer applies to --format xlsum only")
+	}
 	dtype, err := parseDType(*dtypeName)
 	if err != nil {
 		return err
@@ -112,7 +117,7 @@ func runEval(args []string) error {
 		if *blocks > 0 {
 			return fmt.Errorf("--blocks sweeps multiple-choice formats only, not %s", f)
 		}
-		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler}
+		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler, RougeStemmer: *rougeStemmer, Fewshot: *fewshot}
 		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
 	}
 	m, be, err := loadModel(*modelDir, dtype)
@@ -171,8 +176,14 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": *logSamples}, []string{*task, *modelDir, *tokPath}); err != nil {
+	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": *logSamples}, []string{*task, *fewshot, *modelDir, *tokPath}); err != nil {
 		return err
+	}
+	var fewshotDocs []evaluate.Doc
+	if *fewshot != "" {
+		if fewshotDocs, err = evaluate.ReadTask(*fewshot, f); err != nil {
+			return fmt.Errorf("--fewshot: %w", err)
+		}
 	}
 	tok, err := tokenize.Load(*tokPath)
 	if err != nil {
@@ -182,7 +193,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	mcOpts := evaluate.MCOptions{Shots: *shots, Seed: *seed, Limit: *limit, FirstN: f == evaluate.FormatMMLU}
+	mcOpts := evaluate.MCOptions{Shots: *shots, Seed: *seed, Limit: *limit, FirstN: f == evaluate.FormatMMLU, Fewshot: fewshotDocs}
 	switch *sampler {
 	case "":
 	case "random":

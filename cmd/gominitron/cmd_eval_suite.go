@@ -73,7 +73,7 @@ func runEvalTask(modelDir string, spec evaluate.SuiteTask, o evalOpenOptions, lo
 	if spec.Sampler != "" && spec.Sampler != "random" && spec.Sampler != "first_n" {
 		return fmt.Errorf("--sampler %q: want random or first_n", spec.Sampler)
 	}
-	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": logSamples}, []string{spec.Task, modelDir, o.tokPath}); err != nil {
+	if err := checkOutputsOutsideInputs(map[string]string{"--log-samples": logSamples}, []string{spec.Task, spec.Fewshot, modelDir, o.tokPath}); err != nil {
 		return err
 	}
 	lt, err := evaluate.LoadTask(spec)
@@ -142,7 +142,7 @@ func runEvalSuite(suitePath string, o evalOpenOptions, logSamplesDir, markdownPa
 		inputs = append(inputs, m.Path)
 	}
 	for _, t := range s.Tasks {
-		inputs = append(inputs, t.Task)
+		inputs = append(inputs, t.Task, t.Fewshot)
 	}
 	outs := map[string]string{"--log-samples": logSamplesDir, "--markdown": markdownPath, "--plot": plotPath}
 	if err := checkOutputsOutsideInputs(outs, inputs); err != nil {

@@ -56,6 +56,7 @@ func TestEvalGenerationTaskCommand(t *testing.T) {
 		{"gsm8k", "gsm8k.jsonl", "exact_match,flexible-extract", []string{"--shots", "1", "--max-gen-tokens", "6", "--limit", "3"}, 3},
 		{"truthfulqa_mc2", "truthfulqa_mc.jsonl", "mc2", nil, 3},
 		{"arc", "arc.jsonl", "", []string{"--shots", "1"}, 3},
+		{"xlsum", "xlsum.jsonl", "rougeLsum", []string{"--rouge-stemmer", "--max-gen-tokens", "4", "--limit", "2"}, 2},
 	} {
 		samples := filepath.Join(dir, c.format+".jsonl")
 		args := append([]string{"--model", model, "--task", filepath.Join(tasks, c.file), "--format", c.format, "--quiet", "--log-samples", samples}, c.extra...)
@@ -88,6 +89,10 @@ func TestEvalGenerationTaskCommand(t *testing.T) {
 			}
 			if !strings.HasSuffix(lines[0]["prompt"].(string), "\nAnswer:") {
 				t.Errorf("gsm8k prompt %q", lines[0]["prompt"])
+			}
+		} else if c.format == "xlsum" {
+			if _, ok := lines[0]["generation"]; !ok {
+				t.Errorf("xlsum sample lacks the generation: %v", lines[0])
 			}
 		} else if _, ok := lines[0]["loglikelihoods"]; !ok {
 			t.Errorf("%s sample lacks loglikelihoods: %v", c.format, lines[0])
@@ -187,5 +192,50 @@ func TestEvalOutputsNeverInsideInputs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(model, "samples")); err == nil {
 		t.Error("a samples folder was created inside the model")
+	}
+}
+
+// TestEvalRougeStemmerNeedsXLSum: the stemmer flag is refused for a format
+// that has no ROUGE metric instead of being ignored.
+func TestEvalRougeStemmerNeedsXLSum(t *testing.T) {
+	task := filepath.Join("..", "..", "testdata", "tasks", "gsm8k.jsonl")
+	err := runEval([]string{"--model", t.TempDir(), "--task", task, "--format", "gsm8k", "--rouge-stemmer"})
+	if err == nil || !strings.Contains(err.Error(), "--rouge-stemmer applies to --format xlsum only") {
+		t.Errorf("error %v, want the xlsum-only refusal", err)
+	}
+}
+
+// TestEvalFewshotFile: --fewshot takes the examples from another file (the
+// harness's few-shot split), for generation and multiple-choice formats.
+func TestEvalFewshotFile(t *testing.T) {
+	model := randomModelDir(t)
+	dir := t.TempDir()
+	tasks := filepath.Join("..", "..", "testdata", "tasks")
+	few := filepath.Join(dir, "few.jsonl")
+	os.WriteFile(few, []byte(`{"question": "Fewshot question?", "answer": "It is 2.\n#### 2"}`+"\n"), 0o644)
+	samples := filepath.Join(dir, "gsm8k-samples.jsonl")
+	captureStdout(t, func() error {
+		return runEval([]string{"--model", model, "--task", filepath.Join(tasks, "gsm8k.jsonl"), "--format", "gsm8k", "--shots", "1",
+			"--fewshot", few, "--limit", "2", "--max-gen-tokens", "2", "--quiet", "--log-samples", samples})
+	})
+	for _, s := range jsonLines(t, samples) {
+		if p := s["prompt"].(string); !strings.HasPrefix(p, "Question: Fewshot question?\nAnswer: It is 2.\n#### 2\n\nQuestion: ") {
+			t.Errorf("gsm8k prompt does not start with the few-shot file's example: %q", p)
+		}
+	}
+	arcFew := filepath.Join(dir, "arc-few.jsonl")
+	os.WriteFile(arcFew, []byte(`{"question": "Fewshot arc?", "choices": {"text": ["yes", "no"], "label": ["A", "B"]}, "answerKey": "A"}`+"\n"), 0o644)
+	arcSamples := filepath.Join(dir, "arc-samples.jsonl")
+	captureStdout(t, func() error {
+		return runEval([]string{"--model", model, "--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--shots", "1",
+			"--fewshot", arcFew, "--quiet", "--log-samples", arcSamples})
+	})
+	for _, s := range jsonLines(t, arcSamples) {
+		if p := s["prompt"].(string); !strings.HasPrefix(p, "Question: Fewshot arc?\nAnswer: yes\n\nQuestion: ") {
+			t.Errorf("arc prompt does not start with the few-shot file's example: %q", p)
+		}
+	}
+	if err := runEval([]string{"--model", model, "--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--shots", "2", "--fewshot", arcFew, "--quiet"}); err == nil || !strings.Contains(err.Error(), "few-shot file has 1") {
+		t.Errorf("2 shots from a 1-example few-shot file: error %v", err)
 	}
 }

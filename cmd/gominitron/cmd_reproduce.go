@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
 // envFlags are the flags shared by reproduce and search.
@@ -22,13 +22,20 @@ func (f *envFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.o.ValFraction, "val-fraction", 0, "validation fraction of the corpus documents when packing (default 0.02, as the teacher recipes)")
 	fs.StringVar(&f.o.Scale, "scale", "cpu", "sizes: smoke (seconds), cpu (about an hour for all on 2 cores), gpu (an H100)")
 	fs.Uint64Var(&f.o.Seed, "seed", reproduce.DefaultSeed, "experiment seed (calibration windows, data order, initialization, task items)")
-	fs.IntVar(&f.o.Seeds, "seeds", 0, "data-order seeds of the variance runs (width-vs-depth, kd-vs-ce; default: the scale's)")
+	fs.IntVar(&f.o.Seeds, "seeds", 0, "repeats of every experiment, each with its own calibration draw and data order (verdicts need 3; default: the scale's)")
 	fs.StringVar(&f.o.Out, "out", "", "results folder: OUT/<experiment>/{table.md,result.json,*.png}")
 }
 
+// reportCommand is `reproduce report`: regenerate tables and plots from
+// stored results.
+const reportCommand = "report"
+
 func runReproduce(args []string) error {
-	usage := "usage: gominitron reproduce EXPERIMENT [--scale smoke|cpu|gpu] --out DIR [--teacher DIR] [--corpus PATH] [--data FILE] [--seed N]\n  EXPERIMENT: " +
-		strings.Join(reproduce.Experiments, ", ") + " or all"
+	if len(args) > 0 && args[0] == reportCommand {
+		return runReproduceReport(args[1:])
+	}
+	usage := "usage: gominitron reproduce EXPERIMENT [--scale smoke|cpu|gpu] --out DIR [--teacher DIR] [--corpus PATH] [--data FILE] [--seed N] [--seeds N]\n  EXPERIMENT: " +
+		strings.Join(reproduce.Experiments, ", ") + " or all\n   or: gominitron reproduce report --from DIR [--out DIR] [--doc FILE]"
 	fs := newFlagSet("reproduce", usage)
 	var f envFlags
 	f.register(fs)
@@ -49,6 +56,9 @@ func runReproduce(args []string) error {
 	}
 	if exp == "" || fs.NArg() > 0 {
 		return errors.New(usage)
+	}
+	if exp == reportCommand {
+		return errors.New("usage: gominitron reproduce report --from DIR [--out DIR] [--doc FILE] (report takes no experiment flags)")
 	}
 	if err := checkFlags(fs, nonNegative("val-fraction"), nonNegative("seeds")); err != nil {
 		return err
@@ -105,4 +115,34 @@ func printVerdicts(reports []*reproduce.Report) error {
 	}
 	_, err = fmt.Println(string(js))
 	return err
+}
+
+// runReproduceReport re-judges stored results (DIR/<experiment>/result.json)
+// without training: tables and plots into OUT/<experiment>/, and the
+// generated tables of a markdown document.
+func runReproduceReport(args []string) error {
+	usage := "usage: gominitron reproduce report --from DIR [--out DIR] [--doc FILE]"
+	fs := newFlagSet("reproduce report", usage)
+	from := fs.String("from", "", "stored results: DIR/<experiment>/result.json (e.g. docs/results)")
+	out := fs.String("out", "", "where table.md and the plots go: OUT/<experiment>/ (default: beside each result.json, which is never rewritten)")
+	doc := fs.String("doc", "", "markdown file whose <!-- reproduce:table NAME --> blocks are rewritten (e.g. docs/results.md)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" || fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	if *out == "" {
+		*out = *from
+	}
+	reports, err := reproduce.Regenerate(*from, *out)
+	if err != nil {
+		return err
+	}
+	if *doc != "" {
+		if err := reproduce.UpdateDocFile(*doc, reports); err != nil {
+			return err
+		}
+	}
+	return printVerdicts(reports)
 }

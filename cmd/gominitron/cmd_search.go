@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 	"github.com/gominitron/gominitron/results"
 )
 
 func runSearch(args []string) error {
-	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu]"
+	usage := "usage: gominitron search --model DIR --importance FILE --params N --steps S --out DIR [--candidates K] [--eval-every E] [--tolerance 0.05] [--corpus PATH | --data FILE] [--scale smoke|cpu|gpu] [--seeds N]"
 	fs := newFlagSet("search", usage)
 	var f envFlags
 	f.register(fs)

@@ -43,7 +43,7 @@ func runTrain(args []string) error {
 	if *steps > 0 {
 		r.Train.Steps = *steps
 	}
-	rep, err := train.TrainRecipe(r, *out, train.RecipeOptions{Resume: *resume, StopAfter: *stopAfter,
+	rep, err := train.RunRecipe(r, *out, train.RecipeOptions{Resume: *resume, StopAfter: *stopAfter,
 		Command: "gominitron " + strings.Join(os.Args[1:], " ")})
 	if err != nil {
 		return err

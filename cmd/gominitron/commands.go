@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
 // The CLI's subcommands: name, one-line summary (the usage text and each

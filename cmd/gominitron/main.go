@@ -117,7 +117,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if err := cmd.run(rest); err != nil {
+	if err := flagNamed(cmd.run(rest)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return // -h / --help: the flag set printed its usage; not a failure
 		}

@@ -105,7 +105,7 @@ func CorpusTokenFile(paths []string, o CorpusOptions) (string, error) {
 		eos = int32(o.FallbackEOS[0])
 	}
 	if eos < 0 {
-		return "", fmt.Errorf("corpus: tokenizer %s and the model config name no EOS token to separate documents; pack %v with `gominitron data pack --eos ID` and pass the token file", tok.Path(), paths)
+		return "", fmt.Errorf("corpus: tokenizer %s and the model config name no EOS token to separate documents; pack %v into a token file with an explicit PackOptions.EOS (`gominitron data pack`) and pass that", tok.Path(), paths)
 	}
 	sources := o.Sources
 	if len(sources) == 0 {

@@ -88,7 +88,7 @@ func Pack(opts PackOptions) (*PackStats, error) {
 		eos = tok.EOS()
 	}
 	if eos < 0 || int(eos) >= tok.VocabSize() {
-		return nil, fmt.Errorf("pack: EOS id %d is not in the vocabulary of %s (size %d); name one with --eos", eos, tok.Path(), tok.VocabSize())
+		return nil, fmt.Errorf("pack: EOS id %d is not in the vocabulary of %s (size %d); name one with PackOptions.EOS", eos, tok.Path(), tok.VocabSize())
 	}
 	bos := int32(-1)
 	if opts.AddBOS {

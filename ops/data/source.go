@@ -265,7 +265,7 @@ func readJSONL(path, field string, fn func(Document) error) error {
 		raw, ok := rec[field]
 		if !ok {
 			keys := slices.Sorted(maps.Keys(rec))
-			return fmt.Errorf("corpus %s:%d: no field %q (fields: %s); choose one with --field", path, number, field, strings.Join(keys, ", "))
+			return fmt.Errorf("corpus %s:%d: no field %q (fields: %s); choose one with Source.Field", path, number, field, strings.Join(keys, ", "))
 		}
 		if string(raw) == "null" {
 			return nil
@@ -308,7 +308,7 @@ func readParquet(path, column string, fn func(Document) error) error {
 		for _, c := range pf.Schema().Columns() {
 			cols = append(cols, strings.Join(c, "."))
 		}
-		return fmt.Errorf("corpus %s: no column %q (columns: %s); choose one with --field", path, column, strings.Join(cols, ", "))
+		return fmt.Errorf("corpus %s: no column %q (columns: %s); choose one with Source.Field", path, column, strings.Join(cols, ", "))
 	}
 	if leaf.MaxRepetitionLevel > 0 || leaf.Node.Type().Kind() != parquet.ByteArray {
 		return fmt.Errorf("corpus %s: column %q is not a string column (type %v)", path, column, leaf.Node.Type())

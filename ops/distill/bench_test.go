@@ -24,25 +24,7 @@ func newBenchTrainer(b testing.TB, vocab int, o Loss) *train.Trainer {
 	scfg := tinyConfig(vocab, 96, 256, 4, true)
 	scfg.NumHeads, scfg.NumKVHeads, scfg.HeadDim = 4, 2, 32
 	tcfg.MaxPositions, scfg.MaxPositions = 512, 512
-	store, err := NewStore(tinyModel(b, tcfg, 1), tinyModel(b, scfg, 2))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if o.hasIS() {
-		if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, nil, 3); err != nil {
-			b.Fatal(err)
-		}
-	}
-	lf, err := NewLossFn(tcfg, scfg, o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := train.New(testBackend(b), store, lf, train.Config{Schedule: train.Schedule{PeakLR: 1e-4, MinLR: 1e-5, TotalSteps: 1 << 20},
-		AdamW: train.DefaultAdamW(), ClipNorm: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tr
+	return newDistillTrainer(b, testBackend(b), tinyModel(b, tcfg, 1), tinyModel(b, scfg, 2), o, 1e-4)
 }
 
 // BenchmarkDistillStep: one distillation update (teacher forward + student

@@ -3,21 +3,36 @@
 // by default), optional intermediate-state loss through a learned linear map,
 // teacher and student in one compiled training step.
 //
-// Layers:
+// Files, bottom up:
 //
-//   - losses (graph builders, float32 whatever the compute dtype):
+//   - divergence.go (graph builders, float32 whatever the compute dtype):
 //     TokenDivergence (forward KL, reverse KL, generalized JSD, temperature,
-//     top-K teacher logits), RMSNormalize/Project/TokenStateLoss for the
-//     intermediate states, MaskedMean;
-//   - NewLossFn: the train.LossFn of one step — frozen teacher (store scope
-//     TeacherScope, non-trainable, read through StopGradient) and student
-//     (StudentScope) forwards on the same batch, logits losses (optionally
-//     chunked over the sequence), intermediate term with the dynamic α;
-//   - Run: the whole recovery (vocabulary check, store setup, ops/train's
-//     Trainer with its schedule, metrics, checkpoints/resume and NaN guard,
-//     validation LM loss before/after, export of the student as a Hugging
-//     Face folder with distill.json lineage). Also runs the plain LM-loss
-//     (CE) retraining baseline with the same data and schedule.
+//     top-K teacher logits), KLFromLogProbs (the project's one KL), MaskedMean;
+//   - intermediate.go: layer maps, RMSNormalize/Project/TokenStateLoss for
+//     the intermediate states;
+//   - objective.go: Loss (the distillation objective L_logits + α·L_is +
+//     CEWeight·L_ce) and NewLossFn, the train.LossFn of one step — frozen
+//     teacher (store scope TeacherScope, non-trainable, read through
+//     StopGradient) and student (StudentScope) forwards on the same batch,
+//     logits losses (optionally chunked over the sequence, chunk.go),
+//     intermediate term with the dynamic α;
+//   - store.go, vocab.go: the shared store, the projection, the
+//     vocabulary check, the validation LM-loss evaluator;
+//   - run.go: Run, a composition of steps a notebook can call one by one —
+//     Options.Check (fields and paths), Open (data, vocabulary, configs,
+//     CheckMemory, weights → Inputs), NewSession (store, projection, loss,
+//     ops/train's Trainer, batches), Session.Train (validation LM loss
+//     before/after, metrics, checkpoints/resume, NaN guard), Session.Export
+//     (the student as a Hugging Face folder with distill.json lineage). A
+//     memory plan or dry run belongs between Open's configs and its weights
+//     (CheckMemory is that step today). ModeCE runs the plain LM-loss (CE)
+//     retraining baseline with the same data and schedule, so `gominitron
+//     distill --loss ce` writes the same distill.json; its loss and trainer
+//     are ops/train's (train.LMLoss; train.TrainLM is the same retraining
+//     without the distillation lineage).
+//
+// Library errors name Options fields ("Options.Steps"), never CLI flags;
+// cmd/gominitron maps the fields to flags.
 //
 // Dimension legend: batchSize, seqLen (positions per sequence), vocab,
 // teacherHidden / studentHidden (hidden sizes).

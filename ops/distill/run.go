@@ -168,13 +168,23 @@ func (o Options) withDefaults() Options {
 }
 
 // Run distills (or, in ModeCE, retrains) the student and exports it to
-// o.Out with distill.json. Training state (metrics.jsonl, checkpoints/) is in
-// o.RunDir; with o.Resume the newest checkpoint there is restored first
-// (weights, AdamW moments, step, data position), otherwise a RunDir holding
-// checkpoints is an error.
+// o.Out with distill.json. It is the composition of the steps a notebook can
+// call one by one:
+//
+//	err := o.Check()                                  // fields and paths, before any work
+//	lock, err := train.OpenRunDir(o.RunDir, o.Resume) // the run folder, held to the end
+//	in, err := Open(o)                                // corpus, vocabulary, configs, memory, weights
+//	s, err := NewSession(be, in, o)                   // store, projection, loss, trainer, batches
+//	lin, err := s.Train()                             // validation before, training, validation after
+//	err = s.Export(o.Out, lin)                        // the student as an HF folder + distill.json
+//
+// Training state (metrics.jsonl, checkpoints/) is in o.RunDir; with
+// o.Resume the newest checkpoint there is restored first (weights, AdamW
+// moments, step, data position), otherwise a RunDir holding checkpoints is
+// an error. A run stopped early (o.StopAfter) returns its lineage unexported.
 func Run(o Options) (*Lineage, error) {
 	o = o.withDefaults()
-	if err := checkPaths(o); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	lock, err := train.OpenRunDir(o.RunDir, o.Resume)
@@ -182,26 +192,92 @@ func Run(o Options) (*Lineage, error) {
 		return nil, fmt.Errorf("distill: run folder: %w", err)
 	}
 	defer lock.Release()
+	in, err := Open(o)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	s, err := NewSession(o.Backend, in, o)
+	if err != nil {
+		return nil, err
+	}
+	lin, err := s.Train()
+	if err != nil || !s.Done() {
+		return lin, err
+	}
+	return lin, s.Export(o.Out, lin)
+}
+
+// Check validates o (after defaults): the fields, and the paths (Out and
+// RunDir new, neither inside an input nor each other; RunDir without
+// checkpoints unless o.Resume). Nothing is read but the folders' listings.
+func (o Options) Check() error {
+	o = o.withDefaults()
+	if err := o.checkFields(); err != nil {
+		return err
+	}
+	if err := checkPaths(o); err != nil {
+		return err
+	}
+	if last, _ := train.LatestCheckpoint(filepath.Join(o.RunDir, train.CheckpointsDir)); last != "" && !o.Resume {
+		return fmt.Errorf("distill: %s already holds checkpoints (newest %s): set Options.Resume to continue, or choose another Options.Out", o.RunDir, last)
+	}
+	return nil
+}
+
+// checkFields validates the numeric and mode fields (after defaults).
+func (o Options) checkFields() error {
 	if o.Steps <= 0 {
-		return nil, fmt.Errorf("distill: --steps must be > 0, got %d", o.Steps)
+		return fmt.Errorf("distill: Options.Steps must be > 0, got %d", o.Steps)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"BatchSize", o.BatchSize}, {"SeqLen", o.SeqLen}, {"Accum", o.Accum}} {
 		if f.v < 1 {
-			return nil, fmt.Errorf("distill: %s must be ≥ 1 (0 = default), got %d", f.name, f.v)
+			return fmt.Errorf("distill: Options.%s must be ≥ 1 (0 = default), got %d", f.name, f.v)
 		}
 	}
 	if o.Mode != ModeDistill && o.Mode != ModeCE {
-		return nil, fmt.Errorf("distill: unknown mode %q (want distill or ce)", o.Mode)
+		return fmt.Errorf("distill: unknown Options.Mode %q (want distill or ce)", o.Mode)
 	}
-	be := o.Backend
-	if be == nil {
-		var err error
-		if be, err = backend.New(); err != nil {
-			return nil, err
-		}
+	return nil
+}
+
+// Inputs are the opened inputs of a run. A notebook may fill them directly
+// from models and tokens it already holds (Vocab and StudentPruning are then
+// optional); Open fills them from Options' paths.
+type Inputs struct {
+	Teacher *llm.Model   // frozen teacher, in the compute dtype (nil in ModeCE)
+	Student *llm.Model   // student, float32 (the trained masters start from it)
+	Tokens  *data.Tokens // train split trains, val split (if any) validates
+	// Vocab is CheckVocab's outcome (nil: logits compared over
+	// min(teacher, student) ids, without the tokenizer check).
+	Vocab *VocabInfo
+	// StudentPruning is the student's pruning.json (prune.Lineage), if any:
+	// recorded in distill.json, and its kept hidden channels initialise the
+	// intermediate-state projection.
+	StudentPruning json.RawMessage
+
+	closeTokens bool
+}
+
+// Close releases the token file if Open opened it.
+func (in *Inputs) Close() {
+	if in.closeTokens && in.Tokens != nil {
+		in.Tokens.Close()
+	}
+}
+
+// Open opens what o names, refusing before any weight is read what cannot
+// work: the data (a token file, or a text corpus packed once with the
+// teacher's tokenizer), the vocabulary agreement (CheckVocab), the sequence
+// length against both configs, the memory (CheckMemory), then the teacher
+// (in o.DType) and the student (float32).
+func Open(o Options) (*Inputs, error) {
+	o = o.withDefaults()
+	if err := o.checkFields(); err != nil {
+		return nil, err
 	}
 	scfg, err := llm.LoadConfig(o.Student)
 	if err != nil {
@@ -214,172 +290,228 @@ func Run(o Options) (*Lineage, error) {
 	tokens, err := data.OpenCorpus(o.Data, data.CorpusOptions{TokenizerPath: tokPath, FallbackEOS: scfg.EOSTokenIDs,
 		ValFraction: CorpusValFraction, Seed: CorpusSplitSeed, Log: os.Stderr})
 	if err != nil {
-		return nil, fmt.Errorf("distill: --data: %w", err)
+		return nil, fmt.Errorf("distill: Options.Data: %w", err)
 	}
-	defer tokens.Close()
+	in := &Inputs{Tokens: tokens, closeTokens: true}
+	if err := in.open(o, scfg); err != nil {
+		in.Close()
+		return nil, err
+	}
+	return in, nil
+}
 
-	lin := &Lineage{Mode: o.Mode, Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
-		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: strings.ToLower(o.DType.String()), StudentShape: prune.ShapeOf(scfg)}
+func (in *Inputs) open(o Options, scfg *llm.Config) error {
 	if pj, err := os.ReadFile(filepath.Join(o.Student, prune.LineageFile)); err == nil && json.Valid(pj) {
-		lin.StudentPruning = pj
+		in.StudentPruning = pj
 	}
-
 	var tcfg *llm.Config
-	var teacher *llm.Model
 	if o.Mode == ModeDistill {
+		var err error
 		if tcfg, err = llm.LoadConfig(o.Teacher); err != nil {
-			return nil, err
+			return err
 		}
-		vi, err := CheckVocab(o.Teacher, o.Student, tcfg, scfg, int(tokens.Header.MaxTokenID))
+		vi, err := CheckVocab(o.Teacher, o.Student, tcfg, scfg, int(in.Tokens.Header.MaxTokenID))
 		if err != nil {
-			return nil, err
+			return err
 		}
+		in.Vocab = &vi
 		if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": seq_len", o.SeqLen); err != nil {
-			return nil, err
+			return err
 		}
 		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
-			return nil, err
+			return err
 		}
-		teacherBytes := llm.SaturatingSum(tcfg.WeightBytes(o.DType), tcfg.ForwardActivationBytes(o.DType, o.BatchSize, o.SeqLen))
-		if err := llm.CheckFits(fmt.Sprintf("distill: teacher forward + student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
-			llm.SaturatingSum(teacherBytes, scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen))); err != nil {
-			return nil, err
-		}
-		lin.Vocab, lin.Teacher = &vi, abs(o.Teacher)
-		ts := prune.ShapeOf(tcfg)
-		lin.TeacherShape = &ts
-		o.Loss.VocabUsed = vi.Used
-		if len(o.Loss.Intermediate) == 0 && o.Intermediate != "" {
-			if o.Loss.Intermediate, err = ParseLayerMap(o.Intermediate, scfg.NumLayers, tcfg.NumLayers); err != nil {
-				return nil, err
-			}
-		}
-		if err := o.Loss.Validate(tcfg, scfg); err != nil {
-			return nil, err
-		}
-		if teacher, err = llm.LoadModel(o.Teacher, o.DType); err != nil {
-			return nil, err
-		}
-		l := o.Loss
-		lin.Loss = &l
-	} else if err := tokens.CheckModel(scfg.VocabSize, scfg.MaxPositions, o.SeqLen); err != nil {
-		return nil, fmt.Errorf("distill: %w", err)
-	} else if err := llm.CheckFits(fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
-		scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen)); err != nil {
-		return nil, err
+	} else if err := in.Tokens.CheckModel(scfg.VocabSize, scfg.MaxPositions, o.SeqLen); err != nil {
+		return fmt.Errorf("distill: %w", err)
 	}
-	student, err := llm.LoadModel(o.Student, dtypes.Float32)
-	if err != nil {
-		return nil, err
+	if err := CheckMemory(tcfg, scfg, o); err != nil {
+		return err
 	}
-	store, err := NewStore(teacher, student)
-	if err != nil {
-		return nil, err
-	}
-	var loss train.LossFn
-	if o.Mode == ModeDistill {
-		if o.Loss.hasIS() {
-			var kept []int
-			if len(lin.StudentPruning) > 0 {
-				var pl prune.Lineage
-				if json.Unmarshal(lin.StudentPruning, &pl) == nil && pl.Kept != nil && pl.From.Hidden == tcfg.Hidden {
-					kept = pl.Kept.Hidden
-				}
-			}
-			if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, kept, o.Seed); err != nil {
-				return nil, err
-			}
+	var err error
+	if tcfg != nil {
+		if in.Teacher, err = llm.LoadModel(o.Teacher, o.DType); err != nil {
+			return err
 		}
-		if loss, err = NewLossFn(tcfg, scfg, o.Loss); err != nil {
-			return nil, err
-		}
-	} else {
-		loss = train.LMLoss(scfg, StudentScope, o.DType)
 	}
+	in.Student, err = llm.LoadModel(o.Student, dtypes.Float32)
+	return err
+}
 
+// CheckMemory refuses a run whose teacher forward (tcfg; nil in ModeCE) plus
+// student training on batches of o.BatchSize × o.SeqLen cannot fit in memory
+// (llm.CheckFits). It reads only the configs: the place for a fuller
+// memory plan printed before a run starts.
+func CheckMemory(tcfg, scfg *llm.Config, o Options) error {
+	o = o.withDefaults()
+	need := scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen)
+	what := fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen)
+	if tcfg != nil {
+		teacherBytes := llm.SaturatingSum(tcfg.WeightBytes(o.DType), tcfg.ForwardActivationBytes(o.DType, o.BatchSize, o.SeqLen))
+		need = llm.SaturatingSum(teacherBytes, need)
+		what = fmt.Sprintf("distill: teacher forward + student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen)
+	}
+	return llm.CheckFits(what, need)
+}
+
+// Session is one training run, set up and ready: the store holding the
+// frozen teacher (TeacherScope), the student (StudentScope) and the
+// projection (ProjectionScope, when an intermediate loss needs it); the
+// trainer with its schedule; the seeded train batches and the validation
+// batches ([BatchSize, SeqLen+1] int32 each).
+type Session struct {
+	Options Options
+	Backend compute.Backend
+	Store   *model.Store
+	Trainer *train.Trainer
+	Batches *train.TokenBatches
+	Val     []*tensors.Tensor
+
+	tcfg, scfg *llm.Config
+	lineage    Lineage // filled as far as it is known before training
+}
+
+// NewSession builds the run on opened inputs: the store (NewStore), the
+// projection (CreateProjection, initialised from the kept hidden channels
+// of in.StudentPruning when its source is the teacher's width), the loss
+// (NewLossFn, or train.LMLoss in ModeCE), the trainer and the batches.
+// be nil: backend.New(). o is checked (checkFields), not its paths. The
+// models' weights move into the session's store: do not use in.Teacher or
+// in.Student afterwards (Export writes the trained student).
+func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
+	o = o.withDefaults()
+	if err := o.checkFields(); err != nil {
+		return nil, err
+	}
+	if in.Student == nil || in.Tokens == nil || (o.Mode == ModeDistill) != (in.Teacher != nil) {
+		return nil, fmt.Errorf("distill: NewSession needs the student, the tokens and (in mode %s only) the teacher", ModeDistill)
+	}
+	if be == nil {
+		var err error
+		if be, err = backend.New(); err != nil {
+			return nil, err
+		}
+	}
+	s := &Session{Options: o, Backend: be, scfg: in.Student.Config}
+	scfg := s.scfg
+	s.lineage = Lineage{Mode: o.Mode, Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
+		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: strings.ToLower(o.DType.String()), StudentShape: prune.ShapeOf(scfg),
+		StudentPruning: in.StudentPruning}
+	store, err := NewStore(in.Teacher, in.Student)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = store
+	loss, err := s.newLoss(in)
+	if err != nil {
+		return nil, err
+	}
 	adam := train.DefaultAdamW()
 	if o.AdamW != nil {
 		adam = *o.AdamW
 	}
 	sched := train.Schedule{PeakLR: o.PeakLR, MinLR: o.MinLR, WarmupSteps: o.Warmup, TotalSteps: o.Steps}
-	lin.Schedule, lin.AdamW = sched, adam
-	tr, err := train.New(be, store, loss, train.Config{Schedule: sched, AdamW: adam, ClipNorm: o.ClipNorm, AccumSteps: o.Accum})
-	if err != nil {
+	s.lineage.Schedule, s.lineage.AdamW = sched, adam
+	if s.Trainer, err = train.New(be, store, loss, train.Config{Schedule: sched, AdamW: adam, ClipNorm: o.ClipNorm, AccumSteps: o.Accum}); err != nil {
 		return nil, err
 	}
-	batches, err := train.NewTokenBatches(tokens, data.BatchOptions{Split: data.Train, BatchSize: o.BatchSize, SeqLen: o.SeqLen,
-		Seed: o.Seed, Shuffle: true})
-	if err != nil {
+	if s.Batches, err = train.NewTokenBatches(in.Tokens, data.BatchOptions{Split: data.Train, BatchSize: o.BatchSize, SeqLen: o.SeqLen,
+		Seed: o.Seed, Shuffle: true}); err != nil {
 		return nil, err
 	}
-	return runTraining(o, lin, be, store, tr, batches, tokens, tcfg, scfg)
+	if s.Val, err = valBatches(in.Tokens, o); err != nil {
+		return nil, err
+	}
+	s.lineage.ValBatches = len(s.Val)
+	return s, nil
 }
 
-// runTraining: validation before, the trainer's Run (resumed if asked),
-// validation after, export.
-func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store, tr *train.Trainer, batches *train.TokenBatches,
-	tokens *data.Tokens, tcfg, scfg *llm.Config) (*Lineage, error) {
-	var val []*tensors.Tensor
-	if o.ValBatches >= 0 {
-		n := o.ValBatches
-		if n == 0 {
-			n = DefaultValBatches
-		}
-		if _, err := tokens.SplitLen(data.Val); err == nil {
-			var err error
-			if val, err = train.ValBatches(tokens, data.Val, o.BatchSize, o.SeqLen, n); err != nil {
-				return nil, err
-			}
+// newLoss: the distillation loss (with its projection) or, in ModeCE, the
+// student's LM loss; records the teacher side of the lineage.
+func (s *Session) newLoss(in *Inputs) (train.LossFn, error) {
+	o := s.Options
+	if o.Mode == ModeCE {
+		return train.LMLoss(s.scfg, StudentScope, o.DType), nil
+	}
+	tcfg, scfg := in.Teacher.Config, s.scfg
+	s.tcfg = tcfg
+	vi := VocabInfo{Teacher: tcfg.VocabSize, Student: scfg.VocabSize, Used: min(tcfg.VocabSize, scfg.VocabSize)}
+	if in.Vocab != nil {
+		vi = *in.Vocab
+	}
+	s.lineage.Vocab, s.lineage.Teacher = &vi, abs(o.Teacher)
+	ts := prune.ShapeOf(tcfg)
+	s.lineage.TeacherShape = &ts
+	o.Loss.VocabUsed = vi.Used
+	if len(o.Loss.Intermediate) == 0 && o.Intermediate != "" {
+		var err error
+		if o.Loss.Intermediate, err = ParseLayerMap(o.Intermediate, scfg.NumLayers, tcfg.NumLayers); err != nil {
+			return nil, err
 		}
 	}
-	lin.ValBatches = len(val)
-	studentEval, err := NewLMLossEvaluator(be, store, scfg, StudentScope, o.DType)
+	if err := o.Loss.Validate(tcfg, scfg); err != nil {
+		return nil, err
+	}
+	if o.Loss.hasIS() {
+		var kept []int
+		var pl prune.Lineage
+		if len(in.StudentPruning) > 0 && json.Unmarshal(in.StudentPruning, &pl) == nil && pl.Kept != nil && pl.From.Hidden == tcfg.Hidden {
+			kept = pl.Kept.Hidden
+		}
+		if err := CreateProjection(s.Store, tcfg.Hidden, scfg.Hidden, kept, o.Seed); err != nil {
+			return nil, err
+		}
+	}
+	l := o.Loss
+	s.lineage.Loss = &l
+	s.Options = o
+	return NewLossFn(tcfg, scfg, o.Loss)
+}
+
+// valBatches: o.ValBatches batches of the val split (0: DefaultValBatches;
+// < 0 or no val split: none).
+func valBatches(tokens *data.Tokens, o Options) ([]*tensors.Tensor, error) {
+	if o.ValBatches < 0 {
+		return nil, nil
+	}
+	if _, err := tokens.SplitLen(data.Val); err != nil {
+		return nil, nil
+	}
+	n := o.ValBatches
+	if n == 0 {
+		n = DefaultValBatches
+	}
+	return train.ValBatches(tokens, data.Val, o.BatchSize, o.SeqLen, n)
+}
+
+// Done reports whether the trainer has made all Options.Steps updates (a
+// run stopped by Options.StopAfter has not).
+func (s *Session) Done() bool { return s.Trainer.Step() >= s.Options.Steps }
+
+// Train runs the session in Options.RunDir (the caller holds its lock,
+// train.OpenRunDir(Options.RunDir, Options.Resume), as Run does):
+// the student's validation LM loss (and the teacher's) before, the
+// trainer's Run (resumed from the newest checkpoint with Options.Resume),
+// the validation LM loss after. Validation reports the student's LM loss
+// (not the distillation loss), so KD and CE runs are compared on the same
+// number: the trainer validates with it and writes it into the metrics rows.
+func (s *Session) Train() (*Lineage, error) {
+	o, lin := s.Options, s.lineage
+	studentEval, err := NewLMLossEvaluator(s.Backend, s.Store, s.scfg, StudentScope, o.DType)
 	if err != nil {
 		return nil, err
 	}
-	ckDir := filepath.Join(o.RunDir, train.CheckpointsDir)
 	if o.Resume {
-		if lin.ResumedFrom, err = tr.Resume(o.RunDir, batches); err != nil {
+		if lin.ResumedFrom, err = s.Trainer.Resume(o.RunDir, s.Batches); err != nil {
 			return nil, err
 		}
-	} else if last, _ := train.LatestCheckpoint(ckDir); last != "" {
-		return nil, fmt.Errorf("distill: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", o.RunDir, last)
 	}
-	if len(val) > 0 {
-		if lin.ResumedFrom == "" {
-			v, err := studentEval.Loss(val)
-			if err != nil {
-				return nil, err
-			}
-			lin.ValLMLossBefore = results.F(v)
-		} else if prev, err := readLineage(filepath.Join(o.RunDir, "before.json")); err == nil {
-			lin.ValLMLossBefore, lin.TeacherValLMLoss = prev.ValLMLossBefore, prev.TeacherValLMLoss
-		}
-		if tcfg != nil && lin.TeacherValLMLoss == nil {
-			te, err := NewLMLossEvaluator(be, store, tcfg, TeacherScope, o.DType)
-			if err != nil {
-				return nil, err
-			}
-			v, err := te.Loss(val)
-			if err != nil {
-				return nil, err
-			}
-			lin.TeacherValLMLoss = results.F(v)
-		}
-		if lin.ResumedFrom == "" {
-			if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
-				return nil, fmt.Errorf("distill: %w", err)
-			}
-			if err := fileio.WriteJSON(filepath.Join(o.RunDir, "before.json"), lin); err != nil {
-				return nil, err
-			}
+	if len(s.Val) > 0 {
+		if err := s.validateBefore(&lin, studentEval); err != nil {
+			return nil, err
 		}
 	}
-	// Validation reports the student's LM loss (not the distillation loss),
-	// so KD and CE runs are compared on the same number: the trainer
-	// validates with studentEval and writes it into the metrics rows.
-	sum, err := tr.Run(train.RunOptions{OutDir: o.RunDir, Train: batches, EvalEvery: o.EvalEvery,
-		Val: val, ValLoss: studentEval.Loss, SkipInitialVal: true,
+	sum, err := s.Trainer.Run(train.RunOptions{OutDir: o.RunDir, Train: s.Batches, EvalEvery: o.EvalEvery,
+		Val: s.Val, ValLoss: studentEval.Loss, SkipInitialVal: true,
 		CheckpointEvery: o.CheckpointEvery, Progress: o.Progress, StopAfter: o.StopAfter})
 	if err != nil {
 		return nil, err
@@ -394,28 +526,63 @@ func runTraining(o Options, lin *Lineage, be compute.Backend, store *model.Store
 	if len(rows) > 0 {
 		lin.Final = rows[len(rows)-1]
 	}
-	if tr.Step() < o.Steps { // stopped early (StopAfter): no export
-		return lin, nil
+	if !s.Done() { // stopped early (StopAfter)
+		return &lin, nil
 	}
 	if last := lin.Final; last.Step == o.Steps && last.ValLoss != nil {
 		lin.ValLMLossAfter = results.F(*last.ValLoss)
 	}
-	lin.Backend = be.Name()
+	lin.Backend = s.Backend.Name()
 	lin.Created = time.Now().UTC().Format(time.RFC3339)
-	return lin, export(o, lin, store, scfg)
+	return &lin, nil
 }
 
-// export writes the student (float32 masters saved in the student's own
-// dtype) as an HF folder with distill.json, built beside o.Out and renamed.
-func export(o Options, lin *Lineage, store *model.Store, scfg *llm.Config) error {
-	m, err := llm.ModelFromStore(scfg, store, StudentScope)
+// validateBefore fills lin's validation losses before training: measured
+// on a fresh run (and kept in RunDir/before.json), read back on a resumed one.
+func (s *Session) validateBefore(lin *Lineage, studentEval *LMLossEvaluator) error {
+	o := s.Options
+	if lin.ResumedFrom == "" {
+		v, err := studentEval.Loss(s.Val)
+		if err != nil {
+			return err
+		}
+		lin.ValLMLossBefore = results.F(v)
+	} else if prev := new(Lineage); results.LoadJSON(filepath.Join(o.RunDir, "before.json"), prev) == nil {
+		lin.ValLMLossBefore, lin.TeacherValLMLoss = prev.ValLMLossBefore, prev.TeacherValLMLoss
+	}
+	if s.tcfg != nil && lin.TeacherValLMLoss == nil {
+		te, err := NewLMLossEvaluator(s.Backend, s.Store, s.tcfg, TeacherScope, o.DType)
+		if err != nil {
+			return err
+		}
+		v, err := te.Loss(s.Val)
+		if err != nil {
+			return err
+		}
+		lin.TeacherValLMLoss = results.F(v)
+	}
+	if lin.ResumedFrom != "" {
+		return nil
+	}
+	if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
+		return fmt.Errorf("distill: %w", err)
+	}
+	return fileio.WriteJSON(filepath.Join(o.RunDir, "before.json"), lin)
+}
+
+// Export writes the trained student (float32 masters saved in the
+// student's own dtype) as an HF folder out with distill.json (lin) and the
+// student's pruning.json, built beside out and renamed into place; the
+// tokenizer and generation files are copied from Options.Student.
+func (s *Session) Export(out string, lin *Lineage) error {
+	m, err := llm.ModelFromStore(s.scfg, s.Store, StudentScope)
 	if err != nil {
 		return err
 	}
-	m.Source = o.Student // tokenizer/generation files are copied from there
-	// Staged beside o.Out (not in o.RunDir, which may be on another
-	// filesystem), with o.Out's missing parents created.
-	stage, commit, cleanup, err := fileio.StageDir(o.Out)
+	m.Source = s.Options.Student // tokenizer/generation files are copied from there
+	// Staged beside out (not in RunDir, which may be on another
+	// filesystem), with out's missing parents created.
+	stage, commit, cleanup, err := fileio.StageDir(out)
 	if err != nil {
 		return fmt.Errorf("distill: %w", err)
 	}
@@ -440,10 +607,10 @@ func export(o Options, lin *Lineage, store *model.Store, scfg *llm.Config) error
 // checkPaths rejects an output that is missing, non-empty, or a source.
 func checkPaths(o Options) error {
 	if o.Student == "" || o.Data == "" || o.Out == "" {
-		return fmt.Errorf("distill: --student, --data and --out are required")
+		return fmt.Errorf("distill: Options.Student, Options.Data and Options.Out are required")
 	}
 	if o.Mode != ModeCE && o.Teacher == "" {
-		return fmt.Errorf("distill: --teacher is required")
+		return fmt.Errorf("distill: Options.Teacher is required")
 	}
 	for _, dir := range []string{o.Out, o.RunDir} {
 		if err := fileio.CheckOutput(dir, o.Teacher, o.Student, o.Data); err != nil {
@@ -457,9 +624,9 @@ func checkPaths(o Options) error {
 		return fmt.Errorf("distill: %w", err)
 	}
 	if entries, err := os.ReadDir(o.Out); err == nil && len(entries) > 0 {
-		return fmt.Errorf("distill: --out %s exists and is not empty", o.Out)
+		return fmt.Errorf("distill: Options.Out %s exists and is not empty", o.Out)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("distill: --out: %w", err)
+		return fmt.Errorf("distill: Options.Out: %w", err)
 	}
 	return nil
 }
@@ -472,27 +639,13 @@ func resolved(p string) string {
 	return p
 }
 
+// abs is p made absolute ("" stays "": a notebook's opened inputs have no path).
 func abs(p string) string {
+	if p == "" {
+		return ""
+	}
 	if a, err := filepath.Abs(p); err == nil {
 		return a
 	}
 	return p
-}
-
-func isWithin(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
-}
-
-// ReadLineage reads a distill.json.
-func readLineage(path string) (*Lineage, error) {
-	js, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var l Lineage
-	if err := json.Unmarshal(js, &l); err != nil {
-		return nil, fmt.Errorf("distill: %s: %w", path, err)
-	}
-	return &l, nil
 }

@@ -5,8 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -133,8 +136,8 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("an interrupted run exported %s", o2.Out)
 	}
 	o2.StopAfter = 0
-	if _, err := Run(o2); err == nil || !strings.Contains(err.Error(), "--resume") {
-		t.Errorf("rerun without --resume over checkpoints: error %v, want one suggesting --resume", err)
+	if _, err := Run(o2); err == nil || !strings.Contains(err.Error(), "Options.Resume") {
+		t.Errorf("rerun without --resume over checkpoints: error %v, want one suggesting Options.Resume", err)
 	}
 	o2.Resume = true
 	lin2, err := Run(o2)
@@ -263,5 +266,85 @@ func TestParseLayerMap(t *testing.T) {
 		if err != nil || FormatLayerMap(got) != c.want {
 			t.Errorf("%q (%d→%d layers) = %s, %v; want %s", c.spec, c.s, c.t, FormatLayerMap(got), err, c.want)
 		}
+	}
+}
+
+// TestOptionsCheckNamesFields: bad options are refused before any work, the
+// error naming the Options field (never a CLI flag).
+func TestOptionsCheckNamesFields(t *testing.T) {
+	dir := t.TempDir()
+	good := Options{Teacher: "t", Student: "s", Data: "d", Out: filepath.Join(dir, "out"), Steps: 1}
+	for _, c := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no steps", func(o *Options) { o.Steps = 0 }, "Options.Steps must be > 0"},
+		{"negative batch", func(o *Options) { o.BatchSize = -1 }, "Options.BatchSize must be ≥ 1"},
+		{"unknown mode", func(o *Options) { o.Mode = "sft" }, "unknown Options.Mode"},
+		{"no output", func(o *Options) { o.Out = "" }, "Options.Student, Options.Data and Options.Out are required"},
+		{"no teacher", func(o *Options) { o.Teacher = "" }, "Options.Teacher is required"},
+	} {
+		o := good
+		c.edit(&o)
+		if err := o.Check(); err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: error %v, want one containing %q and no flag", c.name, err, c.want)
+		}
+	}
+	if err := good.Check(); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
+}
+
+// TestSessionOnOpenedValues: the steps run on values a notebook already
+// holds (models and tokens opened, no Options paths): NewSession, Train
+// and Export produce a trained student that differs from the start and
+// loads back; NewSession refuses a distillation without a teacher.
+func TestSessionOnOpenedValues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains tiny models end to end")
+	}
+	teacherDir, studentDir, tokensPath := runFixture(t)
+	teacher, err := llm.LoadModel(teacherDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	student, err := llm.LoadModel(studentDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const embed = "model.embed_tokens.weight"
+	before := tensors.MustCopyFlatData[float32](student.Weights[embed])
+	tokens, err := data.OpenTokens(tokensPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokens.Close()
+	dir := t.TempDir()
+	o := Options{RunDir: filepath.Join(dir, "run"), Steps: 2, BatchSize: 2, SeqLen: 16, PeakLR: 1e-3, ValBatches: 1, Seed: 1}
+	if _, err := NewSession(testBackend(t), &Inputs{Student: student, Tokens: tokens}, o); err == nil {
+		t.Error("NewSession without a teacher in distill mode: no error")
+	}
+	s, err := NewSession(testBackend(t), &Inputs{Teacher: teacher, Student: student, Tokens: tokens}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin, err := s.Train()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Done() || lin.Steps != 2 || lin.Student != "" || lin.ValLMLossAfter == nil || lin.TeacherValLMLoss == nil || lin.Vocab == nil || lin.Vocab.Used != student.Config.VocabSize {
+		t.Errorf("lineage %+v: want 2 steps, val losses, the vocabulary of the configs", lin)
+	}
+	out := filepath.Join(dir, "out")
+	if err := s.Export(out, lin); err != nil {
+		t.Fatal(err)
+	}
+	trained, err := llm.LoadModel(out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := tensors.MustCopyFlatData[float32](trained.Weights[embed]); slices.Equal(before, after) {
+		t.Error("the exported student's embeddings are those of the start: no training reached the export")
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/ops/train"
 )
 
 // speedChunk is the logits chunk (positions) of the timed distillation step.
@@ -51,20 +50,8 @@ func TestSpeedDistillStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := NewStore(teacher, student)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lf, err := NewLossFn(tcfg, scfg, Loss{ChunkSize: speedChunk, DType: dtype})
-	if err != nil {
-		t.Fatal(err)
-	}
 	backend := testBackend(t)
-	tr, err := train.New(backend, store, lf, train.Config{Schedule: train.Schedule{PeakLR: 1e-5, MinLR: 1e-6, TotalSteps: 1 << 20},
-		AdamW: train.DefaultAdamW(), ClipNorm: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := newDistillTrainer(t, backend, teacher, student, Loss{ChunkSize: speedChunk, DType: dtype}, 1e-5)
 	batch := randomBatch(rand.New(rand.NewPCG(1, 1)), shape.Batch, shape.SeqLen, tcfg.VocabSize)
 	secs := fixtures.TimeRounds(t, shape.Rounds, func() error {
 		_, err := tr.TrainStep([]*tensors.Tensor{batch}) // reads the loss back: waits for the device

@@ -39,9 +39,9 @@ const DefaultMaxGenTokens = 256
 //     skipped, and the text is cut before the first stop string (the EOS
 //     token's own text is added to the stop strings, as HFLM does).
 //
-// Stop strings are applied after decoding, so rows run to MaxGenTokens (or
-// EOS) even when a stop string appeared earlier; greedy decoding makes the
-// kept text identical to stopping early.
+// A row also stops as soon as its decoded text contains a stop string (the
+// harness's stop-sequence criterion), so a batch ends when every row has
+// met a stop string, EOS or MaxGenTokens.
 type ModelGenerator struct {
 	Runner    *llm.Runner
 	Tok       GenTokenizer
@@ -119,6 +119,12 @@ func (g *ModelGenerator) GenerateUntil(prompts []string, opts UntilOptions) ([]s
 	}
 	out := make([]string, len(prompts))
 	gen := llm.GenerateOptions{MaxNewTokens: opts.MaxGenTokens, StopTokens: stopIDs}
+	if len(until) > 0 {
+		gen.StopWhen = func(_ int, toks []int32) bool {
+			text, err := g.decodeNew(toks, stopIDs)
+			return err == nil && containsStop(text, until)
+		}
+	}
 	for start := 0; start < len(order); start += batch {
 		idx := order[start:min(start+batch, len(order))]
 		rows := make([][]int32, len(idx))
@@ -173,6 +179,16 @@ func stopTokenIDs(cfg *llm.Config, tok GenTokenizer) []int {
 		return []int{int(eos)}
 	}
 	return nil
+}
+
+// containsStop reports whether text contains any non-empty stop string.
+func containsStop(text string, until []string) bool {
+	for _, s := range until {
+		if s != "" && strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // CutAtStop returns text before the first occurrence of any non-empty stop

@@ -188,6 +188,10 @@ type GenOptions struct {
 	Limit        int   // first Limit docs only (0 = all)
 	FirstN       *bool // few-shot sampler; nil = the format's default
 	MaxGenTokens int   // 0 = the task's (256)
+	RougeStemmer bool  // xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer; off as in the harness)
+	// Fewshot, when not empty, holds the examples instead of the task's
+	// other docs (the harness's separate few-shot split).
+	Fewshot []GenDoc
 }
 
 // EvaluateGen scores a generation task: prompts built as the harness does,
@@ -205,7 +209,7 @@ func EvaluateGen(gen Generator, code CodeRunner, t *GenTask, opts GenOptions) (*
 	if opts.FirstN != nil {
 		firstN = *opts.FirstN
 	}
-	prompts, err := GenPrompts(t, n, opts.Shots, opts.Seed, firstN)
+	prompts, err := GenPrompts(t, opts.Fewshot, n, opts.Shots, opts.Seed, firstN)
 	if err != nil {
 		return nil, err
 	}
@@ -228,9 +232,10 @@ func EvaluateGen(gen Generator, code CodeRunner, t *GenTask, opts GenOptions) (*
 		case FormatGSM8K:
 			s.Filtered, s.Metrics = GSM8KScores(gens[i], d.Reference)
 		case FormatXLSum:
+			rouge := Rouge{UseStemmer: opts.RougeStemmer}
 			s.Metrics = map[string]float64{
-				MetricRougeL:    RougeL(d.Reference, gens[i]).F,
-				MetricRougeLsum: RougeLsum(d.Reference, gens[i]).F,
+				MetricRougeL:    rouge.L(d.Reference, gens[i]).F,
+				MetricRougeLsum: rouge.Lsum(d.Reference, gens[i]).F,
 			}
 		case FormatMBPP:
 			ok, _, err := code.RunPython(MBPPProgram(gens[i], d.Tests))

@@ -186,10 +186,15 @@ func mbppDoc(r mbppRow) (GenDoc, error) {
 // GenPrompts returns the prompts of the first n docs of t: the harness's
 // fewshot_context, i.e. for each of the k shots doc_to_text + target
 // delimiter + doc_to_target + few-shot delimiter, then the doc's own
-// doc_to_text. Shots are other docs of the same file, drawn as Contexts
-// draws them (seeded, or the first k with firstN).
-func GenPrompts(t *GenTask, n, shots int, seed uint64, firstN bool) ([]string, error) {
-	pick, err := newShotPicker(len(t.Docs), shots, seed, firstN)
+// doc_to_text. Shots are drawn as ContextsFrom draws them (seeded, or the
+// first k with firstN): from fewshot when it is not empty (a separate
+// few-shot split), else from the other docs of t.
+func GenPrompts(t *GenTask, fewshot []GenDoc, n, shots int, seed uint64, firstN bool) ([]string, error) {
+	pool := t.Docs
+	if len(fewshot) > 0 {
+		pool = fewshot
+	}
+	pick, err := newShotPicker(len(pool), shots, seed, firstN, len(fewshot) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +202,7 @@ func GenPrompts(t *GenTask, n, shots int, seed uint64, firstN bool) ([]string, e
 	for i := range n {
 		var b strings.Builder
 		for _, j := range pick.shots(i) {
-			s := t.Docs[j]
+			s := pool[j]
 			b.WriteString(s.Text + t.TargetDelimiter + s.Target + t.FewshotDelimiter)
 		}
 		b.WriteString(t.Docs[i].Text)

@@ -77,11 +77,11 @@ func TestGenPromptsByteForByte(t *testing.T) {
 		}
 		for _, shots := range []int{0, 2} {
 			for _, firstN := range []bool{true, false} {
-				got, err := GenPrompts(task, len(rows), shots, 7, firstN)
+				got, err := GenPrompts(task, nil, len(rows), shots, 7, firstN)
 				if err != nil {
 					t.Fatal(err)
 				}
-				pick, _ := newShotPicker(len(rows), shots, 7, firstN)
+				pick, _ := newShotPicker(len(rows), shots, 7, firstN, false)
 				for i, r := range rows {
 					var want string
 					idx := pick.shots(i)
@@ -229,6 +229,25 @@ func TestEvaluateGenGSM8KAndXLSum(t *testing.T) {
 	}
 	if strings.Join(gx.opts.Until, "|") != "\n\n" || gx.opts.MaxGenTokens != DefaultMaxGenTokens {
 		t.Errorf("xlsum generator options %+v", gx.opts)
+	}
+	// With rouge_score's stemmer (asked for): "the juries said the elections
+	// were conducted well" against the target: stemmed, LCS "juri said the
+	// elect conduct well" = 6 of 8 predicted and 9 target tokens; unstemmed,
+	// "said the conducted well" = 4.
+	gx.answers[lastTwoLines(xl.Docs[0].Text)] = " The juries said the elections were conducted well."
+	for _, c := range []struct {
+		stem bool
+		lcs  float64
+	}{{false, 4}, {true, 6}} {
+		res, err = EvaluateGen(gx, nil, xl, GenOptions{RougeStemmer: c.stem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, r := c.lcs/8, c.lcs/9
+		f := 2 * p * r / (p + r)
+		if math.Abs(res.Metrics[MetricRougeL]-f/4) > 1e-12 {
+			t.Errorf("stemmer %v: rougeL %v, want %v", c.stem, res.Metrics[MetricRougeL], f/4)
+		}
 	}
 }
 

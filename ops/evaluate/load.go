@@ -21,7 +21,7 @@ func NewHarnessEncoder(tok *tokenize.Tokenizer, addBOS bool) (*Encoder, error) {
 		prefix = tok.EOS()
 	}
 	if addBOS && tok.BOS() < 0 {
-		return nil, fmt.Errorf("evaluate: --add-bos: tokenizer %s has no BOS token", tok.Path())
+		return nil, fmt.Errorf("evaluate: Encoder.AddBOS: tokenizer %s has no BOS token", tok.Path())
 	}
 	return &Encoder{
 		Tok:         TokenizerFunc(func(s string) ([]int32, error) { return tok.Encode(s, false), nil }),

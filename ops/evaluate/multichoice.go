@@ -3,7 +3,6 @@ package evaluate
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/gominitron/gominitron/ops/llm"
 )
@@ -22,6 +21,9 @@ type MCOptions struct {
 	// FirstN takes the first Shots other docs as examples instead of a
 	// seeded sample (the harness's first_n sampler, used by MMLU).
 	FirstN bool
+	// Fewshot, when not empty, holds the examples instead of the task's
+	// other docs (the harness's separate few-shot split, e.g. train or dev).
+	Fewshot []Doc
 }
 
 // MCResult holds a task's scores.
@@ -48,7 +50,18 @@ type MCResult struct {
 //
 // With firstN, the shots are the first k docs other than doc i instead.
 func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]string, error) {
-	pick, err := newShotPicker(len(docs), shots, seed, len(firstN) > 0 && firstN[0])
+	return ContextsFrom(docs, nil, n, shots, seed, len(firstN) > 0 && firstN[0])
+}
+
+// ContextsFrom is Contexts with the examples drawn from fewshot (the
+// harness's separate few-shot split: k drawn, none dropped) when it is not
+// empty, else from docs.
+func ContextsFrom(docs, fewshot []Doc, n, shots int, seed uint64, firstN bool) ([][][2]string, error) {
+	pool := docs
+	if len(fewshot) > 0 {
+		pool = fewshot
+	}
+	pick, err := newShotPicker(len(pool), shots, seed, firstN, len(fewshot) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +69,7 @@ func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]str
 	for i := range n {
 		prefix := docs[i].Description
 		for _, j := range pick.shots(i) {
-			prefix += docs[j].Shot() + FewshotDelimiter
+			prefix += pool[j].Shot() + FewshotDelimiter
 		}
 		d := docs[i]
 		pairs := make([][2]string, len(d.Choices))
@@ -72,30 +85,43 @@ func Contexts(docs []Doc, n, shots int, seed uint64, firstN ...bool) ([][][2]str
 	return out, nil
 }
 
-// shotPicker chooses the few-shot examples of each doc of a task of n docs:
-// one generator seeded by seed, consumed in doc order (k+1 distinct docs
-// sampled, the doc itself dropped, the first k kept), or the first k other
-// docs with firstN.
+// shotPicker chooses the few-shot examples of each doc as
+// lm-evaluation-harness's samplers do: one random.Random(seed) consumed in
+// doc order. When the examples come from the evaluated docs themselves, k+1
+// distinct docs are drawn with its sample, the doc itself dropped and the
+// first k kept (ContextSampler); from a separate few-shot split of pool docs,
+// k are drawn. With firstN the examples are the first k (other) docs
+// (FirstNSampler).
 type shotPicker struct {
-	rng    *rand.Rand
-	n, k   int
-	firstN bool
+	rng      *PyRandom
+	pool, k  int
+	firstN   bool
+	separate bool // examples from a separate split: nothing to drop
 }
 
-func newShotPicker(n, shots int, seed uint64, firstN bool) (*shotPicker, error) {
+// newShotPicker picks shots examples among pool docs; separate says they are
+// not the evaluated docs.
+func newShotPicker(pool, shots int, seed uint64, firstN, separate bool) (*shotPicker, error) {
 	if shots < 0 {
 		return nil, fmt.Errorf("evaluate: negative number of shots %d", shots)
 	}
-	if shots > 0 && shots > n-1 {
-		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, n)
+	if separate && shots > pool {
+		return nil, fmt.Errorf("evaluate: %d shots need at least %d few-shot docs, the few-shot file has %d", shots, shots, pool)
 	}
-	return &shotPicker{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), n: n, k: shots, firstN: firstN}, nil
+	if !separate && shots > 0 && shots > pool-1 {
+		return nil, fmt.Errorf("evaluate: %d shots need at least %d docs, the task has %d", shots, shots+1, pool)
+	}
+	return &shotPicker{rng: NewPyRandom(seed), pool: pool, k: shots, firstN: firstN, separate: separate}, nil
 }
 
-// shots returns the indices of doc i's examples; call it for i in order.
+// shots returns the indices of doc i's examples (into the few-shot pool);
+// call it for i in order.
 func (p *shotPicker) shots(i int) []int {
 	if p.k == 0 {
 		return nil
+	}
+	if p.separate {
+		i = -1 // no example is the doc itself
 	}
 	if p.firstN {
 		var picked []int
@@ -106,23 +132,13 @@ func (p *shotPicker) shots(i int) []int {
 		}
 		return picked
 	}
-	return sampleDistinct(p.rng, p.n, min(p.k+1, p.n), i, p.k)
-}
-
-// sampleDistinct draws m distinct indices of [0, n) in random order (partial
-// Fisher–Yates), removes self, and keeps the first k.
-func sampleDistinct(rng *rand.Rand, n, m, self, k int) []int {
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	for i := range m {
-		j := i + rng.IntN(n-i)
-		perm[i], perm[j] = perm[j], perm[i]
+	draw := p.k + 1
+	if p.separate {
+		draw = p.k
 	}
 	var kept []int
-	for _, j := range perm[:m] {
-		if j != self && len(kept) < k {
+	for _, j := range p.rng.Sample(p.pool, min(draw, p.pool)) {
+		if j != i && len(kept) < p.k {
 			kept = append(kept, j)
 		}
 	}
@@ -137,7 +153,7 @@ func MultipleChoice(sc Scorer, enc *Encoder, docs []Doc, opts MCOptions) (*MCRes
 	if opts.Limit > 0 && opts.Limit < n {
 		n = opts.Limit
 	}
-	ctxs, err := Contexts(docs, n, opts.Shots, opts.Seed, opts.FirstN)
+	ctxs, err := ContextsFrom(docs, opts.Fewshot, n, opts.Shots, opts.Seed, opts.FirstN)
 	if err != nil {
 		return nil, err
 	}

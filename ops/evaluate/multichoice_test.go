@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -136,6 +137,43 @@ func TestContextsFewShot(t *testing.T) {
 	}
 	if _, err := Contexts(docs, 4, 4, 1); err == nil {
 		t.Error("4 shots from 4 docs: no error")
+	}
+}
+
+// TestContextsFromFewshotSplit: with a separate few-shot split the examples
+// are its docs (k drawn per doc by the harness's sampler, or its first k),
+// the evaluated docs never serve as examples, and each doc keeps its own text.
+func TestContextsFromFewshotSplit(t *testing.T) {
+	docs := []Doc{{Text: "Q0", Choices: []string{"a0", "b0"}}, {Text: "Q1", Choices: []string{"a1", "b1"}}}
+	var few []Doc
+	for _, s := range []string{"F0", "F1", "F2", "F3", "F4"} {
+		few = append(few, Doc{Text: s, Choices: []string{"x", "y"}, Gold: 1})
+	}
+	first, err := ContextsFrom(docs, few, 2, 2, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range docs {
+		if want := "F0 y\n\nF1 y\n\nQ" + strconv.Itoa(i); first[i][0][0] != want {
+			t.Errorf("first_n doc %d: %q, want %q", i, first[i][0][0], want)
+		}
+	}
+	sampled, err := ContextsFrom(docs, few, 2, 3, 1234, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := NewPyRandom(1234) // CPython's stream (TestPyRandomMatchesCPython)
+	for i := range docs {
+		want := ""
+		for _, j := range rng.Sample(len(few), 3) {
+			want += few[j].Text + " y" + FewshotDelimiter
+		}
+		if want += docs[i].Text; sampled[i][1][0] != want {
+			t.Errorf("sampled doc %d: %q, want %q", i, sampled[i][1][0], want)
+		}
+	}
+	if _, err := ContextsFrom(docs, few, 2, 6, 1, false); err == nil {
+		t.Error("6 shots from a 5-doc few-shot split: no error")
 	}
 }
 

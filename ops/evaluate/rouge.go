@@ -9,8 +9,9 @@ import (
 // in google-research/rouge/rouge_scorer.py and rouge/tokenize.py:
 //
 //   - tokens: lower-case the text, replace every run of characters outside
-//     [a-z0-9] by a space, split on whitespace, drop empty tokens (no
-//     stemming; rouge_score's use_stemmer=False, the default);
+//     [a-z0-9] by a space, split on whitespace, drop empty tokens; with
+//     Rouge.UseStemmer (rouge_score's use_stemmer=True; off by default, as
+//     there) tokens longer than 3 characters are Porter-stemmed (PorterStem);
 //   - rougeL (sentence level): LCS over the whole token lists, P = lcs/len(pred),
 //     R = lcs/len(target), F = 2PR/(P+R) (0 when either side is empty);
 //   - rougeLsum (summary level, section 3.2 of Lin 2004): target and
@@ -28,8 +29,36 @@ type RougeScore struct {
 	F         float64 `json:"fmeasure"`
 }
 
+// Rouge computes ROUGE-L scores; the zero value is rouge_score's default
+// RougeScorer(["rougeL", "rougeLsum"]) (no stemming).
+type Rouge struct {
+	UseStemmer bool // Porter-stem tokens longer than 3 characters (rouge_score's use_stemmer)
+}
+
 // RougeTokens is rouge_score's tokenizer without stemming.
-func RougeTokens(text string) []string {
+func RougeTokens(text string) []string { return Rouge{}.Tokens(text) }
+
+// RougeL is the sentence-level ROUGE-L without stemming.
+func RougeL(target, prediction string) RougeScore { return Rouge{}.L(target, prediction) }
+
+// RougeLsum is the summary-level ROUGE-L without stemming.
+func RougeLsum(target, prediction string) RougeScore { return Rouge{}.Lsum(target, prediction) }
+
+// Tokens is rouge_score's tokenize.tokenize with this scorer's stemmer.
+func (r Rouge) Tokens(text string) []string {
+	tokens := rougeWords(text)
+	if r.UseStemmer {
+		for i, w := range tokens {
+			if len(w) > 3 {
+				tokens[i] = PorterStem(w)
+			}
+		}
+	}
+	return tokens
+}
+
+// rougeWords lower-cases text and splits it on runs of characters outside [a-z0-9].
+func rougeWords(text string) []string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(text) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
@@ -41,9 +70,10 @@ func RougeTokens(text string) []string {
 	return strings.Fields(b.String())
 }
 
-// RougeL is the sentence-level ROUGE-L of prediction against target.
-func RougeL(target, prediction string) RougeScore {
-	t, p := RougeTokens(target), RougeTokens(prediction)
+// L is the sentence-level ROUGE-L (rouge_score's "rougeL") of prediction
+// against target.
+func (r Rouge) L(target, prediction string) RougeScore {
+	t, p := r.Tokens(target), r.Tokens(prediction)
 	if len(t) == 0 || len(p) == 0 {
 		return RougeScore{}
 	}
@@ -51,10 +81,10 @@ func RougeL(target, prediction string) RougeScore {
 	return newRougeScore(float64(lcs), len(p), len(t))
 }
 
-// RougeLsum is the summary-level ROUGE-L (rouge_score's "rougeLsum") of
+// Lsum is the summary-level ROUGE-L (rouge_score's "rougeLsum") of
 // prediction against target, sentences separated by "\n".
-func RougeLsum(target, prediction string) RougeScore {
-	ref, cand := rougeSentences(target), rougeSentences(prediction)
+func (r Rouge) Lsum(target, prediction string) RougeScore {
+	ref, cand := r.sentences(target), r.sentences(prediction)
 	m, n := 0, 0
 	refCount, candCount := map[string]int{}, map[string]int{}
 	for _, s := range ref {
@@ -94,11 +124,11 @@ func newRougeScore(hits float64, predLen, targetLen int) RougeScore {
 	return s
 }
 
-func rougeSentences(text string) [][]string {
+func (r Rouge) sentences(text string) [][]string {
 	var out [][]string
 	for _, line := range strings.Split(text, "\n") {
 		if line != "" {
-			out = append(out, RougeTokens(line))
+			out = append(out, r.Tokens(line))
 		}
 	}
 	return out

@@ -35,7 +35,9 @@ type SuiteTask struct {
 	Limit        int     `json:"limit,omitempty"`  // first N examples (0 = all)
 	Seed         *uint64 `json:"seed,omitempty"`   // few-shot sampler seed (default 1234)
 	MaxGenTokens int     `json:"max_gen_tokens,omitempty"`
-	Sampler      string  `json:"sampler,omitempty"` // "random" | "first_n" (default: the format's)
+	Sampler      string  `json:"sampler,omitempty"`       // "random" | "first_n" (default: the format's)
+	RougeStemmer bool    `json:"rouge_stemmer,omitempty"` // xlsum: Porter-stem ROUGE tokens (default off, as the harness)
+	Fewshot      string  `json:"fewshot,omitempty"`       // file of few-shot examples in the same format (the harness's few-shot split); default: the task's other examples
 }
 
 // DefaultSeed is the few-shot seed when none is given (the CLI's default).
@@ -84,6 +86,9 @@ func ReadSuite(path string) (*Suite, error) {
 			return nil, fmt.Errorf("evaluate: suite %s task %d has no task file", path, i)
 		}
 		t.Task = rel(t.Task)
+		if t.Fewshot != "" {
+			t.Fewshot = rel(t.Fewshot)
+		}
 		if t.Benchmark == "" {
 			t.Benchmark = string(f)
 		}
@@ -99,6 +104,9 @@ func ReadSuite(path string) (*Suite, error) {
 		if t.Sampler != "" && t.Sampler != "random" && t.Sampler != "first_n" {
 			return nil, fmt.Errorf("evaluate: suite %s task %d (%s): sampler %q: want random or first_n", path, i, t.Benchmark, t.Sampler)
 		}
+		if t.RougeStemmer && f != FormatXLSum {
+			return nil, fmt.Errorf("evaluate: suite %s task %d (%s): rouge_stemmer applies to the xlsum format only, not %s", path, i, t.Benchmark, f)
+		}
 	}
 	return &s, nil
 }
@@ -109,6 +117,10 @@ type LoadedTask struct {
 	Format Format
 	MC     []Doc    // log-likelihood formats
 	Gen    *GenTask // generation formats
+	// The few-shot split (spec.Fewshot), in the same format; nil when the
+	// examples come from the task's other docs.
+	FewshotMC  []Doc
+	FewshotGen *GenTask
 }
 
 // LoadTask reads the task file of spec.
@@ -120,8 +132,14 @@ func LoadTask(spec SuiteTask) (*LoadedTask, error) {
 	lt := &LoadedTask{Spec: spec, Format: f}
 	if IsGenFormat(f) {
 		lt.Gen, err = ReadGenTask(spec.Task, f)
+		if err == nil && spec.Fewshot != "" {
+			lt.FewshotGen, err = ReadGenTask(spec.Fewshot, f)
+		}
 	} else {
 		lt.MC, err = ReadTask(spec.Task, f)
+		if err == nil && spec.Fewshot != "" {
+			lt.FewshotMC, err = ReadTask(spec.Fewshot, f)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -157,12 +175,16 @@ func EvaluateTask(ev Evaluators, t *LoadedTask) (*TaskResult, error) {
 		if ev.Generator == nil {
 			return nil, fmt.Errorf("evaluate: %s needs a generator", t.Format)
 		}
-		return EvaluateGen(ev.Generator, ev.Code, t.Gen, GenOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: firstN, MaxGenTokens: t.Spec.MaxGenTokens})
+		opts := GenOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: firstN, MaxGenTokens: t.Spec.MaxGenTokens, RougeStemmer: t.Spec.RougeStemmer}
+		if t.FewshotGen != nil {
+			opts.Fewshot = t.FewshotGen.Docs
+		}
+		return EvaluateGen(ev.Generator, ev.Code, t.Gen, opts)
 	}
 	if ev.Scorer == nil || ev.Encoder == nil {
 		return nil, fmt.Errorf("evaluate: %s needs a log-likelihood scorer and encoder", t.Format)
 	}
-	opts := MCOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: t.Format == FormatMMLU}
+	opts := MCOptions{Shots: t.Spec.Shots, Seed: seed, Limit: t.Spec.Limit, FirstN: t.Format == FormatMMLU, Fewshot: t.FewshotMC}
 	if firstN != nil {
 		opts.FirstN = *firstN
 	}

@@ -116,12 +116,13 @@ func TestReadSuiteErrors(t *testing.T) {
 	dir := t.TempDir()
 	for body, want := range map[string]string{
 		`{"models": [], "tasks": []}`: "at least one model",
-		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "squad"}]}`:                      "unknown task format",
-		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "mbpp", "metric": "acc"}]}`:      "no metric \"acc\"",
-		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "shots": -1}]}`:           "must be ≥ 0",
-		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "sampler": "balanced"}]}`: "sampler",
-		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "shot": 1}]}`:             "unknown field",
-		`{"models": [{"name": "x"}], "tasks": [{"task": "t.jsonl", "format": "arc"}]}`:                        "no path",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "squad"}]}`:                        "unknown task format",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "mbpp", "metric": "acc"}]}`:        "no metric \"acc\"",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "shots": -1}]}`:             "must be ≥ 0",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "sampler": "balanced"}]}`:   "sampler",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "arc", "shot": 1}]}`:               "unknown field",
+		`{"models": [{"name": "x"}], "tasks": [{"task": "t.jsonl", "format": "arc"}]}`:                          "no path",
+		`{"models": [{"path": "m"}], "tasks": [{"task": "t.jsonl", "format": "gsm8k", "rouge_stemmer": true}]}`: "xlsum format only",
 	} {
 		_, err := ReadSuite(writeSuite(t, dir, body))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "suite") {

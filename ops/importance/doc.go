@@ -23,4 +23,6 @@
 // Rank stability: batches are dealt round-robin into K disjoint parts that
 // are accumulated separately during the same pass (no extra forward cost),
 // and the Spearman rank correlation of every axis is reported between parts.
+// Spearman and KendallTau (τ-b) are the rank correlations, for any two score
+// vectors.
 package importance

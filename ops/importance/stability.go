@@ -163,3 +163,41 @@ func SummarizeStability(rs *results.RankStability) map[string]AxisSummary {
 	}
 	return out
 }
+
+// KendallTau is Kendall's τ-b of a and b: (concordant − discordant pairs) /
+// √((pairs not tied in a)·(pairs not tied in b)); a pair tied in either
+// vector is neither concordant nor discordant. Like Spearman, two constant
+// vectors give 1 and a constant and a varying one 0.
+func KendallTau(a, b []float64) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("importance: Kendall τ of vectors of lengths %d and %d", len(a), len(b))
+	}
+	if len(a) == 0 {
+		return 0, fmt.Errorf("importance: Kendall τ of empty vectors")
+	}
+	var conc, disc, tieA, tieB float64 // tieA: tied in a only; tieB: in b only
+	for i := range a {
+		for j := i + 1; j < len(a); j++ {
+			da, db := a[i]-a[j], b[i]-b[j]
+			switch {
+			case da == 0 && db == 0:
+			case da == 0:
+				tieA++
+			case db == 0:
+				tieB++
+			case (da > 0) == (db > 0):
+				conc++
+			default:
+				disc++
+			}
+		}
+	}
+	notTiedA, notTiedB := conc+disc+tieB, conc+disc+tieA
+	switch {
+	case notTiedA == 0 && notTiedB == 0:
+		return 1, nil
+	case notTiedA == 0 || notTiedB == 0:
+		return 0, nil
+	}
+	return (conc - disc) / math.Sqrt(notTiedA*notTiedB), nil
+}

@@ -12,29 +12,48 @@ import (
 // spearmanTolerance is the float tolerance of hand-known correlations.
 const spearmanTolerance = 1e-12
 
-func TestSpearman(t *testing.T) {
+// TestRankCorrelations checks Spearman's ρ and Kendall's τ-b on
+// hand-computed cases.
+func TestRankCorrelations(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		a, b []float64
-		want float64
+		name              string
+		a, b              []float64
+		spearman, kendall float64
 	}{
-		{"identical", []float64{3, 1, 2}, []float64{3, 1, 2}, 1},
-		{"monotone transform", []float64{1, 2, 3, 4}, []float64{10, 200, 3000, 40000}, 1},
-		{"reversed", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, -1},
-		// ranks a = 1,2,3,4,5; b = 2,1,4,3,5 → Σd² = 4 → 1 − 6·4/(5·24) = 0.8
-		{"two swaps", []float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8},
-		// ties: a ranks 1.5,1.5,3; b ranks 1,2,3 → Pearson = 0.8660…
-		{"ties", []float64{1, 1, 2}, []float64{1, 2, 3}, math.Sqrt(3) / 2},
-		{"both constant", []float64{5, 5, 5}, []float64{2, 2, 2}, 1},
-		{"one constant", []float64{5, 5, 5}, []float64{1, 2, 3}, 0},
+		{"identical", []float64{3, 1, 2}, []float64{3, 1, 2}, 1, 1},
+		{"monotone transform", []float64{1, 2, 3, 4}, []float64{10, 200, 3000, 40000}, 1, 1},
+		{"reversed", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, -1, -1},
+		// ρ: ranks a = 1,2,3,4,5; b = 2,1,4,3,5 → Σd² = 4 → 1 − 6·4/(5·24) = 0.8
+		// τ: 10 pairs, 2 discordant ((0,1), (2,3)) → (8 − 2)/10
+		{"two swaps", []float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8, 0.6},
+		// ρ: rank differences 1, −1, 0, 0 → 1 − 6·2/(4·15) = 0.8
+		// τ: 6 pairs, one discordant (0,1): (5 − 1)/6
+		{"one swap", []float64{1, 2, 3, 4}, []float64{2, 1, 3, 4}, 0.8, 2.0 / 3},
+		// ρ: a ranks 1.5,1.5,3; b ranks 1,2,3 → Pearson = √3/2
+		// τ: pair (0,1) tied in a only, 2 concordant: 2/√(2·3)
+		{"tie in one", []float64{1, 1, 2}, []float64{1, 2, 3}, math.Sqrt(3) / 2, 2 / math.Sqrt(6)},
+		// τ: pair (0,1) tied in both; 4 concordant, 1 discordant: 3/√(5·5)
+		// ρ: ranks a = 1.5,1.5,3,4; b = 1.5,1.5,4,3 (mean 2.5) → cov 3.5, var 4.5 each → 7/9
+		{"tie in both", []float64{1, 1, 2, 3}, []float64{1, 1, 3, 2}, 7.0 / 9, 0.6},
+		{"both constant", []float64{5, 5, 5}, []float64{2, 2, 2}, 1, 1},
+		{"one constant", []float64{5, 5, 5}, []float64{1, 2, 3}, 0, 0},
 	} {
-		got, err := Spearman(tc.a, tc.b)
-		if err != nil || math.Abs(got-tc.want) > spearmanTolerance {
-			t.Errorf("%s: Spearman = %v, %v; want %v", tc.name, got, err, tc.want)
+		rho, err := Spearman(tc.a, tc.b)
+		if err != nil || math.Abs(rho-tc.spearman) > spearmanTolerance {
+			t.Errorf("%s: Spearman = %v, %v; want %v", tc.name, rho, err, tc.spearman)
+		}
+		tau, err := KendallTau(tc.a, tc.b)
+		if err != nil || math.Abs(tau-tc.kendall) > spearmanTolerance {
+			t.Errorf("%s: KendallTau = %v, %v; want %v", tc.name, tau, err, tc.kendall)
 		}
 	}
-	if _, err := Spearman([]float64{1}, []float64{1, 2}); err == nil {
-		t.Error("length mismatch not reported")
+	for name, f := range map[string]func(a, b []float64) (float64, error){"Spearman": Spearman, "KendallTau": KendallTau} {
+		if _, err := f([]float64{1}, []float64{1, 2}); err == nil {
+			t.Errorf("%s: length mismatch not reported", name)
+		}
+		if _, err := f(nil, nil); err == nil {
+			t.Errorf("%s: empty vectors not reported", name)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gominitron/gominitron/ops/distill"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/results"
@@ -131,7 +132,7 @@ func New(backend compute.Backend, m *llm.Model, imp *results.Importance, ids [][
 		})
 		logits := ConvertDType(out.Logits, dtypes.Float32) // [batchSize, seqLen, vocab]
 		loss := llm.NextTokenLoss(logits, ids, valid)
-		return []*Node{loss, klDivergence(refLP, LogSoftmax(logits, -1), valid)}
+		return []*Node{loss, distill.MaskedMean(distill.KLFromLogProbs(refLP, LogSoftmax(logits, -1)), valid)} // mean KL(full ‖ pruned) over valid positions
 	})
 	if err != nil {
 		return nil, fmt.Errorf("interactive.New: %w", err)
@@ -142,16 +143,6 @@ func New(backend compute.Backend, m *llm.Model, imp *results.Importance, ids [][
 	}
 	e.full = full
 	return e, nil
-}
-
-// klDivergence is the mean over valid positions of KL(p ‖ q) =
-// Σ_v p_v (log p_v − log q_v), from log-probabilities [batchSize, seqLen,
-// vocab]; valid is [batchSize, seqLen] bool. float32 scalar.
-func klDivergence(logP, logQ, valid *Node) *Node {
-	perToken := ReduceSum(Mul(Exp(logP), Sub(logP, logQ)), -1) // [batchSize, seqLen]
-	w := ConvertDType(valid, dtypes.Float32)
-	count := Max(ReduceAllSum(w), ScalarOne(w.Graph(), dtypes.Float32))
-	return Div(ReduceAllSum(Mul(perToken, w)), count)
 }
 
 // padBatch right-pads rows with id 0 and checks ids against the vocabulary.

@@ -29,6 +29,14 @@ type GenerateOptions struct {
 	// token is kept in the output). Empty = always generate MaxNewTokens.
 	// Use Config.EOSTokenIDs for the Hugging Face behaviour.
 	StopTokens []int
+
+	// StopWhen, when set, is asked after every new token of a row that is
+	// still running, with that row's new tokens so far (stop token
+	// included); true stops the row there (a text stop string, say). The
+	// whole batch ends when every row has stopped, so rows that stop early
+	// save decode steps. Like StopTokens it makes the ids come back to the
+	// host each step.
+	StopWhen func(row int, newTokens []int32) bool
 }
 
 func (o *GenerateOptions) validate() error {

@@ -114,6 +114,17 @@ func TestGenerateSampling(t *testing.T) {
 	if s := gen(GenerateOptions{MaxNewTokens: 10, StopTokens: []int{stop}}); !slices.Equal(s, greedy[:len(ref.Prompt)+3]) {
 		t.Errorf("stop at %d: got %v, want %v", stop, s, greedy[:len(ref.Prompt)+3])
 	}
+	// StopWhen sees the row's new tokens after each step and ends it there.
+	var seen []int
+	if s := gen(GenerateOptions{MaxNewTokens: 10, StopWhen: func(row int, toks []int32) bool {
+		seen = append(seen, len(toks))
+		return len(toks) == 4
+	}}); !slices.Equal(s, greedy[:len(ref.Prompt)+4]) {
+		t.Errorf("StopWhen after 4 tokens: got %v, want %v", s, greedy[:len(ref.Prompt)+4])
+	}
+	if !slices.Equal(seen, []int{1, 2, 3, 4}) {
+		t.Errorf("StopWhen was asked with %v new tokens, want 1, 2, 3, 4", seen)
+	}
 	for _, bad := range []GenerateOptions{{MaxNewTokens: 0}, {MaxNewTokens: 1, TopK: -1}, {MaxNewTokens: 1, TopP: -0.5}} {
 		if _, err := r.Generate(prompt, bad); err == nil {
 			t.Errorf("options %+v: no error", bad)

@@ -231,8 +231,8 @@ func (r *Runner) getForwardExec() (*model.Exec, error) {
 // kept on the device and seeded by opts.Seed) and fed straight back, so per
 // step only the step and prompt-length scalars go up; the cache stays on the
 // device and its buffers are donated to the step that overwrites them.
-// Without StopTokens the ids are read back only at the end; with them,
-// [batchSize] ids per step.
+// Without StopTokens or StopWhen the ids are read back only at the end; with
+// them, [batchSize] ids per step.
 func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -293,7 +293,7 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		out[b] = slices.Clone(prompts[b])
 	}
 	finished := make([]bool, batchSize)
-	readEachStep := len(opts.StopTokens) > 0
+	readEachStep := len(opts.StopTokens) > 0 || opts.StopWhen != nil
 	var steps []*tensors.Tensor // every step's ids, in order
 	defer func() {
 		for _, p := range steps {
@@ -310,7 +310,8 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 					continue
 				}
 				out[b] = append(out[b], tok)
-				if slices.Contains(opts.StopTokens, int(tok)) || step+1 == opts.MaxNewTokens {
+				if slices.Contains(opts.StopTokens, int(tok)) || step+1 == opts.MaxNewTokens ||
+					(opts.StopWhen != nil && opts.StopWhen(b, out[b][len(prompts[b]):])) {
 					finished[b] = true
 				}
 				allDone = allDone && finished[b]

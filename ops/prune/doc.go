@@ -16,6 +16,10 @@
 // weight bytes and KV-cache bytes per token of a plan (microseconds, for a
 // notebook slider), and MaskedView gives the 0/1 masks and skipped layers
 // that emulate the plan on the unpruned model through llm.ForwardOptions.
+// PlanParams counts a plan's parameters; WidthPlan finds the balanced
+// hidden/FFN cut closest to a parameter budget, DepthPlan the layer-count
+// plan, and EnumerateShapes lists every (layers, heads, hidden, FFN) plan
+// within ±tolerance of a budget on the WidthGrid (P1's search space).
 //
 // Tensor surgery (docs/method.md, "Cutting a Llama block"), with kept hidden
 // channels H, kept FFN neurons F and kept query heads Q of a layer:

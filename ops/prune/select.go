@@ -171,7 +171,7 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 		}
 		bs := imp.BlockScores
 		if bs.BlockSize != k {
-			return 0, fmt.Errorf("drop-block %d but scores have block_scores for blocks of %d layers (rerun importance with --blocks %d)", k, bs.BlockSize, k)
+			return 0, fmt.Errorf("drop-block %d but scores have block_scores for blocks of %d layers (rerun importance with importance.Options.BlockSize %d)", k, bs.BlockSize, k)
 		}
 		if err := checkScores("block_scores.values", bs.Values, n-k+1, "block starts"); err != nil {
 			return 0, err
@@ -182,14 +182,14 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 		return bottom1(bs.Values), nil
 	}
 	if imp == nil || len(imp.BlockLMLoss) == 0 {
-		return 0, fmt.Errorf("drop-block %d needs block_lm_loss in scores (run importance with --blocks %d)", k, k)
+		return 0, fmt.Errorf("drop-block %d needs block_lm_loss in scores (run importance with importance.Options.BlockSize %d)", k, k)
 	}
 	size := imp.BlockSize
 	if size == 0 { // not recorded: infer from the number of start positions
 		size = n - len(imp.BlockLMLoss) + 1
 	}
 	if size != k {
-		return 0, fmt.Errorf("drop-block %d but scores have block_lm_loss for blocks of %d layers (rerun importance with --blocks %d)", k, size, k)
+		return 0, fmt.Errorf("drop-block %d but scores have block_lm_loss for blocks of %d layers (rerun importance with importance.Options.BlockSize %d)", k, size, k)
 	}
 	if err := checkScores("block_lm_loss", imp.BlockLMLoss, n-k+1, "block starts"); err != nil {
 		return 0, err

@@ -56,20 +56,17 @@ type FinetuneOptions struct {
 
 // Finetune fine-tunes a Hugging Face model on a corpus (teacher correction)
 // and exports the result to OutDir/model (with the tokenizer files copied
-// when found). Metrics and checkpoints go to OutDir as for TrainRecipe.
+// when found). Metrics and checkpoints go to OutDir as for RunRecipe.
 func Finetune(o FinetuneOptions) (*Report, error) {
-	log := o.Log
-	if log == nil {
-		log = os.Stderr
-	}
+	log := o.log()
 	if o.ModelDir == "" || o.OutDir == "" || len(o.Data) == 0 {
 		return nil, fmt.Errorf("train: finetune needs a model folder, data and an output folder")
 	}
 	if abs(o.ModelDir) == abs(o.OutDir) || abs(filepath.Join(o.OutDir, ModelDir)) == abs(o.ModelDir) {
-		return nil, fmt.Errorf("train: --out %s would overwrite the source model %s", o.OutDir, o.ModelDir)
+		return nil, fmt.Errorf("train: FinetuneOptions.OutDir %s would overwrite the source model %s", o.OutDir, o.ModelDir)
 	}
 	if latest, _ := LatestCheckpoint(filepath.Join(o.OutDir, CheckpointsDir)); latest != "" && !o.Resume {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", o.OutDir, latest)
+		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): set FinetuneOptions.Resume to continue, or choose another FinetuneOptions.OutDir", o.OutDir, latest)
 	}
 	p := o.Train
 	if o.OriginalPeakLR == 0 {
@@ -151,9 +148,12 @@ func Finetune(o FinetuneOptions) (*Report, error) {
 		return nil, err
 	}
 	defer tokens.Close()
-	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: p, outDir: o.OutDir, log: log, opts: o.RecipeOptions, tokenizer: tok,
-		init:      func() (*llm.Model, error) { return llm.LoadModel(o.ModelDir, dtypes.Float32) },
-		copyFiles: []string{filepath.Join(o.ModelDir, "generation_config.json")}})
+	m, err := llm.LoadModel(o.ModelDir, dtypes.Float32)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := runLM(LMRun{Model: m, Tokens: tokens, Params: p, OutDir: o.OutDir, Options: o.RecipeOptions},
+		ExportOptions{Tokenizer: tok, CopyFiles: []string{filepath.Join(o.ModelDir, "generation_config.json")}})
 	if rep != nil {
 		rep.Recipe, rep.Command = "finetune", o.Command
 		rep.Data = map[string]string{"tokens": tokensPath, "source_model": o.ModelDir}
@@ -179,7 +179,7 @@ func finetuneTokens(o FinetuneOptions, tok *tokenize.Tokenizer, log io.Writer) (
 				return o.Data[0], nil
 			}
 		}
-		return "", fmt.Errorf("train: %s has no tokenizer.json: pass --tokenizer to pack %v", o.ModelDir, o.Data)
+		return "", fmt.Errorf("train: %s has no tokenizer.json: set FinetuneOptions.Tokenizer to pack %v", o.ModelDir, o.Data)
 	}
 	field := o.Field
 	if field == "" {

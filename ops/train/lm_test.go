@@ -19,6 +19,25 @@ func tinyLlama() *llm.Config {
 		MaxPositions: 32, RMSNormEps: 1e-5, HiddenAct: "silu", RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}}
 }
 
+// newLMTrainer is a trainer of the LM loss (compute dtype dt) on a
+// llm.InitWeights(cfg, float32, seed).
+func newLMTrainer(tb testing.TB, cfg *llm.Config, seed uint64, dt dtypes.DType, c Config) *Trainer {
+	tb.Helper()
+	m, err := llm.InitWeights(cfg, dtypes.Float32, seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := model.NewStore()
+	if err := m.ToStore(store, ModelScope); err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := New(testBackend(tb), store, LMLoss(cfg, ModelScope, dt), c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
 // TestLMLossDTypes: the LM loss of a fresh model is ≈ ln(vocab) in float32
 // and bfloat16 compute, and a bfloat16 step updates float32 masters.
 func TestLMLossDTypes(t *testing.T) {
@@ -27,18 +46,7 @@ func TestLMLossDTypes(t *testing.T) {
 	batch := batchTensor(seqs)
 	losses := map[dtypes.DType]float64{}
 	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
-		m, err := llm.InitWeights(cfg, dtypes.Float32, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		store := model.NewStore()
-		if err := m.ToStore(store, ModelScope); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := New(testBackend(t), store, LMLoss(cfg, ModelScope, dt), Config{Schedule: Schedule{PeakLR: 1e-2, TotalSteps: 3}, AdamW: DefaultAdamW()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := newLMTrainer(t, cfg, 3, dt, Config{Schedule: Schedule{PeakLR: 1e-2, TotalSteps: 3}, AdamW: DefaultAdamW()})
 		res, err := tr.TrainStep([]*tensors.Tensor{batch})
 		if err != nil {
 			t.Fatal(err)
@@ -63,19 +71,7 @@ func TestLMLossDTypes(t *testing.T) {
 func BenchmarkTrainStep(b *testing.B) {
 	cfg := tinyLlama()
 	cfg.MaxPositions = 64
-	m, err := llm.InitWeights(cfg, dtypes.Float32, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store := model.NewStore()
-	if err := m.ToStore(store, ModelScope); err != nil {
-		b.Fatal(err)
-	}
-	tr, err := New(testBackend(b), store, LMLoss(cfg, ModelScope, dtypes.Float32),
-		Config{Schedule: Schedule{PeakLR: 1e-3, TotalSteps: 1 << 30}, AdamW: DefaultAdamW(), ClipNorm: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr := newLMTrainer(b, cfg, 1, dtypes.Float32, Config{Schedule: Schedule{PeakLR: 1e-3, TotalSteps: 1 << 30}, AdamW: DefaultAdamW(), ClipNorm: 1})
 	seqs := toySequences(8, 33, 1)
 	for i := range seqs {
 		for j := range seqs[i] {

@@ -11,10 +11,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/gominitron/gominitron/internal/fileio"
-	gombackend "github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
@@ -210,7 +208,7 @@ func (r *Recipe) configForVocab(vocab int) *llm.Config {
 	return cfg
 }
 
-// RecipeOptions are the run-time options of TrainRecipe.
+// RecipeOptions are the run-time options of RunRecipe (and Finetune, TrainLM).
 type RecipeOptions struct {
 	Resume   bool           // continue from OUT/checkpoints (required if checkpoints exist)
 	Log      io.Writer      // progress and stage messages (default os.Stderr)
@@ -219,6 +217,14 @@ type RecipeOptions struct {
 	// StopAfter, when > 0, stops after that many updates (with a checkpoint).
 	StopAfter int
 	Command   string // recorded in the report (the exact command line)
+}
+
+// log is o.Log, or os.Stderr.
+func (o RecipeOptions) log() io.Writer {
+	if o.Log == nil {
+		return os.Stderr
+	}
+	return o.Log
 }
 
 // Report is what a training run writes to OUT/report.json.
@@ -256,20 +262,26 @@ const (
 	ReportFile   = "report.json"
 )
 
-// TrainRecipe runs a recipe end to end into outDir: corpus (fetched if
-// needed), tokenizer (trained if needed), token file, bigram baseline, model
-// init, training with checkpoints, export of the trained model as a Hugging
-// Face folder (OUT/model, with the tokenizer), greedy samples and a report.
-func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) {
-	log := opts.Log
-	if log == nil {
-		log = os.Stderr
-	}
+// RunRecipe runs a recipe end to end into outDir. It is the composition of
+// steps a notebook can call one by one:
+//
+//	sources, err := RecipeSources(r.Data, log)                  // corpus (fetched if needed)
+//	tok, err := RecipeTokenizer(r.Data, sources, outDir, log)   // trained into OUT/tokenizer if needed
+//	tokens, err := PackRecipe(r.Data, sources, tok, outDir, log) // OUT/data.tokens
+//	m, err := llm.InitWeights(r.Config(tok), dtypes.Float32, r.Train.Seed) // random init
+//	rep, trained, err := TrainLM(LMRun{Model: m, Tokens: tokens, Params: r.Train, OutDir: outDir, Bigram: true})
+//	err = ExportLM(trained, filepath.Join(outDir, ModelDir), ExportOptions{Tokenizer: tok})
+//	samples, err := GreedySamples(backend, trained, tok, SamplePrompts, 32)
+//
+// then writes OUT/report.json. With opts.Resume training continues from
+// OUT/checkpoints (required when checkpoints exist).
+func RunRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) {
+	log := opts.log()
 	timings := map[string]float64{}
 	stage := time.Now()
 	ckDir := filepath.Join(outDir, CheckpointsDir)
 	if latest, _ := LatestCheckpoint(ckDir); latest != "" && !opts.Resume {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another --out", outDir, latest)
+		return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): set RecipeOptions.Resume to continue, or choose another output folder", outDir, latest)
 	}
 	if err := r.checkFits(max(r.Data.VocabSize, 0)); err != nil {
 		return nil, err
@@ -279,38 +291,17 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 		return nil, err
 	}
 	defer lock.Release()
-	// 1. Corpus.
-	sources, err := recipeSources(r.Data, log)
+	sources, err := RecipeSources(r.Data, log)
 	if err != nil {
 		return nil, err
 	}
-	// 2. Tokenizer.
-	tokPath := r.Data.Tokenizer
-	if tokPath == "" {
-		tokPath = filepath.Join(outDir, TokenizerDir)
-		if _, err := os.Stat(filepath.Join(tokPath, "tokenizer.json")); err != nil {
-			fmt.Fprintf(log, "training a byte-level BPE tokenizer (vocab %d) into %s\n", r.Data.VocabSize, tokPath)
-			if err := data.TrainTokenizer(sources, r.Data.VocabSize, tokPath); err != nil {
-				return nil, err
-			}
-		}
-	}
-	tok, err := tokenize.Load(tokPath)
+	tok, err := RecipeTokenizer(r.Data, sources, outDir, log)
 	if err != nil {
 		return nil, err
 	}
 	timings["tokenizer"] = time.Since(stage).Seconds()
 	stage = time.Now()
-	// 3. Token file.
-	tokensPath := filepath.Join(outDir, TokensFile)
-	if _, err := os.Stat(tokensPath); err != nil {
-		fmt.Fprintf(log, "packing the corpus into %s\n", tokensPath)
-		if _, err := data.Pack(data.PackOptions{Sources: sources, Tokenizer: tok, Out: tokensPath,
-			ValFraction: r.Data.ValFraction, Seed: r.Data.SplitSeed, EOS: -1}); err != nil {
-			return nil, err
-		}
-	}
-	tokens, err := data.OpenTokens(tokensPath)
+	tokens, err := PackRecipe(r.Data, sources, tok, outDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -320,21 +311,58 @@ func TrainRecipe(r *Recipe, outDir string, opts RecipeOptions) (*Report, error) 
 	if err := r.checkFits(cfg.VocabSize); err != nil {
 		return nil, err
 	}
-	rep, err := runLM(lmRun{cfg: cfg, tokens: tokens, params: r.Train, outDir: outDir, log: log, opts: opts, tokenizer: tok,
-		init: func() (*llm.Model, error) { return llm.InitWeights(cfg, dtypes.Float32, r.Train.Seed) }, bigram: true})
+	m, err := llm.InitWeights(cfg, dtypes.Float32, r.Train.Seed)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := runLM(LMRun{Model: m, Tokens: tokens, Params: r.Train, OutDir: outDir, Options: opts, Bigram: true},
+		ExportOptions{Tokenizer: tok})
 	if err != nil {
 		return rep, err
 	}
 	rep.Recipe, rep.Command = r.Name, opts.Command
-	rep.Data = map[string]string{"tokens": tokensPath, "tokenizer": tok.Path()}
+	rep.Data = map[string]string{"tokens": filepath.Join(outDir, TokensFile), "tokenizer": tok.Path()}
 	for k, v := range timings {
 		rep.Timings[k] = v
 	}
 	return rep, results.SaveJSON(filepath.Join(outDir, ReportFile), rep)
 }
 
-// recipeSources fetches a demo corpus if asked and returns the sources.
-func recipeSources(d DataRecipe, log io.Writer) ([]data.Source, error) {
+// RecipeTokenizer loads d.Tokenizer, or (when d names none) the tokenizer
+// in outDir/TokenizerDir, training a byte-level BPE of d.VocabSize on
+// sources there first if it does not exist yet.
+func RecipeTokenizer(d DataRecipe, sources []data.Source, outDir string, log io.Writer) (*tokenize.Tokenizer, error) {
+	tokPath := d.Tokenizer
+	if tokPath == "" {
+		tokPath = filepath.Join(outDir, TokenizerDir)
+		if _, err := os.Stat(filepath.Join(tokPath, "tokenizer.json")); err != nil {
+			fmt.Fprintf(log, "training a byte-level BPE tokenizer (vocab %d) into %s\n", d.VocabSize, tokPath)
+			if err := data.TrainTokenizer(sources, d.VocabSize, tokPath); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return tokenize.Load(tokPath)
+}
+
+// PackRecipe opens outDir/TokensFile, packing sources into it with tok
+// first (d.ValFraction of the documents held out, split by d.SplitSeed) if
+// it does not exist yet. The caller closes the tokens.
+func PackRecipe(d DataRecipe, sources []data.Source, tok *tokenize.Tokenizer, outDir string, log io.Writer) (*data.Tokens, error) {
+	tokensPath := filepath.Join(outDir, TokensFile)
+	if _, err := os.Stat(tokensPath); err != nil {
+		fmt.Fprintf(log, "packing the corpus into %s\n", tokensPath)
+		if _, err := data.Pack(data.PackOptions{Sources: sources, Tokenizer: tok, Out: tokensPath,
+			ValFraction: d.ValFraction, Seed: d.SplitSeed, EOS: -1}); err != nil {
+			return nil, err
+		}
+	}
+	return data.OpenTokens(tokensPath)
+}
+
+// RecipeSources fetches d's demo corpus into its data dir if asked (cached)
+// and returns the sources to tokenize and pack.
+func RecipeSources(d DataRecipe, log io.Writer) ([]data.Source, error) {
 	field := d.Field
 	if field == "" {
 		field = "text"
@@ -366,176 +394,4 @@ func recipeSources(d DataRecipe, log io.Writer) ([]data.Source, error) {
 		srcs = append(srcs, data.Source{Path: f, Format: "auto", Field: field})
 	}
 	return srcs, nil
-}
-
-// lmRun is one LM training run on a token file (shared by TrainRecipe and
-// Finetune).
-type lmRun struct {
-	cfg       *llm.Config
-	tokens    *data.Tokens
-	params    TrainParams
-	outDir    string
-	log       io.Writer
-	opts      RecipeOptions
-	tokenizer *tokenize.Tokenizer // for samples and the exported folder (optional)
-	init      func() (*llm.Model, error)
-	bigram    bool
-	copyFiles []string // extra files copied into the exported folder
-}
-
-func runLM(run lmRun) (*Report, error) {
-	p := run.params
-	backend := run.opts.Backend
-	if backend == nil {
-		var err error
-		if backend, err = gombackend.New(); err != nil {
-			return nil, err
-		}
-	}
-	rep := &Report{Timings: map[string]float64{}, Extra: map[string]any{}}
-	computeDType, _ := parseDType(p.DType)
-	saveDType := dtypes.InvalidDType // SaveModel's default: the config's torch_dtype
-	if p.SaveDType != "" {
-		saveDType, _ = parseDType(p.SaveDType)
-	}
-	trainIt, err := NewTokenBatches(run.tokens, data.BatchOptions{Split: data.Train, BatchSize: p.BatchSize, SeqLen: p.SeqLen,
-		Seed: p.Seed, Shuffle: true, VocabSize: run.cfg.VocabSize, MaxContext: run.cfg.MaxPositions - 1})
-	if err != nil {
-		return nil, err
-	}
-	val, err := ValBatches(run.tokens, data.Val, p.BatchSize, p.SeqLen, p.ValBatches)
-	if err != nil {
-		return nil, err
-	}
-	rep.TrainTokens, _ = run.tokens.SplitLen(data.Train)
-	rep.ValTokens = int64(len(val) * p.BatchSize * p.SeqLen)
-	if run.bigram {
-		stage := time.Now()
-		n := rep.TrainTokens
-		all := make([]int32, n)
-		if err := run.tokens.Read(data.Train, 0, all); err != nil {
-			return nil, err
-		}
-		if rep.Bigram, err = EvaluateBigram(run.cfg.VocabSize, all, val); err != nil {
-			return nil, err
-		}
-		rep.Timings["bigram"] = time.Since(stage).Seconds()
-		fmt.Fprintf(run.log, "bigram baseline (add-k, best k=%g): val loss %.4f (unigram %.4f) on %d val tokens\n",
-			rep.Bigram.BestK, rep.Bigram.BestLoss, rep.Bigram.Unigram, rep.ValTokens)
-	}
-	m, err := run.init()
-	if err != nil {
-		return nil, err
-	}
-	store := model.NewStore()
-	if err := m.ToStore(store, ModelScope); err != nil {
-		return nil, err
-	}
-	if err := store.SetRNGStateFromSeed(int64(p.Seed)); err != nil { // in-graph randomness (none in the LM loss) is seeded too
-		return nil, err
-	}
-	rep.Params = run.cfg.Params().Total
-	rep.Config = run.cfg.HF()
-	tr, err := New(backend, store, LMLoss(run.cfg, ModelScope, computeDType), p.trainerConfig())
-	if err != nil {
-		return nil, err
-	}
-	if run.opts.Resume {
-		path, err := tr.Resume(run.outDir, trainIt)
-		if err != nil {
-			return nil, err
-		}
-		if path != "" {
-			fmt.Fprintf(run.log, "resumed from %s (step %d)\n", path, tr.Step())
-		}
-	}
-	progress := run.opts.Progress
-	if progress == nil {
-		progress = TerminalProgress(run.log, p.LogEvery)
-	}
-	fmt.Fprintf(run.log, "training %d parameters for %d updates of %d×%d tokens (%d micro-batches each); metrics: %s; checkpoints: %s\n",
-		rep.Params, p.Steps, p.BatchSize*max(1, p.AccumSteps), p.SeqLen+1, max(1, p.AccumSteps),
-		filepath.Join(run.outDir, MetricsFile), filepath.Join(run.outDir, CheckpointsDir))
-	stage := time.Now()
-	sum, err := tr.Run(RunOptions{OutDir: run.outDir, Train: trainIt, Val: val, EvalEvery: p.EvalEvery,
-		CheckpointEvery: p.CheckpointEvery, KeepCheckpoints: p.KeepCheckpoints, Progress: progress, StopAfter: run.opts.StopAfter})
-	rep.Summary = sum
-	rep.Timings["train"] = time.Since(stage).Seconds()
-	if err != nil {
-		return rep, err
-	}
-	if tr.Step() < p.Steps {
-		fmt.Fprintf(run.log, "stopped after %d of %d updates; continue with --resume\n", tr.Step(), p.Steps)
-		return rep, nil
-	}
-	// Export.
-	trained, err := llm.ModelFromStore(run.cfg, store, ModelScope)
-	if err != nil {
-		return rep, err
-	}
-	rep.Model = filepath.Join(run.outDir, ModelDir)
-	if err := llm.SaveModel(rep.Model, trained, llm.SaveOptions{DType: saveDType, Overwrite: true}); err != nil {
-		return rep, err
-	}
-	files := run.copyFiles
-	if run.tokenizer != nil && run.tokenizer.Path() != "" {
-		dir := run.tokenizer.Path()
-		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-			dir = filepath.Dir(dir)
-		}
-		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
-			files = append(files, filepath.Join(dir, f))
-		}
-	}
-	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
-			continue
-		}
-		if _, err := fileio.CopySideFile(filepath.Dir(f), filepath.Base(f), filepath.Join(rep.Model, filepath.Base(f))); err != nil {
-			return rep, fmt.Errorf("train: %w", err)
-		}
-	}
-	fmt.Fprintf(run.log, "exported %s\n", rep.Model)
-	if run.tokenizer != nil {
-		rep.Samples, err = greedySamples(backend, trained, run.tokenizer, SamplePrompts, 32)
-		if err != nil {
-			return rep, err
-		}
-		for _, s := range rep.Samples {
-			fmt.Fprintf(run.log, "sample: %q → %q\n", s.Prompt, s.Completion)
-		}
-	}
-	if rep.Bigram != nil {
-		fmt.Fprintf(run.log, "val loss %.4f vs bigram %.4f\n", sum.ValLoss, rep.Bigram.BestLoss)
-	}
-	return rep, nil
-}
-
-// greedySamples continues each prompt greedily for n tokens.
-func greedySamples(backend compute.Backend, m *llm.Model, tok *tokenize.Tokenizer, prompts []string, n int) ([]Sample, error) {
-	r, err := llm.NewRunner(backend, m)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var out []Sample
-	for _, p := range prompts {
-		ids := tok.Encode(p, false)
-		gen, err := r.Generate([][]int32{ids}, llm.GenerateOptions{MaxNewTokens: n})
-		if err != nil {
-			return nil, err
-		}
-		var newIDs []int32 // ids the tokenizer knows (a model vocab may be padded beyond it)
-		for _, id := range gen[0][len(ids):] {
-			if int(id) < tok.VocabSize() {
-				newIDs = append(newIDs, id)
-			}
-		}
-		text, err := tok.Decode(newIDs, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Sample{Prompt: p, Completion: text})
-	}
-	return out, nil
 }

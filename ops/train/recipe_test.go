@@ -54,9 +54,9 @@ func tinyRecipe(corpus string) *Recipe {
 	}
 }
 
-// TestTrainRecipeEndToEnd: tokenizer → pack → bigram → train (stop, resume)
+// TestRunRecipeEndToEnd: tokenizer → pack → bigram → train (stop, resume)
 // → HF export that LoadModel reads, with tokenizer files and a report.
-func TestTrainRecipeEndToEnd(t *testing.T) {
+func TestRunRecipeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	r := tinyRecipe(writeToyCorpus(t, dir, 120))
 	if err := r.validate(); err != nil {
@@ -64,13 +64,13 @@ func TestTrainRecipeEndToEnd(t *testing.T) {
 	}
 	out := filepath.Join(dir, "run")
 	var log strings.Builder
-	if _, err := TrainRecipe(r, out, RecipeOptions{Log: &log, StopAfter: 3}); err != nil {
+	if _, err := RunRecipe(r, out, RecipeOptions{Log: &log, StopAfter: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainRecipe(r, out, RecipeOptions{Log: &log}); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := RunRecipe(r, out, RecipeOptions{Log: &log}); err == nil || !strings.Contains(err.Error(), "RecipeOptions.Resume") {
 		t.Fatalf("a second run without resume: %v", err)
 	}
-	rep, err := TrainRecipe(r, out, RecipeOptions{Log: &log, Resume: true, Command: "gominitron train --recipe tiny.json"})
+	rep, err := RunRecipe(r, out, RecipeOptions{Log: &log, Resume: true, Command: "gominitron train --recipe tiny.json"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

@@ -35,7 +35,7 @@ func OpenRunDir(dir string, resume bool) (*fileio.Lock, error) {
 	if !resume {
 		if latest, _ := LatestCheckpoint(filepath.Join(dir, CheckpointsDir)); latest != "" {
 			lock.Release()
-			return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): pass --resume to continue, or choose another folder", dir, latest)
+			return nil, fmt.Errorf("train: %s already holds checkpoints (newest %s): open it with resume = true to continue, or choose another folder", dir, latest)
 		}
 		if names := runDirContent(dir); len(names) > 0 {
 			lock.Release()

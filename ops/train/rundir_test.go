@@ -47,7 +47,7 @@ func TestOpenRunDir(t *testing.T) {
 		{"a model folder with resume", func(t *testing.T, d string) { touch(t, filepath.Join(d, "model.safetensors")) }, true, "holds a model"},
 		{"checkpoints without resume", func(t *testing.T, d string) {
 			fakeCheckpoint(t, d, "00000004", checkpointStateFile, checkpointTensors)
-		}, false, "--resume"},
+		}, false, "resume = true"},
 		{"other content without resume", func(t *testing.T, d string) { touch(t, filepath.Join(d, "metrics.jsonl")) }, false, "is not empty (metrics.jsonl)"},
 		{"other content with resume", func(t *testing.T, d string) { touch(t, filepath.Join(d, "metrics.jsonl")) }, true, ""},
 	}

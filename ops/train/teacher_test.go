@@ -44,7 +44,7 @@ func TestDemoTeacher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := greedySamples(testBackend(t), m, tok, []string{"He said that"}, 12)
+	samples, err := GreedySamples(testBackend(t), m, tok, []string{"He said that"}, 12)
 	if err != nil {
 		t.Fatal(err)
 	}

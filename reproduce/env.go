@@ -28,7 +28,7 @@ const (
 	DefaultSplitSeed   = 1                        // the teacher recipes' split seed
 	DefaultSeed        = 1                        // experiment seed
 	brownRelPath       = "data/brown/brown.jsonl" // `gominitron data fetch brown`
-	smokeCorpusRelPath = "ops/reproduce/testdata/corpus.jsonl"
+	smokeCorpusRelPath = "reproduce/testdata/corpus.jsonl"
 )
 
 // Options configures Open.
@@ -57,8 +57,8 @@ type Options struct {
 	// Sizes overrides the scale's sizes when not nil.
 	Sizes *Sizes
 	Seed  uint64 // experiment seed (default DefaultSeed)
-	// Seeds > 0 overrides the scale's number of data-order seeds of the
-	// variance runs (width vs depth, KD vs CE) and calibration draws.
+	// Seeds > 0 overrides the scale's number of seeds (repeats of every
+	// experiment with its own calibration draw and data order).
 	Seeds int
 
 	Log     io.Writer       // progress lines (default io.Discard)
@@ -101,7 +101,7 @@ func Open(o Options) (*Env, error) {
 		return nil, err
 	}
 	if o.Out == "" {
-		return nil, errors.New("reproduce: --out is required")
+		return nil, errors.New("reproduce: Options.Out is required")
 	}
 	scale := o.Scale
 	if scale == "" {

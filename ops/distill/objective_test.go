@@ -51,6 +51,23 @@ func cloneModel(t testing.TB, m *llm.Model) *llm.Model {
 	return c
 }
 
+// tinyStore puts a teacher (seeds[0]) and a student (seeds[1]) built by
+// tinyModel into one store (NewStore), with the projection initialised from
+// seeds[2] when it is not 0.
+func tinyStore(t testing.TB, tcfg, scfg *llm.Config, seeds [3]uint64) *model.Store {
+	t.Helper()
+	store, err := NewStore(tinyModel(t, tcfg, seeds[0]), tinyModel(t, scfg, seeds[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seeds[2] != 0 {
+		if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, nil, seeds[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return store
+}
+
 func randomBatch(r *rand.Rand, batchSize, seqLen, vocab int) *tensors.Tensor {
 	ids := make([]int32, batchSize*seqLen)
 	for i := range ids {
@@ -121,10 +138,7 @@ func TestChunkedEqualsWhole(t *testing.T) {
 		name := map[bool]string{true: "tied", false: "untied"}[tied]
 		t.Run(name, func(t *testing.T) {
 			tcfg, scfg := tinyConfig(40, 24, 48, 3, tied), tinyConfig(40, 16, 32, 2, tied)
-			store, err := NewStore(tinyModel(t, tcfg, 1), tinyModel(t, scfg, 2))
-			if err != nil {
-				t.Fatal(err)
-			}
+			store := tinyStore(t, tcfg, scfg, [3]uint64{1, 2, 0})
 			batch := randomBatch(rand.New(rand.NewPCG(9, 9)), 2, 10, 40)
 			base := Loss{Logits: LogitsLoss{Kind: ForwardKL}, CEWeight: 0.5}
 			whole, err := NewLossFn(tcfg, scfg, base)
@@ -173,13 +187,7 @@ func TestChunkedEqualsWhole(t *testing.T) {
 func TestAlpha(t *testing.T) {
 	be := testBackend(t)
 	tcfg, scfg := tinyConfig(32, 24, 48, 4, true), tinyConfig(32, 16, 32, 2, true)
-	store, err := NewStore(tinyModel(t, tcfg, 3), tinyModel(t, scfg, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, nil, 5); err != nil {
-		t.Fatal(err)
-	}
+	store := tinyStore(t, tcfg, scfg, [3]uint64{3, 4, 5})
 	batch := randomBatch(rand.New(rand.NewPCG(1, 1)), 2, 8, 32)
 	pairs, err := ParseLayerMap("default", scfg.NumLayers, tcfg.NumLayers)
 	if err != nil {
@@ -334,10 +342,7 @@ func TestVocabPaddingCut(t *testing.T) {
 func TestMaskedPositionsExcluded(t *testing.T) {
 	be := testBackend(t)
 	tcfg, scfg := tinyConfig(32, 16, 32, 2, true), tinyConfig(32, 16, 32, 2, true)
-	store, err := NewStore(tinyModel(t, tcfg, 1), tinyModel(t, scfg, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := tinyStore(t, tcfg, scfg, [3]uint64{1, 2, 0})
 	padZero := 0
 	// Same prefix, different padded tail: with right padding (causal model)
 	// the loss over the unpadded prefix is the same.
@@ -366,13 +371,7 @@ func TestBFloat16Compute(t *testing.T) {
 	const bf16LossTol = 5e-2 // relative
 	be := testBackend(t)
 	tcfg, scfg := tinyConfig(40, 24, 48, 3, true), tinyConfig(40, 16, 32, 2, true)
-	store, err := NewStore(tinyModel(t, tcfg, 1), tinyModel(t, scfg, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CreateProjection(store, tcfg.Hidden, scfg.Hidden, nil, 1); err != nil {
-		t.Fatal(err)
-	}
+	store := tinyStore(t, tcfg, scfg, [3]uint64{1, 2, 1})
 	batch := randomBatch(rand.New(rand.NewPCG(6, 6)), 2, 10, 40)
 	var ref map[string]float64
 	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {

@@ -30,12 +30,14 @@ type Sizes struct {
 	SearchSteps      int `json:"search_steps"`      // steps per candidate
 	SearchEvalEvery  int `json:"search_eval_every"` // checkpoint steps of the ranking
 
-	Seeds int `json:"seeds"` // seeds for the seed-variance runs (KD vs CE, width vs depth): 1 = no variance
+	// Seeds is how many times every experiment is repeated (calibration draw,
+	// data order, random initialization); verdicts need MinSeeds.
+	Seeds int `json:"seeds"`
 }
 
-// SizesFor returns the sizes of a scale: smoke (seconds, CI), cpu (all
-// experiments in about an hour on 2 shared cores with the ~1.4M-parameter
-// demo teacher), gpu (one H100).
+// SizesFor returns the sizes of a scale: smoke (seconds, CI; one seed, so
+// no verdict holds), cpu (3 seeds: about 3 hours for all experiments on 2
+// shared cores with the ~1.3M-parameter demo teacher), gpu (one H100).
 func SizesFor(scale string) (Sizes, error) {
 	switch scale {
 	case "smoke":
@@ -45,13 +47,13 @@ func SizesFor(scale string) (Sizes, error) {
 	case "cpu":
 		return Sizes{CalibSamples: 128, CalibSeqLen: 64, BatchSize: 16, SeqLen: 64, ValBatches: 8, PeakLR: 1e-3,
 			ShortSteps: 40, Steps: 150, EvalEvery: 15, MCItems: 200,
-			SearchCandidates: 6, SearchSteps: 100, SearchEvalEvery: 10, Seeds: 2}, nil
+			SearchCandidates: 6, SearchSteps: 100, SearchEvalEvery: 10, Seeds: MinSeeds}, nil
 	case "gpu":
 		return Sizes{CalibSamples: 1024, CalibSeqLen: 256, BatchSize: 32, SeqLen: 256, ValBatches: 32, PeakLR: 1e-3,
 			ShortSteps: 200, Steps: 1000, EvalEvery: 50, MCItems: 1000,
-			SearchCandidates: 12, SearchSteps: 400, SearchEvalEvery: 25, Seeds: 3}, nil
+			SearchCandidates: 12, SearchSteps: 400, SearchEvalEvery: 25, Seeds: MinSeeds}, nil
 	}
-	return Sizes{}, fmt.Errorf("reproduce: --scale %q unknown (valid smoke, cpu, gpu)", scale)
+	return Sizes{}, fmt.Errorf("reproduce: Options.Scale %q unknown (valid smoke, cpu, gpu)", scale)
 }
 
 // SmokeTokenizerDir is the tokenizer of the random smoke teacher (relative to

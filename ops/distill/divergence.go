@@ -95,8 +95,11 @@ func logProbs(logits *Node, temperature float64) *Node {
 	return MaxScalar(LogSoftmax(z, -1), minLogProb)
 }
 
-// klFromLogProbs is Σ_v exp(lp)·(lp − lq) over the last axis: [..., vocab] → [...].
-func klFromLogProbs(lp, lq *Node) *Node {
+// KLFromLogProbs is KL(p ‖ q) = Σ_v exp(lp)·(lp − lq) over the last axis,
+// from log-probabilities lp = log p, lq = log q: [..., vocab] → [...]. The
+// one KL of the project (the pruning explorer's cost too); float dtype of
+// the inputs, no clamping (TokenDivergence clamps at 0).
+func KLFromLogProbs(lp, lq *Node) *Node {
 	return ReduceSum(Mul(Exp(lp), Sub(lp, lq)), -1)
 }
 
@@ -134,10 +137,10 @@ func TokenDivergence(teacher, student *Node, o LogitsLoss) *Node {
 	var value, grad *Node // [...], [..., vocab]
 	switch o.Kind {
 	case ForwardKL:
-		value = klFromLogProbs(lt, ls)
+		value = KLFromLogProbs(lt, ls)
 		grad = Sub(ps, Exp(lt))
 	case ReverseKL:
-		value = klFromLogProbs(ls, lt)
+		value = KLFromLogProbs(ls, lt)
 		d := Sub(ls, lt)
 		grad = Mul(ps, Sub(d, InsertAxes(value, -1)))
 	case JSD:
@@ -145,7 +148,7 @@ func TokenDivergence(teacher, student *Node, o LogitsLoss) *Node {
 		// stable, and exactly ls when lt = ls (β + (1−β) rounds to 1).
 		hi := Max(lt, ls)
 		lm := Add(hi, Log(Add(MulScalar(Exp(Sub(lt, hi)), o.Beta), MulScalar(Exp(Sub(ls, hi)), 1-o.Beta))))
-		value = Add(MulScalar(klFromLogProbs(lt, lm), o.Beta), MulScalar(klFromLogProbs(ls, lm), 1-o.Beta))
+		value = Add(MulScalar(KLFromLogProbs(lt, lm), o.Beta), MulScalar(KLFromLogProbs(ls, lm), 1-o.Beta))
 		g := MulScalar(Sub(ls, lm), 1-o.Beta)
 		grad = Mul(ps, Sub(g, ReduceAndKeep(Mul(ps, g), ReduceSum, -1)))
 	}

@@ -28,7 +28,7 @@ func openSmoke(t *testing.T) *Env {
 			smokeErr = err
 			return
 		}
-		root, err := filepath.Abs("../..")
+		root, err := filepath.Abs("..")
 		if err != nil {
 			smokeErr = err
 			return
@@ -96,6 +96,58 @@ func TestExperimentsSmoke(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The stored results alone give the same tables again (Regenerate).
+	regen := t.TempDir()
+	reports, err := Regenerate(e.Out, regen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != len(Experiments) {
+		t.Fatalf("Regenerate gave %d reports, want %d", len(reports), len(Experiments))
+	}
+	for i, r := range reports {
+		if r.Experiment != Experiments[i] {
+			t.Errorf("report %d is %s, want %s (Experiments order)", i, r.Experiment, Experiments[i])
+		}
+		orig, err := os.ReadFile(filepath.Join(e.Out, r.Experiment, TableFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := os.ReadFile(filepath.Join(regen, r.Experiment, TableFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(orig) != string(again) {
+			t.Errorf("%s: regenerated table differs:\n%s\nvs stored run:\n%s", r.Experiment, again, orig)
+		}
+		for _, p := range r.Plots {
+			if _, err := os.Stat(filepath.Join(regen, r.Experiment, p)); err != nil {
+				t.Errorf("%s: regenerated plot: %v", r.Experiment, err)
+			}
+		}
+	}
+}
+
+// TestSeedsSmoke repeats one experiment over MinSeeds seeds: one value per
+// seed in its details, every seed's curves in its runs.
+func TestSeedsSmoke(t *testing.T) {
+	e := *openSmoke(t)
+	e.Sizes.Seeds = MinSeeds
+	e.Out = t.TempDir()
+	r, err := e.Run(ExpKDvsCE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Details.(*KDvsCEResult)
+	if len(r.Seeds) != MinSeeds || len(d.KD) != MinSeeds || len(d.CE) != MinSeeds || len(d.LossAtStep0) != MinSeeds {
+		t.Fatalf("seeds %v, KD %v, CE %v, step 0 %v: want %d values each", r.Seeds, d.KD, d.CE, d.LossAtStep0, MinSeeds)
+	}
+	if len(r.Runs) != 2*MinSeeds {
+		t.Fatalf("%d runs, want %d (2 objectives × %d seeds)", len(r.Runs), 2*MinSeeds, MinSeeds)
+	}
+	if d.LossAtStep0[0] == d.LossAtStep0[1] && d.KD[0] == d.KD[1] {
+		t.Errorf("seeds %d and %d gave identical numbers: the seed does not reach calibration or data order", r.Seeds[0], r.Seeds[1])
 	}
 }
 
