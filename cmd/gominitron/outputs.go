@@ -6,19 +6,20 @@ import (
 
 	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/results"
 )
 
 // printJSON prints v as indented JSON on stdout and, when out is not empty,
-// also writes it to the file out (atomically).
+// also writes it to the file out (results.SaveJSON: atomically).
 func printJSON(v any, out string) error {
+	if out != "" {
+		if err := results.SaveJSON(out, v); err != nil {
+			return err
+		}
+	}
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
-	}
-	if out != "" {
-		if err := fileio.WriteFile(out, append(data, '\n')); err != nil {
-			return err
-		}
 	}
 	_, err = fmt.Println(string(data))
 	return err
