@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -229,6 +231,36 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
 	}
+	return loadModel(dir, strings.ToLower(dtype.String()), func(dtypes.DType) dtypes.DType { return dtype })
+}
+
+// LoadModelForCompute loads dir (as LoadModel) for computing in
+// computeDType: each weight keeps its stored dtype — a bfloat16 checkpoint
+// stays 2 bytes a weight in memory and on the device, and Forward upcasts
+// inside the graph — unless computeDType is narrower (a float32 checkpoint
+// run in bfloat16 is converted on load). Forward-only work (generate, eval,
+// importance, forward) loads this way; see WeightDTypeFor.
+func LoadModelForCompute(dir string, computeDType dtypes.DType) (*Model, error) {
+	computeDType, err := checkFloatDType(computeDType)
+	if err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
+	}
+	return loadModel(dir, "stored-dtype", func(stored dtypes.DType) dtypes.DType { return WeightDTypeFor(stored, computeDType) })
+}
+
+// WeightDTypeFor is the dtype a weight stored as stored is held in for
+// computing in computeDType: the stored dtype, unless computeDType is
+// narrower (or as wide: then computeDType, so no cast is needed in the graph).
+func WeightDTypeFor(stored, computeDType dtypes.DType) dtypes.DType {
+	if stored == dtypes.InvalidDType || computeDType.Size() <= stored.Size() {
+		return computeDType
+	}
+	return stored
+}
+
+// loadModel loads dir with each tensor converted to dtypeOf(its stored
+// dtype); what names the choice in the memory check's message.
+func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType) (*Model, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -242,13 +274,19 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 			f.Close()
 		}
 	}()
-	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
+	names := cfg.TensorNames()
+	var need int64
+	for _, name := range names {
+		loc := found[name]
+		need = satAdd(need, satMul(loc.info.NumElements(), int64(dtypeOf(loc.info.DType.GoMLX()).Size())))
+	}
+	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, what), need); err != nil {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
-	for _, name := range cfg.TensorNames() {
+	for _, name := range names {
 		loc := found[name]
-		t, err := loc.file.Tensor(name, dtype)
+		t, err := loc.file.Tensor(name, dtypeOf(loc.info.DType.GoMLX()))
 		if err != nil {
 			return nil, fmt.Errorf("llm: %w", err)
 		}
@@ -565,4 +603,36 @@ func IsModelDir(dir string) bool {
 		}
 	}
 	return false
+}
+
+// gcEveryBytes is how many bytes of weights MoveToDevice moves between
+// garbage collections, bounding the host copies already moved but not yet
+// reclaimed.
+const gcEveryBytes = 128 << 20
+
+// MoveToDevice puts every weight of m on the backend's device 0 and frees
+// its host copy (a CPU backend shares the memory instead of copying it), one
+// tensor at a time with a garbage collection returning the freed host copies to the
+// operating system every gcEveryBytes, so the move
+// peaks at the model's size plus gcEveryBytes instead of two copies of the
+// model (host tensors and device buffers, or the Go heap growing to twice
+// the live weights before collecting). Reading a weight afterwards
+// (ConstFlatData, SaveModel) copies it back to the host.
+func (m *Model) MoveToDevice(backend compute.Backend) error {
+	var moved int64
+	for _, name := range m.Config.TensorNames() {
+		t := m.Weights[name]
+		if t == nil {
+			continue
+		}
+		if err := t.ToDevice(backend, 0); err != nil {
+			return fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
+		}
+		if moved += int64(t.Memory()); moved >= gcEveryBytes {
+			debug.FreeOSMemory()
+			moved = 0
+		}
+	}
+	debug.FreeOSMemory()
+	return nil
 }

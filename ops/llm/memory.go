@@ -103,6 +103,26 @@ func (c *Config) InferenceBytes(dtype dtypes.DType, batchSize, inputLen, outputL
 	return satAdd(c.WeightBytes(dtype), satAdd(kv, c.ForwardActivationBytes(dtype, batchSize, inputLen)))
 }
 
+// ForwardPeakWeightFactor is the stated bound on weight memory of
+// forward-only work (forward, generate, eval, importance): a model loaded
+// with LoadModelForCompute and moved with MoveToDevice peaks at this many
+// times its weight bytes in the stored dtype (the move copies one tensor at a
+// time; the graph converts one layer's weights and one lm_head chunk at a
+// time to the compute dtype), plus activations and KV cache
+// (ForwardPeakBytes).
+const ForwardPeakWeightFactor = 1.3
+
+// ForwardPeakBytes is the memory bound of forward-only work over
+// [batchSize, seqLen] tokens computed in computeDType, with cacheTokens KV
+// cache positions per sequence (0 without generation), for weights stored in
+// weightDType: ForwardPeakWeightFactor × the weight bytes, plus
+// ForwardActivationBytes and KVCacheBytes. It leaves out the process's own
+// baseline (runtime, binary, compiled graphs: tens of MB).
+func (c *Config) ForwardPeakBytes(weightDType, computeDType dtypes.DType, batchSize, seqLen, cacheTokens int) int64 {
+	weights := int64(math.Ceil(ForwardPeakWeightFactor * float64(c.WeightBytes(weightDType))))
+	return SaturatingSum(weights, c.ForwardActivationBytes(computeDType, batchSize, seqLen), c.KVCacheBytes(computeDType, batchSize, cacheTokens))
+}
+
 // TrainingBytes estimates the memory of training (or distilling into) this
 // model with batches of [batchSize, seqLen] tokens: weights, gradients and
 // two Adam moments (4 × the float32 weights) plus the activations every layer
