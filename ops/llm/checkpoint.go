@@ -261,6 +261,46 @@ func WeightDTypeFor(stored, computeDType dtypes.DType) dtypes.DType {
 // loadModel loads dir with each tensor converted to dtypeOf(its stored
 // dtype); what names the choice in the memory check's message.
 func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType) (*Model, error) {
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	cfg := ck.Config
+	names := cfg.TensorNames()
+	var need int64
+	for _, name := range names {
+		info := ck.found[name].info
+		need = satAdd(need, satMul(info.NumElements(), int64(dtypeOf(info.DType.GoMLX()).Size())))
+	}
+	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, what), need); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(names)), Source: dir}
+	for _, name := range names {
+		t, err := ck.Tensor(name, dtypeOf(ck.found[name].info.DType.GoMLX()))
+		if err != nil {
+			return nil, err
+		}
+		m.Weights[name] = t
+	}
+	return m, nil
+}
+
+// Checkpoint is a model folder opened for reading one tensor at a time:
+// config.json parsed, the safetensors files memory-mapped and their headers
+// checked against the config (names, shapes, dtypes). Streaming work
+// (pruning) reads each tensor, uses it and drops it, so it never holds the
+// model. Close unmaps the files.
+type Checkpoint struct {
+	Config *Config
+	Dir    string
+	found  map[string]located
+	files  []*safetensors.File
+}
+
+// OpenCheckpoint opens the model folder dir (see Checkpoint).
+func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -269,34 +309,48 @@ func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	names := cfg.TensorNames()
-	var need int64
-	for _, name := range names {
-		loc := found[name]
-		need = satAdd(need, satMul(loc.info.NumElements(), int64(dtypeOf(loc.info.DType.GoMLX()).Size())))
+	return &Checkpoint{Config: cfg, Dir: dir, found: found, files: files}, nil
+}
+
+// StoredDType is the GoMLX dtype the named tensor is stored in
+// (dtypes.InvalidDType if the checkpoint has no such tensor).
+func (c *Checkpoint) StoredDType(name string) dtypes.DType {
+	loc, ok := c.found[name]
+	if !ok {
+		return dtypes.InvalidDType
 	}
-	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, what), need); err != nil {
-		return nil, err
+	return loc.info.DType.GoMLX()
+}
+
+// Tensor reads the named tensor converted to dtype (dtypes.InvalidDType:
+// its stored dtype) into a new host tensor, releases the file pages it was
+// read from, and checks it is finite (ErrNonFinite names it).
+func (c *Checkpoint) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error) {
+	loc, ok := c.found[name]
+	if !ok {
+		return nil, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
 	}
-	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
-	for _, name := range names {
-		loc := found[name]
-		t, err := loc.file.Tensor(name, dtypeOf(loc.info.DType.GoMLX()))
-		if err != nil {
-			return nil, fmt.Errorf("llm: %w", err)
-		}
-		loc.file.Release(name)
-		if err := checkFiniteTensor(name, t); err != nil {
-			return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
-		}
-		m.Weights[name] = t
+	t, err := loc.file.Tensor(name, dtype)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %w", err)
 	}
-	return m, nil
+	loc.file.Release(name)
+	if err := checkFiniteTensor(name, t); err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", c.Dir, err)
+	}
+	return t, nil
+}
+
+// Close unmaps the checkpoint's files.
+func (c *Checkpoint) Close() error {
+	var first error
+	for _, f := range c.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	c.files = nil
+	return first
 }
 
 // SaveOptions configures SaveModel.
@@ -334,14 +388,34 @@ func torchDTypeName(dt dtypes.DType) string {
 // holds either the old content or the complete new model. It refuses to
 // write into m.Source, or into a non-empty dir unless opts.Overwrite.
 // Tied models get no lm_head.weight tensor.
-func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
+func SaveModel(dir string, m *Model, opts SaveOptions) error {
 	if m == nil || m.Config == nil {
+		return fmt.Errorf("llm: saving %s: model has no config", dir)
+	}
+	names, err := checkWeights(m)
+	if err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	list := make([]safetensors.NamedTensor, len(names))
+	for i, name := range names {
+		list[i] = safetensors.NamedTensor{Name: name, T: m.Weights[name]}
+	}
+	return SaveTensors(dir, m.Config, m.Source, list, opts)
+}
+
+// SaveTensors is SaveModel for the tensors ts of a model with config cfg
+// loaded from source ("" for none), written in the order given: exactly the
+// tensors cfg.TensorShapes lists. A tensor given by Produce (instead of T)
+// is made when its turn to be written comes and released after, so a
+// streamed export holds one tensor at a time.
+func SaveTensors(dir string, cfg *Config, source string, ts []safetensors.NamedTensor, opts SaveOptions) (err error) {
+	if cfg == nil {
 		return fmt.Errorf("llm: saving %s: model has no config", dir)
 	}
 	outDType := opts.DType
 	if outDType == dtypes.InvalidDType {
 		outDType = dtypes.Float32
-		if d, ok := torchDTypeOf[m.Config.TorchDType]; ok {
+		if d, ok := torchDTypeOf[cfg.TorchDType]; ok {
 			outDType = d
 		}
 	}
@@ -352,11 +426,10 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	if shardBytes <= 0 {
 		shardBytes = DefaultShardBytes
 	}
-	names, err := checkWeights(m)
-	if err != nil {
+	if err := checkTensorList(cfg, ts); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	if err := checkTarget(dir, m.Source, opts.Overwrite); err != nil {
+	if err := checkTarget(dir, source, opts.Overwrite); err != nil {
 		return err
 	}
 
@@ -379,22 +452,53 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	if err = os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	cfg := *m.Config
-	cfg.TorchDType = torchDTypeName(outDType)
-	if err = SaveConfig(tmp, &cfg); err != nil {
+	c := *cfg
+	c.TorchDType = torchDTypeName(outDType)
+	if err = SaveConfig(tmp, &c); err != nil {
 		return err
 	}
-	if err = writeShards(tmp, m, names, outDType, shardBytes); err != nil {
+	if err = writeShards(tmp, ts, outDType, shardBytes); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	if m.Source != "" {
+	if source != "" {
 		for _, name := range copiedFiles {
-			if _, err = fileio.CopySideFile(m.Source, name, filepath.Join(tmp, name)); err != nil {
+			if _, err = fileio.CopySideFile(source, name, filepath.Join(tmp, name)); err != nil {
 				return fmt.Errorf("llm: saving %s: %w", dir, err)
 			}
 		}
 	}
 	return replaceDir(tmp, dir)
+}
+
+// checkTensorList checks that ts are exactly cfg's tensors, with their
+// shapes and a floating-point dtype.
+func checkTensorList(cfg *Config, ts []safetensors.NamedTensor) error {
+	want := cfg.TensorShapes()
+	seen := make(map[string]bool, len(ts))
+	for _, nt := range ts {
+		dims, ok := want[nt.Name]
+		if !ok || seen[nt.Name] {
+			return fmt.Errorf("weight %q is not a tensor of the config, or given twice", nt.Name)
+		}
+		seen[nt.Name] = true
+		shape := nt.TensorShape()
+		if !slices.Equal(shape.Dimensions, dims) {
+			return fmt.Errorf("weight %q has shape %v but the config implies %v", nt.Name, shape.Dimensions, dims)
+		}
+		if !shape.DType.IsFloat() {
+			return fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", nt.Name, shape.DType)
+		}
+	}
+	if len(seen) != len(want) {
+		var missing []string
+		for name := range want {
+			if !seen[name] {
+				missing = append(missing, name)
+			}
+		}
+		return fmt.Errorf("model is missing %d weight(s) the config requires: %s", len(missing), listNames(missing))
+	}
+	return nil
 }
 
 // checkWeights checks m.Weights against the config and returns the names to
@@ -458,18 +562,17 @@ func checkTarget(dir, source string, overwrite bool) error {
 	return nil
 }
 
-// writeShards writes the safetensors file(s) and, when sharded, the index.
-func writeShards(dir string, m *Model, names []string, dtype dtypes.DType, shardBytes int64) error {
+// writeShards writes the safetensors file(s) of ts and, when sharded, the index.
+func writeShards(dir string, ts []safetensors.NamedTensor, dtype dtypes.DType, shardBytes int64) error {
 	var shards [][]safetensors.NamedTensor
 	var cur []safetensors.NamedTensor
 	var curBytes, total int64
-	for _, name := range names {
-		t := m.Weights[name]
-		n := int64(t.Size()) * int64(dtype.Size())
+	for _, nt := range ts {
+		n := int64(nt.TensorShape().Size()) * int64(dtype.Size())
 		if len(cur) > 0 && curBytes+n > shardBytes {
 			shards, cur, curBytes = append(shards, cur), nil, 0
 		}
-		cur = append(cur, safetensors.NamedTensor{Name: name, T: t})
+		cur = append(cur, nt)
 		curBytes += n
 		total += n
 	}

@@ -6,7 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
-	"syscall"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -15,6 +16,7 @@ import (
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/prune"
 )
 
 // Real-size memory: a random bfloat16 checkpoint of Qwen2.5-0.5B's shape
@@ -28,7 +30,7 @@ const qwen05Config = `{"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2"
 "vocab_size":151936,"tie_word_embeddings":true,"max_position_embeddings":32768,"rms_norm_eps":1e-6,
 "rope_theta":1000000.0,"hidden_act":"silu","torch_dtype":"bfloat16"}`
 
-// rssChildEnv selects the child's work ("forward:DIR").
+// rssChildEnv selects the child's work ("forward:DIR", "prune:DIR|OUT").
 const rssChildEnv = "GOMINITRON_RSS_CHILD"
 
 // processBaselineBytes is the child's own footprint (test binary, Go
@@ -59,8 +61,13 @@ func writeRandomCheckpoint(t *testing.T, config string, shardBytes int64) (strin
 	return dir, cfg
 }
 
+// peakRSSPrefix starts the line on which a child reports its peak RSS.
+const peakRSSPrefix = "child peak RSS bytes: "
+
 // childPeakRSS runs this test in a child process doing work and returns
-// its peak resident set size in bytes.
+// its peak resident set size in bytes, as the child reads it (VmHWM of
+// /proc/self/status): the rusage of a child started by os/exec also counts
+// the parent's memory, which the child shares until it execs.
 func childPeakRSS(t *testing.T, work string) int64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
@@ -69,7 +76,36 @@ func childPeakRSS(t *testing.T, work string) int64 {
 	if err != nil {
 		t.Fatalf("child %q: %v\n%s", work, err, out)
 	}
-	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024 // Linux reports kB
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, v, ok := strings.Cut(line, peakRSSPrefix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatalf("child %q: %q: %v", work, line, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("child %q did not report its peak RSS:\n%s", work, out)
+	return 0
+}
+
+// reportPeakRSS prints this process's peak RSS (VmHWM) for the parent.
+func reportPeakRSS(t *testing.T) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc/self/status: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			fmt.Printf("%s%d\n", peakRSSPrefix, kb*1024)
+			return
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
 }
 
 // runForwardChild is the child's work: load for float32 compute, move to
@@ -107,23 +143,58 @@ func runForwardChild(t *testing.T, dir string) {
 	}
 }
 
-func TestRealSizeForwardPeakRSS(t *testing.T) {
+// runPruneChild is the child's work: prune.Dir dropping layers 4-7.
+func runPruneChild(t *testing.T, dir, out string) {
+	if _, err := prune.Dir(dir, "", out, prune.Plan{DropLayers: []int{4, 5, 6, 7}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// largestTensorBytes is the size of cfg's largest tensor stored as dtype.
+func largestTensorBytes(cfg *llm.Config, dtype dtypes.DType) int64 {
+	var largest int64
+	for _, dims := range cfg.TensorShapes() {
+		largest = max(largest, llm.SaturatingProduct(int64(dtype.Size()), int64(dims[0]), int64(dims[len(dims)-1])))
+	}
+	return largest
+}
+
+// TestRealSizePeakRSS: on a random Qwen2.5-0.5B-shape bf16 folder, forward
+// work peaks within llm.Config.ForwardPeakBytes and pruning (streamed) within
+// twice the largest tensor (it and its slice), each plus the process
+// baseline.
+func TestRealSizePeakRSS(t *testing.T) {
 	if work := os.Getenv(rssChildEnv); work != "" {
-		var dir string
-		if _, err := fmt.Sscanf(work, "forward:%s", &dir); err != nil {
-			t.Fatalf("%s=%q: %v", rssChildEnv, work, err)
+		kind, args, _ := strings.Cut(work, ":")
+		switch kind {
+		case "forward":
+			runForwardChild(t, args)
+		case "prune":
+			dir, out, _ := strings.Cut(args, "|")
+			runPruneChild(t, dir, out)
+		default:
+			t.Fatalf("%s=%q: unknown work", rssChildEnv, work)
 		}
-		runForwardChild(t, dir)
+		reportPeakRSS(t)
 		return
 	}
 	dir, cfg := writeRandomCheckpoint(t, qwen05Config, 400_000_000)
-	peak := childPeakRSS(t, "forward:"+dir)
 	weights := cfg.WeightBytes(dtypes.BFloat16)
-	bound := cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0) + processBaselineBytes
-	t.Logf("forward on a random Qwen2.5-0.5B-shape bf16 folder: peak RSS %s = %.2f× the %s of weights (bound %s)",
-		llm.FormatBytes(peak), float64(peak)/float64(weights), llm.FormatBytes(weights), llm.FormatBytes(bound))
-	if peak > bound {
-		t.Errorf("peak RSS %s exceeds the bound %s (%.1f× weights + activations + %s baseline)",
-			llm.FormatBytes(peak), llm.FormatBytes(bound), llm.ForwardPeakWeightFactor, llm.FormatBytes(processBaselineBytes))
+	for _, tc := range []struct {
+		work  string
+		bound int64
+	}{
+		{"forward:" + dir, cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0)},
+		{"prune:" + dir + "|" + filepath.Join(t.TempDir(), "pruned"), 2 * largestTensorBytes(cfg, dtypes.BFloat16)},
+	} {
+		kind, _, _ := strings.Cut(tc.work, ":")
+		peak := childPeakRSS(t, tc.work)
+		bound := tc.bound + processBaselineBytes
+		t.Logf("%s on a random Qwen2.5-0.5B-shape bf16 folder (%s of weights): peak RSS %s = %.2f× the weights (bound %s)",
+			kind, llm.FormatBytes(weights), llm.FormatBytes(peak), float64(peak)/float64(weights), llm.FormatBytes(bound))
+		if peak > bound {
+			t.Errorf("%s: peak RSS %s exceeds the bound %s (%s + %s baseline)",
+				kind, llm.FormatBytes(peak), llm.FormatBytes(bound), llm.FormatBytes(tc.bound), llm.FormatBytes(processBaselineBytes))
+		}
 	}
 }
