@@ -7,6 +7,8 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // ScoreFn scores the model with the layers marked true in skip removed
@@ -75,7 +77,7 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 	if s.static || !s.net.canMaskLayers() {
 		build := func(in []*Node, valid *Node) *Node {
 			logits := s.net.forward(in[:np], in[np], valid, skip, nil, nil, true)
-			sum, count := nextTokenLossSum(logits, in[np], valid)
+			sum, count := llm.NextTokenLossSum(logits, in[np], valid)
 			return Stack([]*Node{sum, count}, 0)
 		}
 		var err error
@@ -144,7 +146,7 @@ func (s *lossScorer) buildMasked() error {
 	np := len(s.net.params())
 	build := func(in []*Node, valid, keep *Node) *Node {
 		logits := s.net.forward(in[:np], in[np], valid, nil, keep, nil, true)
-		sum, count := nextTokenLossSum(logits, in[np], valid)
+		sum, count := llm.NextTokenLossSum(logits, in[np], valid)
 		return Stack([]*Node{sum, count}, 0)
 	}
 	var err error

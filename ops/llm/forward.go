@@ -282,16 +282,7 @@ func (d *decoder) rmsNorm(x *Node, weightName string) *Node {
 
 // lmHead maps the final hidden states [..., hidden] to float32 logits [..., vocab].
 func (d *decoder) lmHead(h *Node) *Node {
-	w := d.params(LMHeadName)
-	if w == nil {
-		if !d.cfg.TieEmbeddings {
-			panic("llm.Forward: weight \"lm_head.weight\" is missing (and tie_word_embeddings is false)")
-		}
-		w = d.params(EmbedTokensName)
-		if w == nil {
-			panic("llm.Forward: weight \"model.embed_tokens.weight\" is missing")
-		}
-	}
+	w := LMHeadWeight(d.cfg, d.params) // [vocab, hidden]
 	var logits *Node
 	if w.DType() == d.dtype {
 		logits = DotGeneral(h, []int{h.Rank() - 1}, nil, w, []int{1}, nil) // [..., vocab]
