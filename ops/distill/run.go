@@ -243,9 +243,7 @@ func Run(o Options) (*Lineage, error) {
 		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
 			return nil, err
 		}
-		teacherBytes := llm.SaturatingSum(tcfg.WeightBytes(o.DType), tcfg.ForwardActivationBytes(o.DType, o.BatchSize, o.SeqLen))
-		if err := llm.CheckFits(fmt.Sprintf("distill: teacher forward + student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
-			llm.SaturatingSum(teacherBytes, scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen))); err != nil {
+		if err := memoryPlan(os.Stderr, tcfg, scfg, o); err != nil {
 			return nil, err
 		}
 		lin.Vocab, lin.Teacher = &vi, abs(o.Teacher)
