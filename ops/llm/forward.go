@@ -293,8 +293,9 @@ func (d *decoder) lmHead(h *Node) *Node {
 }
 
 // lmHeadChunkBytes bounds the converted copy of the lm_head rows that
-// castLMHeadInChunks holds at a time.
-const lmHeadChunkBytes = 64 << 20
+// castLMHeadInChunks holds at a time (a variable so tests can force many
+// chunks).
+var lmHeadChunkBytes = 64 << 20
 
 // castLMHeadInChunks is h · wᵀ for an lm_head w [vocab, hidden] stored in
 // another dtype than the compute dtype (a bfloat16 checkpoint computed in
