@@ -9,8 +9,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
-
-	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // width axes accumulated per layer, in graph-output order.
@@ -225,7 +223,7 @@ func statsGraph(net network, lay layout, params []*Node, ids, valid *Node, wantL
 			layerStats[layer][act] = batchStats(reduceSeq(x, lay.agg.Seq, mask), lay.agg.Batch, mask)
 		}
 	}
-	logits := net.forward(params, ids, valid, nil, nil, tap, wantLoss)
+	netLossSum, netLossCount := net.forward(params, ids, valid, nil, nil, tap, wantLoss)
 
 	g := ids.Graph()
 	parts := make([]*Node, 0, d.NumLayers*numActs*2+2)
@@ -254,7 +252,7 @@ func statsGraph(net network, lay layout, params []*Node, ids, valid *Node, wantL
 	}
 	lossSum, lossCount := Scalar(g, dtypes.Float32, 0), Scalar(g, dtypes.Float32, 0)
 	if wantLoss {
-		lossSum, lossCount = llm.NextTokenLossSum(logits, ids, valid)
+		lossSum, lossCount = netLossSum, netLossCount
 	}
 	parts = append(parts, Stack([]*Node{rows, tokens, lossSum, lossCount}, 0))
 	return Concatenate(parts, 0)
