@@ -81,10 +81,12 @@ func positionLossSum(logits, targets, weights *Node) (sum, count *Node) {
 
 // NextTokenLossSumChunked is NextTokenLossSum computed from the final
 // (normed) hidden states [batchSize, seqLen, hidden] and the output
-// projection head [vocab, hidden] (LMHeadWeight) chunkPositions positions at
+// projection head [vocab, hidden] (LMHeadWeight, any dtype: converted a
+// chunk of rows at a time like Forward's) chunkPositions positions at
 // a time: only [batchSize, chunkPositions, vocab] logits exist at once,
 // never the whole batch's (for a 152k vocabulary, 8 × 2048 positions are
-// 10 GB of float32 logits). The numbers are those of the whole computation
+// 10 GB of float32 logits; each chunk waits for the previous one, so a
+// scheduler cannot run them all at once). The numbers are those of the whole computation
 // up to float rounding of the sums. chunkPositions ≤ 0 means one chunk.
 func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, chunkPositions int) (sum, count *Node) {
 	seqLen := ids.Shape().Dim(1)
@@ -93,9 +95,6 @@ func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, 
 	}
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
-	}
-	if head.DType() != dtype {
-		head = ConvertDType(head, dtype)
 	}
 	n := seqLen - 1 // predicting positions
 	if chunkPositions <= 0 || chunkPositions > n {
@@ -109,8 +108,12 @@ func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, 
 		if h.DType() != dtype {
 			h = ConvertDType(h, dtype)
 		}
-		logits := DotGeneral(h, []int{2}, nil, head, []int{1}, nil) // [batchSize, c, vocab]
-		targets := SliceAxis(ids, 1, AxisRange(start+1, end+1))     // [batchSize, c]
+		if start > 0 { // + 0 computed from the previous chunk's sum: the chunks run one after another
+			zero := StopGradient(MulScalar(ConvertDType(Equal(sum, sum), dtype), 0))
+			h = Add(h, Reshape(zero, 1, 1, 1))
+		}
+		logits := lmHeadLogits(h, head, dtype)                  // [batchSize, c, vocab] float32
+		targets := SliceAxis(ids, 1, AxisRange(start+1, end+1)) // [batchSize, c]
 		var weights *Node
 		if mask != nil {
 			weights = targetWeights(SliceAxis(mask, 1, AxisRange(start+1, end+1)))
