@@ -27,7 +27,7 @@ func runEval(args []string) error {
 	stride := fs.Int("stride", 0, "new tokens predicted per window (default: seq-len, disjoint windows)")
 	maxTokens := fs.Int64("max-tokens", 0, "stop after this many predicted tokens (0 = all)")
 	batch := fs.Int("batch", 8, "sequences per forward pass")
-	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16")
+	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (weights keep their stored dtype unless this is narrower)")
 	task := fs.String("task", "", "multiple-choice task file (JSON Lines)")
 	format := fs.String("format", "", "task format: winogrande, hellaswag, arc, piqa, mmlu or mc")
 	shots := fs.Int("shots", 0, "few-shot examples per prompt, drawn from the task's other examples")

@@ -31,7 +31,7 @@ func runImportance(args []string) error {
 	blocks := fs.Int("blocks", 0, "also score every contiguous block of K layers removed (block_lm_loss)")
 	bootstrap := fs.Int("bootstrap", 0, "split the batches into K ≥ 2 disjoint parts and report the Spearman rank correlation of every axis between parts")
 	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (static on the Go backend, masked on XLA)")
-	dtypeName := fs.String("dtype", "float32", "weights and compute dtype: float32, bfloat16 or float16 (reductions are float32)")
+	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (reductions are float32; weights keep their stored dtype unless this is narrower)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +101,7 @@ func runImportance(args []string) error {
 	fmt.Fprintf(log, "importance: %s, %d samples × %d tokens (%d valid), batch %d, %s\n",
 		*modelDir, len(calib.IDs), calib.SeqLen(), calib.Tokens(), *batch, agg)
 	started := time.Now()
+	lastStage, stageStarted := "", started
 	opts := importance.Options{
 		Aggregation: agg,
 		BatchSize:   *batch,
@@ -111,7 +112,14 @@ func runImportance(args []string) error {
 		Skip:        skip,
 		ModelID:     *modelDir,
 		Progress: func(stage string, done, total int) {
-			fmt.Fprintf(log, "\rimportance: %-11s %d/%d  (%.1fs)", stage, done, total, time.Since(started).Seconds())
+			if stage != lastStage { // each stage has its own rate
+				lastStage, stageStarted = stage, time.Now()
+			}
+			eta := "?"
+			if done > 0 { // at the measured rate of this stage so far
+				eta = (time.Since(stageStarted) / time.Duration(done) * time.Duration(total-done)).Round(time.Second).String()
+			}
+			fmt.Fprintf(log, "\rimportance: %-11s %d/%d  (%.1fs, ETA %s)", stage, done, total, time.Since(started).Seconds(), eta)
 			if done == total {
 				fmt.Fprintln(log)
 			}

@@ -42,7 +42,7 @@ func runPrune(args []string) error {
 			return err
 		}
 	}
-	summary, err := prune.PruneDir(*modelDir, *scores, *out, p)
+	summary, err := prune.Dir(*modelDir, *scores, *out, p)
 	if err != nil {
 		return err
 	}

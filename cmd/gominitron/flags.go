@@ -31,14 +31,19 @@ func parseDType(name string) (dtypes.DType, error) {
 }
 
 // loadModel opens the backend (ops/backend, one line on stderr) and loads
-// the --model folder's weights in dtype.
+// the --model folder's weights for computing in dtype: they keep their
+// stored dtype unless dtype is narrower (llm.LoadModelForCompute), so a
+// bfloat16 checkpoint takes 2 bytes a weight even when computing in float32.
 func loadModel(modelDir string, dtype dtypes.DType) (*llm.Model, compute.Backend, error) {
 	be, err := backend.New()
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := llm.LoadModel(modelDir, dtype)
+	m, err := llm.LoadModelForCompute(modelDir, dtype)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.MoveToDevice(be); err != nil {
 		return nil, nil, err
 	}
 	return m, be, nil

@@ -175,19 +175,12 @@ func NewLossFn(teacher, student *llm.Config, o Loss) (train.LossFn, error) {
 	}, nil
 }
 
-// lmHeadWeight returns the output projection [vocab, hidden] in dtype.
+// lmHeadWeight returns the output projection [vocab, hidden] (llm.LMHeadWeight) in dtype.
 func lmHeadWeight(cfg *llm.Config, p llm.ParamFn, dtype dtypes.DType) *Node {
-	w := p(llm.LMHeadName)
-	if w == nil {
-		w = p(llm.EmbedTokensName)
-	}
-	if w == nil {
-		panic("distill: neither lm_head.weight nor model.embed_tokens.weight is in the store")
-	}
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
 	}
-	return ConvertDType(w, dtype)
+	return ConvertDType(llm.LMHeadWeight(cfg, p), dtype)
 }
 
 // layerOutput is the residual stream leaving layer l (raw, before any norm).

@@ -337,20 +337,18 @@ func (in *Inputs) open(o Options, scfg *llm.Config) error {
 	return err
 }
 
-// CheckMemory refuses a run whose teacher forward (tcfg; nil in ModeCE) plus
-// student training on batches of o.BatchSize × o.SeqLen cannot fit in memory
-// (llm.CheckFits). It reads only the configs: the place for a fuller
-// memory plan printed before a run starts.
+// CheckMemory refuses a run whose memory does not fit (llm.CheckFits),
+// reading only the configs. With a teacher (tcfg; nil in ModeCE) it prints
+// the distillation memory plan to stderr first (memoryPlan: teacher,
+// student, gradients, Adam state, activations, logits, and the largest batch
+// that fits); in ModeCE it checks the student's training alone.
 func CheckMemory(tcfg, scfg *llm.Config, o Options) error {
 	o = o.withDefaults()
-	need := scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen)
-	what := fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen)
 	if tcfg != nil {
-		teacherBytes := llm.SaturatingSum(tcfg.WeightBytes(o.DType), tcfg.ForwardActivationBytes(o.DType, o.BatchSize, o.SeqLen))
-		need = llm.SaturatingSum(teacherBytes, need)
-		what = fmt.Sprintf("distill: teacher forward + student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen)
+		return memoryPlan(os.Stderr, tcfg, scfg, o)
 	}
-	return llm.CheckFits(what, need)
+	return llm.CheckFits(fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
+		scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen))
 }
 
 // Session is one training run, set up and ready: the store holding the

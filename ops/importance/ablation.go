@@ -74,8 +74,7 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 	var extra []any // inputs after ids (and valid)
 	if s.static || !s.net.canMaskLayers() {
 		build := func(in []*Node, valid *Node) *Node {
-			logits := s.net.forward(in[:np], in[np], valid, skip, nil, nil, true)
-			sum, count := nextTokenLossSum(logits, in[np], valid)
+			sum, count := s.net.forward(in[:np], in[np], valid, skip, nil, nil, true)
 			return Stack([]*Node{sum, count}, 0)
 		}
 		var err error
@@ -143,8 +142,7 @@ func (s *lossScorer) buildMasked() error {
 	}
 	np := len(s.net.params())
 	build := func(in []*Node, valid, keep *Node) *Node {
-		logits := s.net.forward(in[:np], in[np], valid, nil, keep, nil, true)
-		sum, count := nextTokenLossSum(logits, in[np], valid)
+		sum, count := s.net.forward(in[:np], in[np], valid, nil, keep, nil, true)
 		return Stack([]*Node{sum, count}, 0)
 	}
 	var err error

@@ -60,7 +60,11 @@ func (n *llmNetwork) canMaskLayers() bool {
 	return true
 }
 
-func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLogits bool) *Node {
+// lossChunkBytes bounds the float32 logits [batchSize, chunk, vocab] the
+// loss holds at a time.
+const lossChunkBytes = 256 << 20
+
+func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLoss bool) (lossSum, lossCount *Node) {
 	byName := make(map[string]*Node, len(params))
 	for i, name := range n.names {
 		byName[name] = params[i]
@@ -69,7 +73,7 @@ func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep
 		SkipLayers:    skip,
 		AttentionMask: valid,
 		DType:         n.dtype,
-		NoLogits:      !wantLogits,
+		NoLogits:      true, // the loss applies the lm_head a chunk of positions at a time
 	}
 	if tap != nil {
 		opts.Tap = tap
@@ -82,6 +86,11 @@ func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep
 		opts.FFNMask = BroadcastToDims(k, c.NumLayers, c.FFN)
 		opts.HeadMask = BroadcastToDims(k, c.NumLayers, c.NumHeads)
 	}
-	out := llm.Forward(n.cfg, func(name string) *Node { return byName[name] }, ids, opts)
-	return out.Logits
+	paramFn := func(name string) *Node { return byName[name] }
+	out := llm.Forward(n.cfg, paramFn, ids, opts)
+	if !wantLoss {
+		return nil, nil
+	}
+	chunk := max(1, lossChunkBytes/(ids.Shape().Dim(0)*n.cfg.VocabSize*4))
+	return llm.NextTokenLossSumChunked(out.Hidden[n.cfg.NumLayers], llm.LMHeadWeight(n.cfg, paramFn), ids, valid, n.dtype, chunk)
 }

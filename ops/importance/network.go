@@ -54,9 +54,11 @@ type network interface {
 	// len numLayers) removes layers statically; keep (nil or [numLayers]
 	// float32 of 0/1, only when canMaskLayers) removes the layers with 0 as
 	// a graph input, so one compilation serves every skip pattern; tap (may
-	// be nil) receives the activations named above; it returns logits
-	// [batchSize, seqLen, vocab] float32 when wantLogits, nil otherwise.
-	forward(params []*graph.Node, ids, valid *graph.Node, skip []bool, keep *graph.Node, tap tapFn, wantLogits bool) *graph.Node
+	// be nil) receives the activations named above; when wantLoss it
+	// returns the next-token loss sum and count (llm.NextTokenLossSum's
+	// numbers; the llm adapter computes them a chunk of positions at a
+	// time, never the whole batch's logits), nil otherwise.
+	forward(params []*graph.Node, ids, valid *graph.Node, skip []bool, keep *graph.Node, tap tapFn, wantLoss bool) (lossSum, lossCount *graph.Node)
 	// canMaskLayers reports whether a zero in keep is exactly the layer
 	// removed (false when o_proj/down_proj have biases, which masks keep).
 	canMaskLayers() bool

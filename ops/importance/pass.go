@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
@@ -224,7 +223,7 @@ func statsGraph(net network, lay layout, params []*Node, ids, valid *Node, wantL
 			layerStats[layer][act] = batchStats(reduceSeq(x, lay.agg.Seq, mask), lay.agg.Batch, mask)
 		}
 	}
-	logits := net.forward(params, ids, valid, nil, nil, tap, wantLoss)
+	netLossSum, netLossCount := net.forward(params, ids, valid, nil, nil, tap, wantLoss)
 
 	g := ids.Graph()
 	parts := make([]*Node, 0, d.NumLayers*numActs*2+2)
@@ -253,7 +252,7 @@ func statsGraph(net network, lay layout, params []*Node, ids, valid *Node, wantL
 	}
 	lossSum, lossCount := Scalar(g, dtypes.Float32, 0), Scalar(g, dtypes.Float32, 0)
 	if wantLoss {
-		lossSum, lossCount = nextTokenLossSum(logits, ids, valid)
+		lossSum, lossCount = netLossSum, netLossCount
 	}
 	parts = append(parts, Stack([]*Node{rows, tokens, lossSum, lossCount}, 0))
 	return Concatenate(parts, 0)
@@ -276,30 +275,6 @@ func blockInfluenceSum(in, out *Node, mask *seqMask) *Node {
 // cosEps bounds the product of norms from below, like torch's
 // cosine_similarity (eps 1e-8).
 const cosEps = 1e-8
-
-// nextTokenLossSum returns Σ and count of the cross-entropy of predicting
-// ids[:, 1:] from logits[:, :-1] over positions whose target is valid
-// (right padding: a valid target implies a valid input). The target logit is
-// gathered (no one-hot over the vocabulary).
-func nextTokenLossSum(logits, ids, valid *Node) (sum, count *Node) {
-	g := ids.Graph()
-	batchSize, seqLen := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-	logits = ConvertDType(logits, dtypes.Float32)                                           // [batchSize, seqLen, vocab]
-	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))                          // [batchSize, seqLen, 1]
-	logSumExp := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Squeeze(maxLogit, -1)) // [batchSize, seqLen]
-	logSumExp = Slice(logSumExp, AxisRange(), AxisRange(0, seqLen-1))                       // [batchSize, seqLen-1]
-	target := ConvertDType(Slice(ids, AxisRange(), AxisRange(1, seqLen)), dtypes.Int32)     // [batchSize, seqLen-1]
-	idxShape := shapes.Make(dtypes.Int32, batchSize, seqLen-1, 1)
-	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(target, -1)}, -1)
-	targetLogit := Gather(logits, indices) // [batchSize, seqLen-1]: logits[b, s, ids[b, s+1]]
-	nll := Sub(logSumExp, targetLogit)     // [batchSize, seqLen-1]
-	if valid == nil {
-		return ReduceAllSum(nll), Scalar(g, dtypes.Float32, batchSize*(seqLen-1))
-	}
-	w := Slice(valid, AxisRange(), AxisRange(1, seqLen))
-	nll = Where(w, nll, ZerosLike(nll))
-	return ReduceAllSum(nll), ReduceAllSum(ConvertDType(w, dtypes.Float32))
-}
 
 // batchRunner compiles and runs the statistics graph; one compiled graph per
 // (batch shape, padded or not).

@@ -1,6 +1,7 @@
 package importance
 
 import (
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
@@ -31,7 +32,7 @@ func (n *standIn) params() []*tensors.Tensor { return []*tensors.Tensor{n.table}
 
 func (n *standIn) canMaskLayers() bool { return true }
 
-func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLogits bool) *Node {
+func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLoss bool) (lossSum, lossCount *Node) {
 	table := params[0]
 	a := Gather(table, InsertAxes(ConvertDType(ids, dtypes.Int32), -1)) // [batchSize, seqLen, 2]
 	out := a
@@ -47,8 +48,8 @@ func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *N
 			tap(0, tapResidualOut, out)
 		}
 	}
-	if !wantLogits {
-		return nil
+	if !wantLoss {
+		return nil, nil
 	}
-	return DotGeneral(out, []int{2}, nil, table, []int{1}, nil) // [batchSize, seqLen, vocab]
+	return llm.NextTokenLossSum(DotGeneral(out, []int{2}, nil, table, []int{1}, nil), ids, valid) // logits [batchSize, seqLen, vocab]
 }

@@ -8,10 +8,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -221,6 +223,76 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
 	}
+	return loadModel(dir, strings.ToLower(dtype.String()), func(dtypes.DType) dtypes.DType { return dtype })
+}
+
+// LoadModelForCompute loads dir (as LoadModel) for computing in
+// computeDType: each weight keeps its stored dtype — a bfloat16 checkpoint
+// stays 2 bytes a weight in memory and on the device, and Forward upcasts
+// inside the graph — unless computeDType is narrower (a float32 checkpoint
+// run in bfloat16 is converted on load). Forward-only work (generate, eval,
+// importance, forward) loads this way; see WeightDTypeFor.
+func LoadModelForCompute(dir string, computeDType dtypes.DType) (*Model, error) {
+	computeDType, err := checkFloatDType(computeDType)
+	if err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
+	}
+	return loadModel(dir, "stored-dtype", func(stored dtypes.DType) dtypes.DType { return WeightDTypeFor(stored, computeDType) })
+}
+
+// WeightDTypeFor is the dtype a weight stored as stored is held in for
+// computing in computeDType: the stored dtype, unless computeDType is
+// narrower (or as wide: then computeDType, so no cast is needed in the graph).
+func WeightDTypeFor(stored, computeDType dtypes.DType) dtypes.DType {
+	if stored == dtypes.InvalidDType || computeDType.Size() <= stored.Size() {
+		return computeDType
+	}
+	return stored
+}
+
+// loadModel loads dir with each tensor converted to dtypeOf(its stored
+// dtype); what names the choice in the memory check's message.
+func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType) (*Model, error) {
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	cfg := ck.Config
+	names := cfg.TensorNames()
+	var need int64
+	for _, name := range names {
+		info := ck.found[name].info
+		need = satAdd(need, satMul(info.NumElements(), int64(dtypeOf(info.DType.GoMLX()).Size())))
+	}
+	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, what), need); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(names)), Source: dir}
+	for _, name := range names {
+		t, err := ck.Tensor(name, dtypeOf(ck.found[name].info.DType.GoMLX()))
+		if err != nil {
+			return nil, err
+		}
+		m.Weights[name] = t
+	}
+	return m, nil
+}
+
+// Checkpoint is a model folder opened for reading one tensor at a time:
+// config.json parsed, the safetensors files memory-mapped and their headers
+// checked against the config (names, shapes, dtypes). Streaming work
+// (pruning) reads each tensor, uses it and drops it, so it never holds the
+// model. Close unmaps the files.
+type Checkpoint struct {
+	Config *Config
+	Dir    string
+	found  map[string]located
+	files  []*safetensors.File
+}
+
+// OpenCheckpoint opens the model folder dir (see Checkpoint).
+func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -229,28 +301,48 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	if err := CheckFits(fmt.Sprintf("llm: loading %s (%s weights)", dir, strings.ToLower(dtype.String())), cfg.WeightBytes(dtype)); err != nil {
-		return nil, err
+	return &Checkpoint{Config: cfg, Dir: dir, found: found, files: files}, nil
+}
+
+// StoredDType is the GoMLX dtype the named tensor is stored in
+// (dtypes.InvalidDType if the checkpoint has no such tensor).
+func (c *Checkpoint) StoredDType(name string) dtypes.DType {
+	loc, ok := c.found[name]
+	if !ok {
+		return dtypes.InvalidDType
 	}
-	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(found)), Source: dir}
-	for _, name := range cfg.TensorNames() {
-		loc := found[name]
-		t, err := loc.file.Tensor(name, dtype)
-		if err != nil {
-			return nil, fmt.Errorf("llm: %w", err)
-		}
-		loc.file.Release(name)
-		if err := checkFiniteTensor(name, t); err != nil {
-			return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
-		}
-		m.Weights[name] = t
+	return loc.info.DType.GoMLX()
+}
+
+// Tensor reads the named tensor converted to dtype (dtypes.InvalidDType:
+// its stored dtype) into a new host tensor, releases the file pages it was
+// read from, and checks it is finite (ErrNonFinite names it).
+func (c *Checkpoint) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error) {
+	loc, ok := c.found[name]
+	if !ok {
+		return nil, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
 	}
-	return m, nil
+	t, err := loc.file.Tensor(name, dtype)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %w", err)
+	}
+	loc.file.Release(name)
+	if err := checkFiniteTensor(name, t); err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", c.Dir, err)
+	}
+	return t, nil
+}
+
+// Close unmaps the checkpoint's files.
+func (c *Checkpoint) Close() error {
+	var first error
+	for _, f := range c.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	c.files = nil
+	return first
 }
 
 // SaveOptions configures SaveModel.
@@ -288,14 +380,34 @@ func torchDTypeName(dt dtypes.DType) string {
 // holds either the old content or the complete new model. It refuses to
 // write into m.Source, or into a non-empty dir unless opts.Overwrite.
 // Tied models get no lm_head.weight tensor.
-func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
+func SaveModel(dir string, m *Model, opts SaveOptions) error {
 	if m == nil || m.Config == nil {
+		return fmt.Errorf("llm: saving %s: model has no config", dir)
+	}
+	if err := CheckWeights(m.Config, m.Weights); err != nil {
+		return fmt.Errorf("llm: saving %s: %w", dir, err)
+	}
+	names := m.Config.TensorNames()
+	list := make([]safetensors.NamedTensor, len(names))
+	for i, name := range names {
+		list[i] = safetensors.NamedTensor{Name: name, T: m.Weights[name]}
+	}
+	return SaveTensors(dir, m.Config, m.Source, list, opts)
+}
+
+// SaveTensors is SaveModel for the tensors ts of a model with config cfg
+// loaded from source ("" for none), written in the order given: exactly the
+// tensors cfg.TensorShapes lists. A tensor given by Produce (instead of T)
+// is made when its turn to be written comes and released after, so a
+// streamed export holds one tensor at a time.
+func SaveTensors(dir string, cfg *Config, source string, ts []safetensors.NamedTensor, opts SaveOptions) (err error) {
+	if cfg == nil {
 		return fmt.Errorf("llm: saving %s: model has no config", dir)
 	}
 	outDType := opts.DType
 	if outDType == dtypes.InvalidDType {
 		outDType = dtypes.Float32
-		if d, ok := torchDTypeOf[m.Config.TorchDType]; ok {
+		if d, ok := torchDTypeOf[cfg.TorchDType]; ok {
 			outDType = d
 		}
 	}
@@ -306,11 +418,10 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	if shardBytes <= 0 {
 		shardBytes = DefaultShardBytes
 	}
-	if err := CheckWeights(m.Config, m.Weights); err != nil {
+	if err := checkTensorList(cfg, ts); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	names := m.Config.TensorNames()
-	if err := checkTarget(dir, m.Source, opts.Overwrite); err != nil {
+	if err := checkTarget(dir, source, opts.Overwrite); err != nil {
 		return err
 	}
 
@@ -333,17 +444,17 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	if err = os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	cfg := *m.Config
-	cfg.TorchDType = torchDTypeName(outDType)
-	if err = SaveConfig(tmp, &cfg); err != nil {
+	c := *cfg
+	c.TorchDType = torchDTypeName(outDType)
+	if err = SaveConfig(tmp, &c); err != nil {
 		return err
 	}
-	if err = writeShards(tmp, m, names, outDType, shardBytes); err != nil {
+	if err = writeShards(tmp, ts, outDType, shardBytes); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
 	}
-	if m.Source != "" {
+	if source != "" {
 		for _, name := range copiedFiles {
-			if _, err = fileio.CopySideFile(m.Source, name, filepath.Join(tmp, name)); err != nil {
+			if _, err = fileio.CopySideFile(source, name, filepath.Join(tmp, name)); err != nil {
 				return fmt.Errorf("llm: saving %s: %w", dir, err)
 			}
 		}
@@ -351,11 +462,43 @@ func SaveModel(dir string, m *Model, opts SaveOptions) (err error) {
 	return replaceDir(tmp, dir)
 }
 
+// checkTensorList checks that ts are exactly cfg's tensors, with their
+// shapes and a floating-point dtype.
+func checkTensorList(cfg *Config, ts []safetensors.NamedTensor) error {
+	want := cfg.TensorShapes()
+	seen := make(map[string]bool, len(ts))
+	for _, nt := range ts {
+		dims, ok := want[nt.Name]
+		if !ok || seen[nt.Name] {
+			return fmt.Errorf("weight %q is not a tensor of the config, or given twice", nt.Name)
+		}
+		seen[nt.Name] = true
+		shape := nt.TensorShape()
+		if !slices.Equal(shape.Dimensions, dims) {
+			return fmt.Errorf("weight %q has shape %v but the config implies %v", nt.Name, shape.Dimensions, dims)
+		}
+		if !shape.DType.IsFloat() {
+			return fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", nt.Name, shape.DType)
+		}
+	}
+	if len(seen) != len(want) {
+		var missing []string
+		for name := range want {
+			if !seen[name] {
+				missing = append(missing, name)
+			}
+		}
+		return fmt.Errorf("model is missing %d weight(s) the config requires: %s", len(missing), listNames(missing))
+	}
+	return nil
+}
+
 // CheckWeights verifies that weights hold exactly the tensors cfg needs
 // (cfg.TensorShapes), with their shapes and a floating-point dtype. A tensor
 // that loading skips (a tied lm_head.weight, rotary inv_freq buffers) is
 // tolerated; any other extra tensor is an error. It is the one check between
-// a config and its weights: SaveModel, ToStore and prune.Apply use it.
+// a config and its weights: SaveModel, ToStore and prune.Apply use it, and
+// SaveTensors applies the same per-tensor rules (checkTensorList) to a list.
 func CheckWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
 	want := cfg.TensorShapes()
 	var missing, unexpected []string
@@ -364,8 +507,13 @@ func CheckWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
 			missing = append(missing, name)
 		}
 	}
-	for name := range weights {
-		if _, ok := want[name]; !ok && !ignoredTensor(cfg, name) {
+	list := make([]safetensors.NamedTensor, 0, len(want))
+	for name, t := range weights {
+		if _, ok := want[name]; ok {
+			if t != nil {
+				list = append(list, safetensors.NamedTensor{Name: name, T: t})
+			}
+		} else if !ignoredTensor(cfg, name) {
 			unexpected = append(unexpected, name)
 		}
 	}
@@ -375,16 +523,7 @@ func CheckWeights(cfg *Config, weights map[string]*tensors.Tensor) error {
 	if len(unexpected) > 0 {
 		return fmt.Errorf("model has %d weight(s) the config does not have: %s", len(unexpected), listNames(unexpected))
 	}
-	for _, name := range cfg.TensorNames() {
-		t := weights[name]
-		if dims := t.Shape().Dimensions; !slices.Equal(dims, want[name]) {
-			return fmt.Errorf("weight %q has shape %v but the config implies %v", name, dims, want[name])
-		}
-		if !t.DType().IsFloat() {
-			return fmt.Errorf("weight %q has dtype %s, not a floating-point dtype", name, t.DType())
-		}
-	}
-	return nil
+	return checkTensorList(cfg, list)
 }
 
 // checkTarget refuses to write over the source model or a non-empty folder.
@@ -414,18 +553,17 @@ func checkTarget(dir, source string, overwrite bool) error {
 	return nil
 }
 
-// writeShards writes the safetensors file(s) and, when sharded, the index.
-func writeShards(dir string, m *Model, names []string, dtype dtypes.DType, shardBytes int64) error {
+// writeShards writes the safetensors file(s) of ts and, when sharded, the index.
+func writeShards(dir string, ts []safetensors.NamedTensor, dtype dtypes.DType, shardBytes int64) error {
 	var shards [][]safetensors.NamedTensor
 	var cur []safetensors.NamedTensor
 	var curBytes, total int64
-	for _, name := range names {
-		t := m.Weights[name]
-		n := int64(t.Size()) * int64(dtype.Size())
+	for _, nt := range ts {
+		n := int64(nt.TensorShape().Size()) * int64(dtype.Size())
 		if len(cur) > 0 && curBytes+n > shardBytes {
 			shards, cur, curBytes = append(shards, cur), nil, 0
 		}
-		cur = append(cur, safetensors.NamedTensor{Name: name, T: t})
+		cur = append(cur, nt)
 		curBytes += n
 		total += n
 	}
@@ -559,4 +697,36 @@ func IsModelDir(dir string) bool {
 		}
 	}
 	return false
+}
+
+// gcEveryBytes is how many bytes of weights MoveToDevice moves between
+// garbage collections, bounding the host copies already moved but not yet
+// reclaimed.
+const gcEveryBytes = 128 << 20
+
+// MoveToDevice puts every weight of m on the backend's device 0 and frees
+// its host copy (a CPU backend shares the memory instead of copying it), one
+// tensor at a time with a garbage collection returning the freed host copies to the
+// operating system every gcEveryBytes, so the move
+// peaks at the model's size plus gcEveryBytes instead of two copies of the
+// model (host tensors and device buffers, or the Go heap growing to twice
+// the live weights before collecting). Reading a weight afterwards
+// (ConstFlatData, SaveModel) copies it back to the host.
+func (m *Model) MoveToDevice(backend compute.Backend) error {
+	var moved int64
+	for _, name := range m.Config.TensorNames() {
+		t := m.Weights[name]
+		if t == nil {
+			continue
+		}
+		if err := t.ToDevice(backend, 0); err != nil {
+			return fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
+		}
+		if moved += int64(t.Memory()); moved >= gcEveryBytes {
+			debug.FreeOSMemory()
+			moved = 0
+		}
+	}
+	debug.FreeOSMemory()
+	return nil
 }

@@ -286,16 +286,48 @@ func (d *decoder) rmsNorm(x *Node, weightName string) *Node {
 
 // lmHead maps the final hidden states [..., hidden] to float32 logits [..., vocab].
 func (d *decoder) lmHead(h *Node) *Node {
-	w := d.optional("lm_head.weight")
-	if w == nil {
-		if !d.cfg.TieEmbeddings {
-			panic("llm.Forward: weight \"lm_head.weight\" is missing (and tie_word_embeddings is false)")
-		}
-		w = d.weight("model.embed_tokens.weight")
-	}
-	logits := DotGeneral(h, []int{h.Rank() - 1}, nil, w, []int{1}, nil) // [..., vocab]
-	return ConvertDType(logits, dtypes.Float32)
+	return lmHeadLogits(h, LMHeadWeight(d.cfg, d.params), d.dtype)
 }
+
+// lmHeadLogits is h [..., hidden] (in dtype) · wᵀ for the output projection
+// w [vocab, hidden], as float32 logits [..., vocab]. A w stored in another
+// dtype (a bfloat16 checkpoint computed in float32) is converted and
+// multiplied lmHeadChunkBytes of rows at a time, each chunk's row indices
+// depending on the previous chunk's product, so the backend never holds the
+// whole converted table (which would be 2× the embeddings on top of the
+// stored weights). The result equals the unchunked product: every logit is
+// the same dot product of one row.
+func lmHeadLogits(h, w *Node, dtype dtypes.DType) *Node {
+	if w.DType() == dtype {
+		return ConvertDType(DotGeneral(h, []int{h.Rank() - 1}, nil, w, []int{1}, nil), dtypes.Float32) // [..., vocab]
+	}
+	vocab, hidden := w.Shape().Dim(0), w.Shape().Dim(1)
+	rows := max(1, lmHeadChunkBytes/(hidden*dtype.Size()))
+	g := h.Graph()
+	var parts []*Node
+	var after *Node // int32 [1, 1] of zeros computed from the previous chunk: orders the chunks
+	for start := 0; start < vocab; start += rows {
+		n := min(rows, vocab-start)
+		index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start)) // [n, 1]: rows start..start+n-1
+		if after != nil {
+			index = Add(index, after)
+		}
+		chunk := ConvertDType(Gather(w, index), dtype)                        // [n, hidden]
+		part := DotGeneral(h, []int{h.Rank() - 1}, nil, chunk, []int{1}, nil) // [..., n]
+		parts = append(parts, part)
+		e := part
+		for axis := range part.Rank() {
+			e = SliceAxis(e, axis, AxisElem(0))
+		}
+		e = Reshape(e, 1, 1)
+		after = MulScalar(ConvertDType(Equal(e, e), dtypes.Int32), 0)
+	}
+	return ConvertDType(Concatenate(parts, -1), dtypes.Float32)
+}
+
+// lmHeadChunkBytes bounds the converted copy of the lm_head rows that
+// lmHeadLogits holds at a time (a variable so tests can force many chunks).
+var lmHeadChunkBytes = 64 << 20
 
 // ropeTables are cos/sin of the rotary angles, [batchSize|1, seqLen, 1, headDim/2]
 // in the compute dtype.

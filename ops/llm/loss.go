@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
 )
 
@@ -18,37 +19,123 @@ import (
 //
 // It returns a float32 scalar; it is differentiable with respect to logits.
 func NextTokenLoss(logits, ids *Node, mask *Node) *Node {
+	sum, count := NextTokenLossSum(logits, ids, mask)
+	return Div(sum, Max(count, ScalarOne(logits.Graph(), dtypes.Float32)))
+}
+
+// NextTokenLossSum is the sum and count form of NextTokenLoss (both float32
+// scalars), so losses over several batches or chunks add up exactly: Σ over
+// counted positions s < seqLen-1 of −log softmax(logits[:, s])[ids[:, s+1]],
+// and the number of counted positions. The target logit is gathered (no
+// one-hot, no [batchSize, seqLen, vocab] log-probabilities).
+func NextTokenLossSum(logits, ids, mask *Node) (sum, count *Node) {
 	if logits.Rank() != 3 || ids.Rank() != 2 ||
 		logits.Shape().Dim(0) != ids.Shape().Dim(0) || logits.Shape().Dim(1) != ids.Shape().Dim(1) {
 		panic(fmt.Sprintf("llm.NextTokenLoss: logits %s must be [batchSize, seqLen, vocab] and ids %s [batchSize, seqLen]",
 			logits.Shape(), ids.Shape()))
 	}
-	g := logits.Graph()
-	batchSize, seqLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
+	seqLen := ids.Shape().Dim(1)
 	if seqLen < 2 {
 		panic(fmt.Sprintf("llm.NextTokenLoss: seqLen must be at least 2, got ids %s", ids.Shape()))
 	}
-	pred := SliceAxis(ConvertDType(logits, dtypes.Float32), 1, AxisRange(0, seqLen-1)) // [batchSize, seqLen-1, vocab]
-	targets := ConvertDType(SliceAxis(ids, 1, AxisRange(1, seqLen)), dtypes.Int32)     // [batchSize, seqLen-1]
-	logProbs := LogSoftmax(pred, -1)
-
-	// Take logProbs[b, s, targets[b, s]] with one Gather.
-	idxShape := shapesOf(dtypes.Int32, batchSize, seqLen-1)
-	indices := Stack([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), targets}, -1) // [batchSize, seqLen-1, 3]
-	nll := Neg(Gather(logProbs, indices))                                              // [batchSize, seqLen-1]
-	if mask == nil {
-		return ReduceAllMean(nll)
-	}
-	if mask.Rank() != 2 || !mask.Shape().EqualDimensions(ids.Shape()) {
+	if mask != nil && (mask.Rank() != 2 || !mask.Shape().EqualDimensions(ids.Shape())) {
 		panic(fmt.Sprintf("llm.NextTokenLoss: mask %s must be [batchSize, seqLen] like ids %s", mask.Shape(), ids.Shape()))
 	}
-	weights := SliceAxis(mask, 1, AxisRange(1, seqLen))
-	if weights.DType() == dtypes.Bool {
-		weights = ConvertDType(weights, dtypes.Float32)
-	} else {
-		weights = ConvertDType(NotEqual(weights, ZerosLike(weights)), dtypes.Float32)
+	pred := SliceAxis(logits, 1, AxisRange(0, seqLen-1)) // [batchSize, seqLen-1, vocab]
+	targets := SliceAxis(ids, 1, AxisRange(1, seqLen))   // [batchSize, seqLen-1]
+	var weights *Node
+	if mask != nil {
+		weights = targetWeights(SliceAxis(mask, 1, AxisRange(1, seqLen)))
 	}
-	weights = StopGradient(weights)
-	count := Max(ReduceAllSum(weights), ScalarOne(g, dtypes.Float32))
-	return Div(ReduceAllSum(Mul(nll, weights)), count)
+	return positionLossSum(pred, targets, weights)
+}
+
+// targetWeights turns a validity mask (bool or 0/1 numbers) into float32 0/1
+// weights, without gradient.
+func targetWeights(mask *Node) *Node {
+	if mask.DType() != dtypes.Bool {
+		mask = NotEqual(mask, ZerosLike(mask))
+	}
+	return StopGradient(ConvertDType(mask, dtypes.Float32))
+}
+
+// positionLossSum is Σ weights · (logsumexp(logits) − logits[target]) and
+// Σ weights (batchSize × positions when weights is nil), for logits
+// [batchSize, n, vocab], targets [batchSize, n] and weights float32
+// [batchSize, n] or nil.
+func positionLossSum(logits, targets, weights *Node) (sum, count *Node) {
+	g := logits.Graph()
+	batchSize, n := targets.Shape().Dim(0), targets.Shape().Dim(1)
+	logits = ConvertDType(logits, dtypes.Float32)
+	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))                          // [batchSize, n, 1]
+	logSumExp := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Squeeze(maxLogit, -1)) // [batchSize, n]
+	idxShape := shapes.Make(dtypes.Int32, batchSize, n, 1)
+	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(ConvertDType(targets, dtypes.Int32), -1)}, -1)
+	nll := Sub(logSumExp, Gather(logits, indices)) // [batchSize, n]
+	if weights == nil {
+		return ReduceAllSum(nll), Scalar(g, dtypes.Float32, batchSize*n)
+	}
+	// Where, not a product: a padded position's loss may be ±Inf or NaN.
+	return ReduceAllSum(Where(NotEqual(weights, ZerosLike(weights)), nll, ZerosLike(nll))), ReduceAllSum(weights)
+}
+
+// NextTokenLossSumChunked is NextTokenLossSum computed from the final
+// (normed) hidden states [batchSize, seqLen, hidden] and the output
+// projection head [vocab, hidden] (LMHeadWeight, any dtype: converted a
+// chunk of rows at a time like Forward's) chunkPositions positions at
+// a time: only [batchSize, chunkPositions, vocab] logits exist at once,
+// never the whole batch's (for a 152k vocabulary, 8 × 2048 positions are
+// 10 GB of float32 logits; each chunk waits for the previous one, so a
+// scheduler cannot run them all at once). The numbers are those of the whole computation
+// up to float rounding of the sums. chunkPositions ≤ 0 means one chunk.
+func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, chunkPositions int) (sum, count *Node) {
+	seqLen := ids.Shape().Dim(1)
+	if seqLen < 2 {
+		panic(fmt.Sprintf("llm.NextTokenLoss: seqLen must be at least 2, got ids %s", ids.Shape()))
+	}
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	n := seqLen - 1 // predicting positions
+	if chunkPositions <= 0 || chunkPositions > n {
+		chunkPositions = n
+	}
+	g := ids.Graph()
+	sum, count = ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32)
+	for start := 0; start < n; start += chunkPositions {
+		end := min(start+chunkPositions, n)
+		h := SliceAxis(hidden, 1, AxisRange(start, end)) // [batchSize, c, hidden]
+		if h.DType() != dtype {
+			h = ConvertDType(h, dtype)
+		}
+		if start > 0 { // + 0 computed from the previous chunk's sum: the chunks run one after another
+			zero := StopGradient(MulScalar(ConvertDType(Equal(sum, sum), dtype), 0))
+			h = Add(h, Reshape(zero, 1, 1, 1))
+		}
+		logits := lmHeadLogits(h, head, dtype)                  // [batchSize, c, vocab] float32
+		targets := SliceAxis(ids, 1, AxisRange(start+1, end+1)) // [batchSize, c]
+		var weights *Node
+		if mask != nil {
+			weights = targetWeights(SliceAxis(mask, 1, AxisRange(start+1, end+1)))
+		}
+		s, c := positionLossSum(logits, targets, weights)
+		sum, count = Add(sum, s), Add(count, c)
+	}
+	return sum, count
+}
+
+// LMHeadWeight is the model's output projection [vocab, hidden] as stored
+// (any dtype): lm_head.weight, or the embeddings when they are tied. It
+// panics (GoMLX style) when the model has neither.
+func LMHeadWeight(cfg *Config, params ParamFn) *Node {
+	if w := params(LMHeadName); w != nil {
+		return w
+	}
+	if !cfg.TieEmbeddings {
+		panic("llm: weight \"lm_head.weight\" is missing (and tie_word_embeddings is false)")
+	}
+	if w := params(EmbedTokensName); w != nil {
+		return w
+	}
+	panic("llm: weight \"model.embed_tokens.weight\" is missing")
 }

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -148,6 +149,72 @@ func TestForwardIsDifferentiable(t *testing.T) {
 		g := float64(tensors.ToScalar[float32](res[1+i]))
 		if !(g > 0) || math.IsInf(g, 0) {
 			t.Errorf("sum |d loss / d %s| = %g, want finite > 0", n, g)
+		}
+	}
+}
+
+// chunkedLossTolerance is the relative tolerance between the chunked and
+// the whole loss sums (float32 sums in another order).
+const chunkedLossTolerance = 1e-5
+
+// TestNextTokenLossSumChunked: the loss computed from hidden states and the
+// lm_head a few positions at a time equals the loss of the whole logits, with
+// and without a padding mask, on every fixture (tied and untied heads).
+func TestNextTokenLossSumChunked(t *testing.T) {
+	backend := testBackend(t)
+	for _, name := range fixtureNames {
+		f := loadFixture(t, name)
+		ids := f.ref["input_ids"]
+		seqLen := ids.Shape().Dim(1)
+		names := f.weightNames()
+		for _, masked := range []bool{false, true} {
+			for _, chunk := range []int{1, 3, 0} {
+				t.Run(fmt.Sprintf("%s/masked=%v/chunk=%d", name, masked, chunk), func(t *testing.T) {
+					exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
+						byName := map[string]*Node{}
+						for i, n := range names {
+							byName[n] = inputs[1+i]
+						}
+						params := func(name string) *Node { return byName[name] }
+						idsNode := inputs[0]
+						var mask *Node
+						if masked { // the last two tokens of every row are padding
+							pos := Iota(g, shapesOf(dtypes.Int32, idsNode.Shape().Dimensions...), 1)
+							mask = LessThan(pos, Scalar(g, dtypes.Int32, seqLen-2))
+						}
+						out := Forward(f.cfg, params, idsNode, nil)
+						wholeSum, wholeCount := NextTokenLossSum(out.Logits, idsNode, mask)
+						sum, count := NextTokenLossSumChunked(out.Hidden[f.cfg.NumLayers], LMHeadWeight(f.cfg, params), idsNode, mask, dtypes.Float32, chunk)
+						return []*Node{wholeSum, wholeCount, sum, count}
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer exec.Finalize()
+					args := []any{ids}
+					for _, n := range names {
+						args = append(args, f.weights[n])
+					}
+					res, err := exec.Exec(args...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					v := make([]float64, len(res))
+					for i, r := range res {
+						v[i] = float64(tensors.ToScalar[float32](r))
+					}
+					wantCount := float64(ids.Shape().Dim(0) * (seqLen - 1))
+					if masked {
+						wantCount = float64(ids.Shape().Dim(0) * (seqLen - 3))
+					}
+					if v[1] != wantCount || v[3] != wantCount {
+						t.Errorf("counts: whole %g, chunked %g, want %g", v[1], v[3], wantCount)
+					}
+					if math.Abs(v[2]-v[0]) > chunkedLossTolerance*math.Abs(v[0]) || v[0] == 0 {
+						t.Errorf("chunked sum %.7g, whole %.7g", v[2], v[0])
+					}
+				})
+			}
 		}
 	}
 }

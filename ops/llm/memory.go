@@ -103,6 +103,26 @@ func (c *Config) InferenceBytes(dtype dtypes.DType, batchSize, inputLen, outputL
 	return satAdd(c.WeightBytes(dtype), satAdd(kv, c.ForwardActivationBytes(dtype, batchSize, inputLen)))
 }
 
+// ForwardPeakWeightFactor is the stated bound on weight memory of
+// forward-only work (forward, generate, eval, importance): a model loaded
+// with LoadModelForCompute and moved with MoveToDevice peaks at this many
+// times its weight bytes in the stored dtype (the move copies one tensor at a
+// time; the graph converts one layer's weights and one lm_head chunk at a
+// time to the compute dtype), plus activations and KV cache
+// (ForwardPeakBytes).
+const ForwardPeakWeightFactor = 1.3
+
+// ForwardPeakBytes is the memory bound of forward-only work over
+// [batchSize, seqLen] tokens computed in computeDType, with cacheTokens KV
+// cache positions per sequence (0 without generation), for weights stored in
+// weightDType: ForwardPeakWeightFactor × the weight bytes, plus
+// ForwardActivationBytes and KVCacheBytes. It leaves out the process's own
+// baseline (runtime, binary, compiled graphs: tens of MB).
+func (c *Config) ForwardPeakBytes(weightDType, computeDType dtypes.DType, batchSize, seqLen, cacheTokens int) int64 {
+	weights := int64(math.Ceil(ForwardPeakWeightFactor * float64(c.WeightBytes(weightDType))))
+	return SaturatingSum(weights, c.ForwardActivationBytes(computeDType, batchSize, seqLen), c.KVCacheBytes(computeDType, batchSize, cacheTokens))
+}
+
 // TrainingBytes estimates the memory of training (or distilling into) this
 // model with batches of [batchSize, seqLen] tokens: weights, gradients and
 // two Adam moments (4 × the float32 weights) plus the activations every layer
@@ -226,4 +246,63 @@ func FormatBytes(n int64) string {
 		return strconv.FormatFloat(float64(n)/gib, 'f', 1, 64) + " GiB"
 	}
 	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// DistillMemory is the planned memory of one distillation step (bytes),
+// before anything is allocated.
+type DistillMemory struct {
+	TeacherWeights int64 `json:"teacher_weights"` // frozen, in its stored dtype
+	StudentWeights int64 `json:"student_weights"` // float32 master weights
+	Gradients      int64 `json:"gradients"`       // float32, one per student weight
+	OptimizerState int64 `json:"optimizer_state"` // Adam: two float32 moments per student weight
+	Activations    int64 `json:"activations"`     // every student layer's (kept for backward) + one teacher layer's working set
+	Logits         int64 `json:"logits"`          // float32 teacher and student logits and the student's logit gradient, for one chunk of positions
+	Total          int64 `json:"total"`
+}
+
+// DistillBytes plans the memory of distilling teacher into student on
+// [batchSize, seqLen] tokens computed in computeDType, the teacher's weights
+// held in teacherDType and the logit terms computed chunkPositions positions
+// at a time (≤ 0: the whole sequence). Activations use the same per-layer
+// model as TrainingBytes (attention scores materialized: an upper bound
+// where fused attention runs).
+func DistillBytes(teacher, student *Config, teacherDType, computeDType dtypes.DType, batchSize, seqLen, chunkPositions int) DistillMemory {
+	if chunkPositions <= 0 || chunkPositions > seqLen {
+		chunkPositions = seqLen
+	}
+	f32 := student.WeightBytes(dtypes.Float32)
+	m := DistillMemory{
+		TeacherWeights: teacher.WeightBytes(teacherDType),
+		StudentWeights: f32,
+		Gradients:      f32,
+		OptimizerState: satMul(2, f32),
+		Activations: satAdd(satMul(student.layerActivationBytes(computeDType, batchSize, seqLen), int64(student.NumLayers)),
+			teacher.layerActivationBytes(computeDType, batchSize, seqLen)),
+		Logits: satMulN(3, int64(batchSize), int64(chunkPositions), int64(max(teacher.VocabSize, student.VocabSize)), 4),
+	}
+	m.Total = SaturatingSum(m.TeacherWeights, m.StudentWeights, m.Gradients, m.OptimizerState, m.Activations, m.Logits)
+	return m
+}
+
+// LargestDistillBatch is the largest batch size whose DistillBytes total at
+// seqLen fits in budget bytes (0 when not even one sequence fits).
+func LargestDistillBatch(teacher, student *Config, teacherDType, computeDType dtypes.DType, seqLen, chunkPositions int, budget int64) int {
+	fits := func(b int) bool {
+		return DistillBytes(teacher, student, teacherDType, computeDType, b, seqLen, chunkPositions).Total <= budget
+	}
+	if !fits(1) {
+		return 0
+	}
+	lo, hi := 1, 2 // fits(lo), grow hi until it does not
+	for fits(hi) && hi < 1<<20 {
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; fits(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }

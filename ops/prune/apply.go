@@ -23,15 +23,10 @@ func Apply(m *llm.Model, p Plan, imp *results.Importance) (*Pruned, error) {
 	if m == nil || m.Config == nil {
 		return nil, fmt.Errorf("prune: nil model or config")
 	}
-	r, err := p.Resolve(m.Config)
+	r, sel, cfg, err := planFor(m.Config, p, imp)
 	if err != nil {
 		return nil, err
 	}
-	sel, err := selectUnits(m.Config, r, imp)
-	if err != nil {
-		return nil, err
-	}
-	cfg := targetConfig(m.Config, r, sel.layers)
 	weights, err := sliceWeights(m.Config, m.Weights, sel)
 	if err != nil {
 		return nil, err
@@ -42,4 +37,18 @@ func Apply(m *llm.Model, p Plan, imp *results.Importance) (*Pruned, error) {
 	// Source stays the source folder: SaveModel then refuses to write into it
 	// and copies its tokenizer files (the vocabulary is never pruned).
 	return &Pruned{Model: &llm.Model{Config: cfg, Weights: weights, Source: m.Source}, Plan: r, Kept: sel.kept()}, nil
+}
+
+// planFor resolves plan p for a source config, selects the kept units from
+// imp and returns the resolved plan, the selection and the pruned config.
+func planFor(src *llm.Config, p Plan, imp *results.Importance) (Plan, *selection, *llm.Config, error) {
+	r, err := p.Resolve(src)
+	if err != nil {
+		return Plan{}, nil, nil, err
+	}
+	sel, err := selectUnits(src, r, imp)
+	if err != nil {
+		return Plan{}, nil, nil, err
+	}
+	return r, sel, targetConfig(src, r, sel.layers), nil
 }

@@ -3,14 +3,19 @@ package prune
 import (
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
-	"github.com/gominitron/gominitron/ops/llm"
-	"github.com/gominitron/gominitron/results"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
+	"github.com/gominitron/gominitron/ops/safetensors"
+	"github.com/gominitron/gominitron/results"
 )
 
-// Summary reports a PruneDir run (the CLI prints it as JSON).
+// Summary reports a Dir run (the CLI prints it as JSON).
 type Summary struct {
 	Out    string `json:"out"`
 	Source string `json:"source_model"`
@@ -23,10 +28,15 @@ type Summary struct {
 	Seconds      float64 `json:"seconds"`
 }
 
-// PruneDir loads the Hugging Face model folder modelDir (in its own dtype),
-// the importance scores at scoresPath (may be "" when the plan needs none),
-// applies plan p and exports the result to outDir with pruning.json.
-func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
+// Dir prunes the Hugging Face model folder modelDir (in its own dtype) to
+// plan p, choosing units from the importance scores at scoresPath (may be ""
+// when the plan needs none), and exports the result to outDir with
+// pruning.json. It streams: each tensor is read from the memory-mapped
+// source, sliced, written and released in turn, so it peaks at about the
+// largest tensor (plus its slice) for any model size; the output is sharded
+// like llm.SaveModel's (index beside the shards above DefaultShardBytes). The
+// result is byte-identical to Apply then Export.
+func Dir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 	start := time.Now()
 	// Lineage records absolute paths: they must mean something later.
 	var err error
@@ -65,23 +75,26 @@ func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 		return nil, err
 	}
 	dtype := StorageDType(cfg)
-	m, err := llm.LoadModel(modelDir, dtype)
+	ck, err := llm.OpenCheckpoint(modelDir)
 	if err != nil {
 		return nil, err
 	}
-	pr, err := Apply(m, p, imp)
+	defer ck.Close()
+	pr, list, err := streamedPrune(ck, p, imp, dtype)
 	if err != nil {
 		return nil, err
 	}
-	lin := NewLineage(modelDir, scoresPath, m.Config, p, pr)
-	if err := Export(outDir, pr, lin, llm.SaveOptions{}); err != nil {
+	lin := NewLineage(modelDir, scoresPath, cfg, p, pr)
+	if err := exportWith(outDir, pr, lin, func(tmp string) error {
+		return llm.SaveTensors(tmp, pr.Model.Config, modelDir, list, llm.SaveOptions{})
+	}); err != nil {
 		return nil, err
 	}
 	to := pr.Model.Config
 	s := &Summary{
 		Out: absOut, Source: modelDir, Scores: scoresPath, Plan: pr.Plan,
 		PlanSummary: results.PlanSummary{
-			From: lin.From, To: lin.To, DroppedLayers: droppedLayers(m.Config.NumLayers, pr.Kept.Layers),
+			From: lin.From, To: lin.To, DroppedLayers: droppedLayers(cfg.NumLayers, pr.Kept.Layers),
 			HeadsPerGroup: pr.Plan.HeadsPerGroup, WeightBytes: to.WeightBytes(dtype),
 			KVBytesPerToken: to.KVCacheBytesPerToken(dtype),
 		},
@@ -92,6 +105,53 @@ func PruneDir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 		s.ParamsRatio = float64(s.ParamsAfter) / float64(s.ParamsBefore)
 	}
 	return s, nil
+}
+
+// streamedPrune plans the pruning of the checkpoint ck and returns the
+// result without weights (Model.Weights is nil) and the pruned tensors, in
+// the pruned config's order, each produced from ck when written.
+func streamedPrune(ck *llm.Checkpoint, p Plan, imp *results.Importance, dtype dtypes.DType) (*Pruned, []safetensors.NamedTensor, error) {
+	src := ck.Config
+	r, sel, cfg, err := planFor(src, p, imp)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := cfg.TensorShapes()
+	byName := map[string]safetensors.NamedTensor{}
+	for _, name := range src.TensorNames() {
+		cut, kept, err := sel.cutOf(src, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !kept {
+			continue
+		}
+		byName[cut.name] = safetensors.NamedTensor{Name: cut.name, Shape: shapes.Make(dtype, want[cut.name]...),
+			Produce: func() (*tensors.Tensor, error) {
+				// The tensors written before are released: return their
+				// memory now, so the peak stays at about one tensor.
+				debug.FreeOSMemory()
+				t, err := ck.Tensor(name, dtype)
+				if err != nil {
+					return nil, err
+				}
+				defer t.FinalizeAll()
+				out, err := sliceTensor(t, cut.rows, cut.cols)
+				if err != nil {
+					return nil, fmt.Errorf("prune: tensor %s: %w", name, err)
+				}
+				return out, nil
+			}}
+	}
+	list := make([]safetensors.NamedTensor, 0, len(byName))
+	for _, name := range cfg.TensorNames() {
+		nt, ok := byName[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("prune: internal error, pruned config needs tensor %s that no source tensor gives", name)
+		}
+		list = append(list, nt)
+	}
+	return &Pruned{Model: &llm.Model{Config: cfg, Source: ck.Dir}, Plan: r, Kept: sel.kept()}, list, nil
 }
 
 // StorageDType is the dtype a model is stored in (config torch_dtype):

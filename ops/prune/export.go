@@ -65,10 +65,16 @@ var sideFiles = []string{
 // under a temporary name beside dir and renamed into place, so dir is either
 // complete or absent. dir must not exist (or be empty) and must not be, or be
 // inside, the source folder.
-func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) (err error) {
+func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) error {
 	if pr == nil || pr.Model == nil {
 		return fmt.Errorf("prune: export %s: nil model", dir)
 	}
+	return exportWith(dir, pr, lin, func(tmp string) error { return llm.SaveModel(tmp, pr.Model, opts) })
+}
+
+// exportWith is Export with the weights and config.json written into the
+// staging folder by save (llm.SaveModel, or llm.SaveTensors streaming them).
+func exportWith(dir string, pr *Pruned, lin *Lineage, save func(tmp string) error) (err error) {
 	if err := checkExportTarget(dir, pr.Model.Source, lineageSource(lin)); err != nil {
 		return err
 	}
@@ -80,7 +86,7 @@ func Export(dir string, pr *Pruned, lin *Lineage, opts llm.SaveOptions) (err err
 	}
 	defer cleanup()
 	tmp := stage
-	if err = llm.SaveModel(tmp, pr.Model, opts); err != nil { // config.json, safetensors, tokenizer files of pr.Model.Source
+	if err = save(tmp); err != nil { // config.json, safetensors, tokenizer files of pr.Model.Source
 		return fmt.Errorf("prune: export %s: %w", dir, err)
 	}
 	if lin != nil {

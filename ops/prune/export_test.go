@@ -206,14 +206,14 @@ func BenchmarkEstimate(b *testing.B) {
 	}
 }
 
-// TestPruneDir runs the folder-to-folder path the CLI uses.
-func TestPruneDir(t *testing.T) {
+// TestDir runs the folder-to-folder path the CLI uses.
+func TestDir(t *testing.T) {
 	b := testBackend(t)
 	f := loadFixture(t, "dev-llama3-headdim-tied-bf16")
 	scores := filepath.Join(f.dir, "reference_importance.json")
 	out := filepath.Join(t.TempDir(), "pruned")
 	plan := Plan{Hidden: 64, FFN: 128, HeadsPerGroup: 2, Layers: 2}
-	s, err := PruneDir(f.dir, scores, out, plan)
+	s, err := Dir(f.dir, scores, out, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,11 +230,11 @@ func TestPruneDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := relDiff(t, logits(t, b, back, f.ids, nil), logits(t, b, pr.Model, f.ids, nil)); d != 0 {
-		t.Errorf("PruneDir export differs from Apply by %.3g", d)
+		t.Errorf("Dir export differs from Apply by %.3g", d)
 	}
 	// A bad plan fails before anything is written.
 	bad := filepath.Join(t.TempDir(), "bad")
-	if _, err := PruneDir(f.dir, scores, bad, Plan{HeadsPerGroup: 4}); err == nil || !strings.Contains(err.Error(), "heads-per-group 4 > current 3") {
+	if _, err := Dir(f.dir, scores, bad, Plan{HeadsPerGroup: 4}); err == nil || !strings.Contains(err.Error(), "heads-per-group 4 > current 3") {
 		t.Errorf("bad plan: %v", err)
 	}
 	if _, err := os.Stat(bad); err == nil {

@@ -103,7 +103,7 @@ func TestSafetensorsWriteRoundTrip(t *testing.T) {
 	i32 := tensors.FromValue([]int32{7, -8, 1 << 30})
 	bf := tensors.FromFlatDataAndDimensions(bfloat16.FromFloat32s(0.5, -1, 3), 3)
 	scalar := tensors.FromScalar(float32(42))
-	ts := []NamedTensor{{"b", f32}, {"a", i32}, {"c", bf}, {"s", scalar}}
+	ts := []NamedTensor{{Name: "b", T: f32}, {Name: "a", T: i32}, {Name: "c", T: bf}, {Name: "s", T: scalar}}
 	if err := Write(path, ts, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSafetensorsWriteRoundTrip(t *testing.T) {
 	if len(entries) != 2 {
 		t.Errorf("folder holds %d entries, want 2", len(entries))
 	}
-	if err := Write(path, []NamedTensor{{"a", i32}, {"a", i32}}, nil); err == nil || !strings.Contains(err.Error(), `"a" given twice`) {
+	if err := Write(path, []NamedTensor{{Name: "a", T: i32}, {Name: "a", T: i32}}, nil); err == nil || !strings.Contains(err.Error(), `"a" given twice`) {
 		t.Errorf("duplicate name: err = %v", err)
 	}
 }

@@ -5,17 +5,33 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/internal/fileio"
 )
 
-// NamedTensor is one tensor to write.
+// NamedTensor is one tensor to write: T, or — when T is nil — Produce,
+// called when the tensor's turn to be written comes, after the header. Shape
+// (dtype and dimensions of what Produce returns) describes it for the
+// header. A produced tensor is released once written, so a file of produced
+// tensors is written holding one tensor at a time (streamed pruning).
 type NamedTensor struct {
-	Name string
-	T    *tensors.Tensor
+	Name    string
+	T       *tensors.Tensor
+	Produce func() (*tensors.Tensor, error)
+	Shape   shapes.Shape
+}
+
+// TensorShape is the shape of the tensor nt writes: T's, else Shape.
+func (nt NamedTensor) TensorShape() shapes.Shape {
+	if nt.T != nil {
+		return nt.T.Shape()
+	}
+	return nt.Shape
 }
 
 // convertChunkElems is how many elements WriteAs converts per write call.
@@ -42,7 +58,7 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 	type plan struct {
 		src, dst DType
 		info     TensorInfo
-		t        *tensors.Tensor
+		nt       NamedTensor
 	}
 	plans := make([]plan, 0, len(ts))
 	header := make(map[string]any, len(ts)+1)
@@ -57,22 +73,23 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 		if _, dup := header[nt.Name]; dup {
 			return fmt.Errorf("safetensors: %s: tensor %q given twice", path, nt.Name)
 		}
-		if nt.T == nil {
+		if nt.T == nil && (nt.Produce == nil || !nt.Shape.Ok()) {
 			return fmt.Errorf("safetensors: %s: tensor %q is nil", path, nt.Name)
 		}
-		src := FromGoMLX(nt.T.DType())
+		shape := nt.TensorShape()
+		src := FromGoMLX(shape.DType)
 		if src == unknown {
-			return fmt.Errorf("safetensors: %s: tensor %q: GoMLX dtype %s has no safetensors equivalent", path, nt.Name, nt.T.DType())
+			return fmt.Errorf("safetensors: %s: tensor %q: GoMLX dtype %s has no safetensors equivalent", path, nt.Name, shape.DType)
 		}
 		dst := src
 		if storeFloat != unknown && src.IsFloat() {
 			dst = storeFloat
 		}
-		dims := nt.T.Shape().Dimensions
+		dims := shape.Dimensions
 		ti := TensorInfo{Name: nt.Name, DType: dst, Shape: append([]int{}, dims...), Begin: offset}
 		ti.End = offset + ti.NumElements()*int64(dst.Size())
 		offset = ti.End
-		plans = append(plans, plan{src: src, dst: dst, info: ti, t: nt.T})
+		plans = append(plans, plan{src: src, dst: dst, info: ti, nt: nt})
 		header[nt.Name] = map[string]any{"dtype": dst, "shape": ti.Shape, "data_offsets": []int64{ti.Begin, ti.End}}
 	}
 	hdr, err := json.Marshal(header)
@@ -95,14 +112,7 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 			if p.info.End == p.info.Begin {
 				continue // zero elements: nothing to write
 			}
-			var werr error
-			err := p.t.ConstBytes(func(data []byte) {
-				werr = writeConverted(w, p.dst, data, p.src)
-			})
-			if err == nil {
-				err = werr
-			}
-			if err != nil {
+			if err := writeTensor(w, p.nt, p.info, p.dst, p.src); err != nil {
 				return fmt.Errorf("tensor %q: %w", p.info.Name, err)
 			}
 		}
@@ -112,6 +122,27 @@ func WriteAs(path string, ts []NamedTensor, floatDType dtypes.DType, metadata ma
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
+}
+
+// writeTensor writes nt's data (produced now when nt.T is nil, and released
+// after) as dst.
+func writeTensor(w io.Writer, nt NamedTensor, info TensorInfo, dst, src DType) error {
+	t := nt.T
+	if t == nil {
+		var err error
+		if t, err = nt.Produce(); err != nil {
+			return err
+		}
+		defer t.FinalizeAll()
+		if !slices.Equal(t.Shape().Dimensions, info.Shape) || t.DType() != nt.Shape.DType {
+			return fmt.Errorf("produced %s, header says %s", t.Shape(), nt.Shape)
+		}
+	}
+	var werr error
+	if err := t.ConstBytes(func(data []byte) { werr = writeConverted(w, dst, data, src) }); err != nil {
+		return err
+	}
+	return werr
 }
 
 // writeConverted writes src (elements of srcType) as dstType, chunk by chunk.
