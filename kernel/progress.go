@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"github.com/gominitron/gominitron/internal/progress"
 	"html"
 	"strings"
 	"sync"
@@ -142,10 +143,7 @@ func (p *Progress) printLocked(final bool) bool {
 
 func (p *Progress) elapsedETA() (elapsed, eta time.Duration, haveETA bool) {
 	elapsed = now().Sub(p.start)
-	if p.total > 0 && p.done > 0 && p.done < p.total {
-		eta = time.Duration(float64(elapsed) * float64(p.total-p.done) / float64(p.done))
-		haveETA = true
-	}
+	eta, haveETA = progress.ETA(elapsed, int64(p.done), int64(p.total))
 	return
 }
 
@@ -188,12 +186,4 @@ func (p *Progress) htmlLocked(final bool) string {
 	return b.String()
 }
 
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Millisecond)
-}
+func roundDuration(d time.Duration) time.Duration { return progress.Round(d) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gominitron/gominitron/internal/progress"
 	"os"
 
 	"github.com/gominitron/gominitron/internal/fileio"
@@ -155,7 +156,8 @@ func runEval(args []string) error {
 		}
 		opts := evaluate.LossOptions{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens}
 		if !*quiet {
-			opts.Progress = func(done, total int64) { fmt.Fprintf(os.Stderr, "\reval: %d/%d tokens", done, total) }
+			meter := &progress.Stages{W: os.Stderr, Prefix: "eval"}
+			opts.Progress = func(done, total int64) { meter.Update("", done, total, "tokens") }
 		}
 		res, err := evaluate.LMLoss(prober, docs, opts)
 		if !*quiet {
@@ -236,7 +238,8 @@ func runEval(args []string) error {
 	}
 	scorer := &evaluate.SeqScorer{Model: prober}
 	if !*quiet {
-		scorer.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d continuations", done, total) }
+		meter := &progress.Stages{W: os.Stderr, Prefix: "eval"}
+		scorer.Progress = func(done, total int) { meter.Update("", int64(done), int64(total), "continuations") }
 	}
 	res, err := evaluate.MultipleChoice(scorer, enc, docs, mcOpts)
 	if !*quiet {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gominitron/gominitron/internal/progress"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,7 +53,8 @@ func openEvaluators(modelDir string, o evalOpenOptions) (evaluate.Evaluators, fu
 	}
 	opts := evaluate.EvaluatorOptions{BatchSize: o.batch, DType: o.dtype, AddBOS: o.addBOS, Generate: o.needGen, Code: ev.Code}
 	if !o.quiet {
-		opts.Progress = func(what string, done, total int) { fmt.Fprintf(os.Stderr, "\reval: %d/%d %s", done, total, what) }
+		meter := &progress.Stages{W: os.Stderr, Prefix: "eval"}
+		opts.Progress = func(what string, done, total int) { meter.Update("", int64(done), int64(total), what) }
 	}
 	ev, release, err := evaluate.NewModelEvaluators(be, m, tok, opts)
 	if err != nil {

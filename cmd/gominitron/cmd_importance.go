@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"github.com/gominitron/gominitron/internal/progress"
 	"io"
 	"maps"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -100,8 +100,7 @@ func runImportance(args []string) error {
 	}
 	fmt.Fprintf(log, "importance: %s, %d samples × %d tokens (%d valid), batch %d, %s\n",
 		*modelDir, len(calib.IDs), calib.SeqLen(), calib.Tokens(), *batch, agg)
-	started := time.Now()
-	lastStage, stageStarted := "", started
+	meter := &progress.Stages{W: log, Prefix: "importance"}
 	opts := importance.Options{
 		Aggregation: agg,
 		BatchSize:   *batch,
@@ -112,17 +111,7 @@ func runImportance(args []string) error {
 		Skip:        skip,
 		ModelID:     *modelDir,
 		Progress: func(stage string, done, total int) {
-			if stage != lastStage { // each stage has its own rate
-				lastStage, stageStarted = stage, time.Now()
-			}
-			eta := "?"
-			if done > 0 { // at the measured rate of this stage so far
-				eta = (time.Since(stageStarted) / time.Duration(done) * time.Duration(total-done)).Round(time.Second).String()
-			}
-			fmt.Fprintf(log, "\rimportance: %-11s %d/%d  (%.1fs, ETA %s)", stage, done, total, time.Since(started).Seconds(), eta)
-			if done == total {
-				fmt.Fprintln(log)
-			}
+			meter.Update(stage, int64(done), int64(total), "")
 		},
 	}
 	s, err := importance.EstimateModel(be, m, calib, opts)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gominitron/gominitron/internal/progress"
 	"github.com/gominitron/gominitron/ops/prune"
 )
 
@@ -24,6 +25,7 @@ func runPrune(args []string) error {
 	fs.IntVar(&p.DropBlock, "drop-block", 0, "remove the best contiguous block of K layers (needs block scores of size K)")
 	fs.StringVar(&p.BlockScore, "block-score", "", "block score for --drop-block: block_lm_loss (default; lowest loss) or block_scores (e.g. downstream accuracy)")
 	fs.IntVar(&p.Round, "round", 0, "round the hidden and FFN targets to a multiple of M (nearest, ≤ current)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +44,12 @@ func runPrune(args []string) error {
 			return err
 		}
 	}
-	summary, err := prune.Dir(*modelDir, *scores, *out, p)
+	var opts []prune.DirOption
+	if !*quiet {
+		meter := &progress.Stages{W: os.Stderr, Prefix: "prune"}
+		opts = append(opts, prune.WithProgress(func(done, total int) { meter.Update("", int64(done), int64(total), "tensors") }))
+	}
+	summary, err := prune.Dir(*modelDir, *scores, *out, p, opts...)
 	if err != nil {
 		return err
 	}

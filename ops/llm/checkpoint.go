@@ -358,6 +358,9 @@ type SaveOptions struct {
 	// Overwrite allows replacing an existing non-empty folder (never the
 	// folder the model was loaded from).
 	Overwrite bool
+	// Progress, if set, is called as each tensor's turn to be written comes
+	// (done counts it; total is the number of tensors).
+	Progress func(done, total int)
 }
 
 // torchDTypeOf maps config.json dtype names to GoMLX dtypes.
@@ -424,6 +427,9 @@ func SaveTensors(dir string, cfg *Config, source string, ts []safetensors.NamedT
 	if err := checkTarget(dir, source, opts.Overwrite); err != nil {
 		return err
 	}
+	if opts.Progress != nil {
+		ts = withProgress(ts, opts.Progress)
+	}
 
 	if err := fileio.MkdirParents(dir); err != nil {
 		return fmt.Errorf("llm: saving %s: %w", dir, err)
@@ -460,6 +466,23 @@ func SaveTensors(dir string, cfg *Config, source string, ts []safetensors.NamedT
 		}
 	}
 	return replaceDir(tmp, dir)
+}
+
+// withProgress returns ts with every tensor made by a Produce that reports
+// progress(i+1, len(ts)) when tensor i is made.
+func withProgress(ts []safetensors.NamedTensor, progress func(done, total int)) []safetensors.NamedTensor {
+	out := make([]safetensors.NamedTensor, len(ts))
+	for i, nt := range ts {
+		produce, t := nt.Produce, nt.T
+		out[i] = safetensors.NamedTensor{Name: nt.Name, Shape: nt.TensorShape(), Produce: func() (*tensors.Tensor, error) {
+			progress(i+1, len(ts))
+			if t != nil {
+				return t, nil
+			}
+			return produce()
+		}}
+	}
+	return out
 }
 
 // checkTensorList checks that ts are exactly cfg's tensors, with their

@@ -35,8 +35,12 @@ type Summary struct {
 // source, sliced, written and released in turn, so it peaks at about the
 // largest tensor (plus its slice) for any model size; the output is sharded
 // like llm.SaveModel's (index beside the shards above DefaultShardBytes). The
-// result is byte-identical to Apply then Export.
-func Dir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
+// result is byte-identical to Apply then Export. Options: WithProgress.
+func Dir(modelDir, scoresPath, outDir string, p Plan, opts ...DirOption) (*Summary, error) {
+	var o dirOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	start := time.Now()
 	// Lineage records absolute paths: they must mean something later.
 	var err error
@@ -86,7 +90,7 @@ func Dir(modelDir, scoresPath, outDir string, p Plan) (*Summary, error) {
 	}
 	lin := NewLineage(modelDir, scoresPath, cfg, p, pr)
 	if err := exportWith(outDir, pr, lin, func(tmp string) error {
-		return llm.SaveTensors(tmp, pr.Model.Config, modelDir, list, llm.SaveOptions{})
+		return llm.SaveTensors(tmp, pr.Model.Config, modelDir, list, llm.SaveOptions{Progress: o.progress})
 	}); err != nil {
 		return nil, err
 	}
@@ -178,4 +182,17 @@ func droppedLayers(n int, kept []int) []int {
 		d = append(d, l)
 	}
 	return d
+}
+
+// DirOption configures Dir.
+type DirOption func(*dirOptions)
+
+type dirOptions struct {
+	progress func(done, total int)
+}
+
+// WithProgress has Dir call progress as each tensor is read, sliced and
+// written (done of total tensors).
+func WithProgress(progress func(done, total int)) DirOption {
+	return func(o *dirOptions) { o.progress = progress }
 }

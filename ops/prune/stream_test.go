@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gominitron/gominitron/ops/llm"
@@ -35,8 +36,13 @@ func TestDirStreamsLikeApply(t *testing.T) {
 				if err := tc.plan.Validate(f.m.Config, f.imp); err != nil {
 					t.Skipf("plan does not apply to this fixture: %v", err)
 				}
+				// Both paths also report progress: once per tensor, in order.
+				var streamedCalls, inMemoryCalls []int
+				record := func(calls *[]int) func(done, total int) {
+					return func(done, total int) { *calls = append(*calls, done, total) }
+				}
 				streamed := filepath.Join(t.TempDir(), "streamed")
-				if _, err := Dir(f.dir, scores, streamed, tc.plan); err != nil {
+				if _, err := Dir(f.dir, scores, streamed, tc.plan, WithProgress(record(&streamedCalls))); err != nil {
 					t.Fatal(err)
 				}
 				inMemory := filepath.Join(t.TempDir(), "in-memory")
@@ -44,10 +50,18 @@ func TestDirStreamsLikeApply(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := Export(inMemory, pr, NewLineage(source, scores, f.m.Config, tc.plan, pr), llm.SaveOptions{}); err != nil {
+				if err := Export(inMemory, pr, NewLineage(source, scores, f.m.Config, tc.plan, pr), llm.SaveOptions{Progress: record(&inMemoryCalls)}); err != nil {
 					t.Fatal(err)
 				}
 				compareFolders(t, streamed, inMemory)
+				n := len(pr.Model.Config.TensorNames())
+				var want []int
+				for i := 1; i <= n; i++ {
+					want = append(want, i, n)
+				}
+				if !slices.Equal(streamedCalls, want) || !slices.Equal(inMemoryCalls, want) {
+					t.Errorf("progress calls (done, total): streamed %v, in memory %v, want %v", streamedCalls, inMemoryCalls, want)
+				}
 			})
 		}
 	}
