@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -16,7 +17,7 @@ import (
 func runImportance(args []string) error {
 	fs := newFlagSet("importance",
 		"usage: gominitron importance --model DIR (--input IN.safetensors | --data PATH --samples N --seq-len L)",
-		"         [--batch B] [--batch-agg l2|mean|var --seq-agg mean|l2|var] [--blocks K] [--bootstrap K] --out scores.json")
+		"         [--batch B] [--batch-agg l2|mean|var --seq-agg mean|l2|var] [--blocks K] [--bootstrap K] (--out scores.json | --dry-run)")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	input := fs.String("input", "", "calibration tokens: .safetensors with input_ids [samples, seqLen] (+ optional attention_mask, right padding)")
 	data := fs.String("data", "", "calibration data to sample windows from: a token file (gominitron data pack) or a text corpus (text/folder/.jsonl/.parquet, tokenized with the model's tokenizer)")
@@ -34,6 +35,7 @@ func runImportance(args []string) error {
 	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (reductions are float32; weights keep their stored dtype unless this is narrower)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	dryRun := fs.Bool("dry-run", false, "print the plan (batches, passes, memory, time estimated from a run on the first batch) as JSON and write nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,8 +48,8 @@ func runImportance(args []string) error {
 	switch {
 	case *modelDir == "":
 		return fmt.Errorf("--model is required")
-	case *out == "":
-		return fmt.Errorf("--out is required")
+	case *out == "" && !*dryRun:
+		return fmt.Errorf("--out is required (or --dry-run)")
 	case (*input == "") == (*data == ""):
 		return fmt.Errorf("give exactly one of --input and --data")
 	}
@@ -113,6 +115,16 @@ func runImportance(args []string) error {
 		Progress: func(stage string, done, total int) {
 			meter.Update(stage, int64(done), int64(total), "")
 		},
+	}
+	if *dryRun {
+		plan, err := importance.DryRun(be, m, calib, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "importance: dry run: %d batches of %d × %d tokens; passes %v; weights %s + activations %s; first batch %.1fs → about %s in all\n",
+			plan.Batches, plan.BatchSize, plan.SeqLen, plan.Stages, llm.FormatBytes(plan.WeightBytes), llm.FormatBytes(plan.ActivationBytes),
+			plan.FirstBatchSeconds, progress.Round(time.Duration(plan.EstimatedSeconds*float64(time.Second))))
+		return printJSON(plan, "")
 	}
 	s, err := importance.EstimateModel(be, m, calib, opts)
 	if err != nil {

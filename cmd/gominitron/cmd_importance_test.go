@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"github.com/gominitron/gominitron/ops/importance"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,6 +52,32 @@ func TestImportanceCommand(t *testing.T) {
 	}
 	if f := got; f.NumKVHeads != 2 || len(f.HeadRankByGroup) != 2 || len(f.HeadRankByGroup[0]) != 2 || f.StabilitySummary == nil {
 		t.Errorf("head rankings: kv %d rankings %v summary %v", f.NumKVHeads, f.HeadRankByGroup, f.StabilitySummary)
+	}
+}
+
+// TestImportanceDryRun: --dry-run prints the plan (4 samples in batches of
+// 3: 2 batches; the fixture's layers as drop-one passes) and writes nothing.
+func TestImportanceDryRun(t *testing.T) {
+	fixture := filepath.Join("..", "..", "testdata", "hf", "dev-qwen2-bias")
+	out := filepath.Join(t.TempDir(), "scores.json")
+	stdout := captureStdout(t, func() error {
+		return runImportance([]string{"--model", fixture, "--input", filepath.Join(fixture, "reference.safetensors"),
+			"--batch", "3", "--blocks", "2", "--out", out, "--dry-run", "--quiet"})
+	})
+	var plan importance.Plan
+	if err := json.Unmarshal(stdout, &plan); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	cfg, err := llm.LoadConfig(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Batches != 2 || plan.Samples != 4 || len(plan.Stages) != 3 || plan.Stages[1].Passes != cfg.NumLayers ||
+		plan.Stages[2].Passes != cfg.NumLayers-1 || plan.EstimatedSeconds <= 0 {
+		t.Errorf("plan %+v", plan)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--dry-run wrote the scores file")
 	}
 }
 
