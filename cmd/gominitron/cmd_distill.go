@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gominitron/gominitron/internal/progress"
 	"os"
+	"time"
 
 	"github.com/gomlx/compute/dtypes"
 
@@ -16,7 +18,7 @@ const distillUsage = `usage: gominitron distill --teacher DIR --student DIR --da
     [--loss kl|rkl|jsd|ce --temperature T --jsd-beta B --top-k K --ce-weight W]
     [--intermediate MAP --intermediate-loss cosine|mse --embedding-loss --alpha A]
     [--chunk C --pad-id ID --dtype float32|bfloat16 --val-batches N --eval-every N --checkpoint-every N]
-    [--resume --stop-after N --run-dir DIR --log-every N]`
+    [--resume --stop-after N --run-dir DIR --log-every N --dry-run]`
 
 func runDistill(args []string) error {
 	fs := newFlagSet("distill", distillUsage)
@@ -53,6 +55,7 @@ func runDistill(args []string) error {
 	fs.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --run-dir")
 	fs.IntVar(&o.StopAfter, "stop-after", 0, "stop after this many updates with a checkpoint (continue with --resume)")
 	logEvery := fs.Int("log-every", 10, "progress line on stderr every N updates")
+	dryRun := fs.Bool("dry-run", false, "print the plan (memory, tokens per step, time estimated from two measured steps) as JSON; write and lock nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +97,15 @@ func runDistill(args []string) error {
 		o.DType = dtypes.BFloat16
 	default:
 		return fmt.Errorf("--dtype %q: want float32 or bfloat16", *dtype)
+	}
+	if *dryRun {
+		plan, err := distill.DryRun(o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "distill: dry run: %d steps of %d tokens; first step %.2fs (compiling), then %.2fs a step → about %s in all (validation not included)\n",
+			plan.Steps, plan.TokensPerStep, plan.FirstStepSeconds, plan.StepSeconds, progress.Round(time.Duration(plan.EstimatedSeconds*float64(time.Second))))
+		return printJSON(plan, "")
 	}
 	o.Progress = train.TerminalProgress(os.Stderr, *logEvery)
 	lin, err := distill.Run(o)

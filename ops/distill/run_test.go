@@ -2,6 +2,7 @@ package distill
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -346,5 +347,32 @@ func TestSessionOnOpenedValues(t *testing.T) {
 	}
 	if after := tensors.MustCopyFlatData[float32](trained.Weights[embed]); slices.Equal(before, after) {
 		t.Error("the exported student's embeddings are those of the start: no training reached the export")
+	}
+}
+
+// TestDryRun: the plan of a run, timed on two steps, with the memory
+// estimate, and no run folder or output written.
+func TestDryRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two training steps")
+	}
+	teacherDir, studentDir, tokensPath := runFixture(t)
+	dir := t.TempDir()
+	o := Options{Teacher: teacherDir, Student: studentDir, Data: tokensPath, Out: filepath.Join(dir, "out"), RunDir: filepath.Join(dir, "run"),
+		Steps: 5, BatchSize: 2, SeqLen: 16, Accum: 2, PeakLR: 1e-3, ValBatches: 1, Seed: 1, Backend: testBackend(t)}
+	p, err := DryRun(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Steps != 5 || p.TokensPerStep != 2*17*2 || p.Memory == nil || p.Memory.Total <= 0 {
+		t.Errorf("plan %+v: want 5 steps of 68 tokens and a memory estimate", p)
+	}
+	if p.FirstStepSeconds <= 0 || p.StepSeconds <= 0 || math.Abs(p.EstimatedSeconds-(p.FirstStepSeconds+4*p.StepSeconds)) > 1e-9 {
+		t.Errorf("times %+v: want first + 4 × step", p)
+	}
+	for _, path := range []string{o.Out, o.RunDir} {
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("the dry run created %s", path)
+		}
 	}
 }
