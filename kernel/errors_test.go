@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gominitron/gominitron/ops/interactive"
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
 // exited is what the fake exit panics with, to stop the "cell" as os.Exit would.

@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 
 	"github.com/gominitron/gominitron/ops/data"
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
-// Reproduce runs one of the papers' experiments (ops/reproduce: "aggregation",
+// Reproduce runs one of the papers' experiments (reproduce: "aggregation",
 // "width-vs-depth", …) at this notebook scale on the demo teacher, with
 // progress lines, and shows its report (ShowReport). Results go under
 // out/reproduce-notebooks/SCALE/ of the checkout. It is the whole code of

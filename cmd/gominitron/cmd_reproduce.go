@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 )
 
 // TestReproduceAndSearchCommands runs one experiment and a search at smoke
@@ -21,7 +21,7 @@ func TestReproduceAndSearchCommands(t *testing.T) {
 	if err := reproduce.BuildSmokeTeacher(teacher, filepath.Join(root, reproduce.SmokeTokenizerDir), 3); err != nil {
 		t.Fatal(err)
 	}
-	corpus := filepath.Join(root, "ops", "reproduce", "testdata", "corpus.jsonl")
+	corpus := filepath.Join(root, "reproduce", "testdata", "corpus.jsonl")
 	common := []string{"--scale", "smoke", "--corpus", corpus, "--val-fraction", "0.25"}
 	out := filepath.Join(dir, "repro")
 	if err := runReproduce(append([]string{reproduce.ExpKDvsCE, "--teacher", teacher, "--out", out}, common...)); err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gominitron/gominitron/ops/reproduce"
+	"github.com/gominitron/gominitron/reproduce"
 	"github.com/gominitron/gominitron/results"
 )
 

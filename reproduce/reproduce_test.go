@@ -28,7 +28,7 @@ func openSmoke(t *testing.T) *Env {
 			smokeErr = err
 			return
 		}
-		root, err := filepath.Abs("../..")
+		root, err := filepath.Abs("..")
 		if err != nil {
 			smokeErr = err
 			return

@@ -28,7 +28,7 @@ const (
 	DefaultSplitSeed   = 1                        // the teacher recipes' split seed
 	DefaultSeed        = 1                        // experiment seed
 	brownRelPath       = "data/brown/brown.jsonl" // `gominitron data fetch brown`
-	smokeCorpusRelPath = "ops/reproduce/testdata/corpus.jsonl"
+	smokeCorpusRelPath = "reproduce/testdata/corpus.jsonl"
 )
 
 // Options configures Open.
