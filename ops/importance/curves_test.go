@@ -98,4 +98,3 @@ func TestLayerCurvesMatchLayerMask(t *testing.T) {
 		t.Error("block larger than the model not reported")
 	}
 }
-
