@@ -34,6 +34,16 @@ func (e *Env) Run(name string) (*Report, error) {
 		r, err = e.FamilyChain()
 	case ExpSearch:
 		r, err = e.Search(SearchOptions{})
+	case ExpCorrection:
+		r, err = e.TeacherCorrection(CorrectionOptions{})
+	case ExpDepthLosses:
+		r, err = e.DepthLosses()
+	case ExpSDGvsKD:
+		r, err = e.SDGvsKD()
+	case ExpLayerCurves:
+		r, err = e.LayerCurves()
+	case ExpThroughput:
+		r, err = e.Throughput()
 	default:
 		return nil, fmt.Errorf("reproduce: unknown experiment %q (valid: %s, %s)", name, strings.Join(Experiments, ", "), ExpAll)
 	}
