@@ -21,12 +21,18 @@ const (
 	ExpScratch      = "scratch"
 	ExpFamilyChain  = "family-chain"
 	ExpSearch       = "search"
+	ExpCorrection   = "teacher-correction"
+	ExpDepthLosses  = "depth-losses"
+	ExpSDGvsKD      = "sdg-vs-kd"
+	ExpLayerCurves  = "layer-curves"
+	ExpThroughput   = "throughput"
 	ExpAll          = "all"
 	aggregationNote = "width plan: hidden ×¾, FFN ×½, heads per group ×½ (at least 1)"
 )
 
 // Experiments lists the experiments in the order `all` runs them.
-var Experiments = []string{ExpAggregation, ExpWidthDepth, ExpKDvsCE, ExpIterative, ExpDepthChoice, ExpScratch, ExpFamilyChain, ExpSearch}
+var Experiments = []string{ExpAggregation, ExpWidthDepth, ExpKDvsCE, ExpIterative, ExpDepthChoice, ExpScratch, ExpFamilyChain, ExpSearch,
+	ExpCorrection, ExpDepthLosses, ExpSDGvsKD, ExpLayerCurves, ExpThroughput}
 
 // newReport starts a report with the teacher's description.
 func (e *Env) newReport(exp, title, claim string) (*Report, error) {

@@ -27,11 +27,17 @@ func LoadReport(path string) (*Report, error) {
 // Rejudge applies the experiment's current verdict rule and tables to a
 // loaded report (no training): table, verdict and figures come from
 // r.Details and r.Runs. Experiments without a judge keep their stored table
-// and verdict and get their curves drawn again.
+// and verdict and get their training curves drawn again (when they have
+// any: layer-curves and throughput train nothing).
 func Rejudge(r *Report) error {
 	exp, ok := registry[r.Experiment]
 	if !ok || exp.judge == nil {
-		r.curvesFigure("curves", r.Title+": validation LM loss", nil)
+		// Only the training curves can be drawn from stored runs; other
+		// figures of a judge-less experiment stay with its original run.
+		r.Plots = nil
+		if len(r.Runs) > 0 {
+			r.curvesFigure("curves", r.Title+": validation LM loss", nil)
+		}
 		return nil
 	}
 	return exp.judge(r)

@@ -102,6 +102,15 @@ type RunSpec struct {
 	EvalEvery int     // validation LM loss every N updates (and at 0 and the end)
 	PeakLR    float64 // 0: Sizes.PeakLR
 	Seed      uint64  // data order (0: Env.Seed)
+	// Loss is the distillation objective (nil: distill.DefaultLoss()); with
+	// an intermediate-state term the projection is created, initialized
+	// from KeptHidden (the student's kept hidden channels, prune.Kept) when
+	// set.
+	Loss       *distill.Loss
+	KeptHidden []int
+	// Batches are the training batches (nil: the token file's shuffled
+	// train split, seeded by Seed).
+	Batches train.Batches
 }
 
 // Train distills (or, without a teacher, retrains with the LM loss) the
@@ -129,7 +138,16 @@ func (e *Env) Train(spec RunSpec) (results.Run, *llm.Model, error) {
 	}
 	var loss train.LossFn
 	if spec.Teacher != nil {
-		if loss, err = distill.NewLossFn(spec.Teacher.Config, scfg, distill.DefaultLoss()); err != nil {
+		lossOpts := distill.DefaultLoss()
+		if spec.Loss != nil {
+			lossOpts = *spec.Loss
+		}
+		if len(lossOpts.Intermediate) > 0 || lossOpts.EmbeddingLoss {
+			if err := distill.CreateProjection(store, spec.Teacher.Config.Hidden, scfg.Hidden, spec.KeptHidden, e.Seed); err != nil {
+				return run, nil, err
+			}
+		}
+		if loss, err = distill.NewLossFn(spec.Teacher.Config, scfg, lossOpts); err != nil {
 			return run, nil, err
 		}
 	} else {
@@ -148,10 +166,12 @@ func (e *Env) Train(spec RunSpec) (results.Run, *llm.Model, error) {
 	if seed == 0 {
 		seed = e.Seed
 	}
-	batches, err := train.NewTokenBatches(e.tokens, data.BatchOptions{Split: data.Train, BatchSize: e.Sizes.BatchSize,
-		SeqLen: e.Sizes.SeqLen, Seed: seed, Shuffle: true, VocabSize: scfg.VocabSize})
-	if err != nil {
-		return run, nil, err
+	batches := spec.Batches
+	if batches == nil {
+		if batches, err = train.NewTokenBatches(e.tokens, data.BatchOptions{Split: data.Train, BatchSize: e.Sizes.BatchSize,
+			SeqLen: e.Sizes.SeqLen, Seed: seed, Shuffle: true, VocabSize: scfg.VocabSize}); err != nil {
+			return run, nil, err
+		}
 	}
 	ev, err := distill.NewLMLossEvaluator(e.Backend, store, scfg, distill.StudentScope, dtypes.Float32)
 	if err != nil {
