@@ -3,7 +3,6 @@ package importance
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
@@ -49,39 +48,31 @@ func (n *llmNetwork) dims() Dims {
 
 func (n *llmNetwork) params() []*tensors.Tensor { return n.weights }
 
-// canMaskLayers: zeroing a layer's FFN and head masks removes it exactly
-// unless o_proj or down_proj add a bias after the masked product.
-func (n *llmNetwork) canMaskLayers() bool {
-	for _, name := range n.names {
-		if strings.HasSuffix(name, ".self_attn.o_proj.bias") || strings.HasSuffix(name, ".mlp.down_proj.bias") {
-			return false
-		}
-	}
-	return true
-}
-
 func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLogits bool) *Node {
-	byName := make(map[string]*Node, len(params))
-	for i, name := range n.names {
-		byName[name] = params[i]
-	}
 	opts := &llm.ForwardOptions{
 		SkipLayers:    skip,
 		AttentionMask: valid,
 		DType:         n.dtype,
 		NoLogits:      !wantLogits,
+		LayerMask:     keep, // nil or [numLayers]: 0 removes the layer
 	}
 	if tap != nil {
 		opts.Tap = tap
 	}
-	if keep != nil {
-		// A kept layer multiplies by 1; a removed one zeroes every head and
-		// every FFN neuron, so it adds exactly 0 to the residual stream.
-		c := n.cfg
-		k := InsertAxes(keep, -1) // [numLayers, 1]
-		opts.FFNMask = BroadcastToDims(k, c.NumLayers, c.FFN)
-		opts.HeadMask = BroadcastToDims(k, c.NumLayers, c.NumHeads)
-	}
-	out := llm.Forward(n.cfg, func(name string) *Node { return byName[name] }, ids, opts)
+	out := llm.Forward(n.cfg, n.paramFn(params), ids, opts)
 	return out.Logits
+}
+
+func (n *llmNetwork) forwardFrom(params []*Node, x, valid *Node, first int) *Node {
+	opts := &llm.ForwardOptions{AttentionMask: valid, DType: n.dtype}
+	return llm.ForwardFrom(n.cfg, n.paramFn(params), x, first, opts).Logits
+}
+
+// paramFn looks the graph parameters up by HF name (params in n.names order).
+func (n *llmNetwork) paramFn(params []*Node) llm.ParamFn {
+	byName := make(map[string]*Node, len(params))
+	for i, name := range n.names {
+		byName[name] = params[i]
+	}
+	return func(name string) *Node { return byName[name] }
 }
