@@ -46,19 +46,19 @@ func BlockSweep(numLayers, k int, score ScoreFn, progress func(done, total int))
 }
 
 // lossScorer computes the mean next-token cross-entropy over a calibration
-// set with some layers removed. When the network allows it, the removed
-// layers are a graph input (a 0/1 keep vector turned into zero FFN and head
-// masks), so one compiled graph (per batch shape and padding) serves every
-// skip pattern; otherwise (static set, or o_proj/down_proj biases) one graph
-// is compiled per pattern (ForwardOptions.SkipLayers) and released after use.
+// set with any pattern of layers removed. By default the removed layers are
+// a graph input (llm.ForwardOptions.LayerMask), so one compiled graph (per
+// batch shape and padding) serves every skip pattern; with static, one graph
+// is compiled per pattern (ForwardOptions.SkipLayers: removed layers cost
+// nothing) and released after use. Estimate's own sweeps use prefixScorer.
 type lossScorer struct {
 	backend   compute.Backend
 	net       network
 	calib     *Calibration
 	batchSize int
-	static    bool // force one compilation per skip pattern
+	static    bool // one compilation per skip pattern
 
-	maskedPlain, maskedPadded *Exec // keep-vector graphs, built on first use
+	masked *Exec // keep-vector graph, built on first use
 }
 
 // score implements ScoreFn.
@@ -70,27 +70,27 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 	skip = append([]bool(nil), skip...)
 	params := s.net.params()
 	np := len(params)
-	var plain, padded *Exec
+	var exec *Exec
 	var extra []any // inputs after ids (and valid)
-	if s.static || !s.net.canMaskLayers() {
-		build := func(in []*Node, valid *Node) *Node {
+	if s.static {
+		var err error
+		exec, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node {
+			var valid *Node
+			if len(in) > np+1 {
+				valid = in[np+1]
+			}
 			sum, count := s.net.forward(in[:np], in[np], valid, skip, nil, nil, true)
 			return Stack([]*Node{sum, count}, 0)
-		}
-		var err error
-		if plain, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, nil) }); err != nil {
+		})
+		if err != nil {
 			return 0, err
 		}
-		defer plain.Finalize()
-		if padded, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, in[np+1]) }); err != nil {
-			return 0, err
-		}
-		defer padded.Finalize()
+		defer exec.Finalize()
 	} else {
 		if err := s.buildMasked(); err != nil {
 			return 0, err
 		}
-		plain, padded = s.maskedPlain, s.maskedPadded
+		exec = s.masked
 		keep := make([]float32, d.NumLayers)
 		for l := range keep {
 			if len(skip) == 0 || !skip[l] {
@@ -109,10 +109,8 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 			args = append(args, p)
 		}
 		args = append(args, b.ids)
-		exec := plain
 		if b.valid != nil {
 			args = append(args, b.valid)
-			exec = padded
 		}
 		args = append(args, extra...)
 		out, err := exec.Exec(args...)
@@ -134,33 +132,30 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 	return lossSum / count, nil
 }
 
-// buildMasked creates the keep-vector graphs once: inputs are the params,
+// buildMasked creates the keep-vector graph once: inputs are the params,
 // ids, (valid,) keep [numLayers] float32.
 func (s *lossScorer) buildMasked() error {
-	if s.maskedPlain != nil {
+	if s.masked != nil {
 		return nil
 	}
 	np := len(s.net.params())
-	build := func(in []*Node, valid, keep *Node) *Node {
-		sum, count := s.net.forward(in[:np], in[np], valid, nil, keep, nil, true)
-		return Stack([]*Node{sum, count}, 0)
-	}
 	var err error
-	if s.maskedPlain, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, nil, in[np+1]) }); err != nil {
-		return err
-	}
-	if s.maskedPadded, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node { return build(in, in[np+1], in[np+2]) }); err != nil {
-		return err
-	}
-	return nil
+	s.masked, err = NewExec(s.backend, func(g *Graph, in []*Node) *Node {
+		var valid *Node
+		if len(in) > np+2 {
+			valid = in[np+1]
+		}
+		sum, count := s.net.forward(in[:np], in[np], valid, nil, in[len(in)-1], nil, true)
+		return Stack([]*Node{sum, count}, 0)
+	})
+	return err
 }
 
-// finalize releases the compiled graphs.
+// finalize releases the compiled graph.
 func (s *lossScorer) finalize() {
-	if s.maskedPlain != nil {
-		s.maskedPlain.Finalize()
-		s.maskedPadded.Finalize()
-		s.maskedPlain, s.maskedPadded = nil, nil
+	if s.masked != nil {
+		s.masked.Finalize()
+		s.masked = nil
 	}
 }
 

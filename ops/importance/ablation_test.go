@@ -1,65 +1,84 @@
 package importance
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/gominitron/gominitron/ops/llm"
 )
 
-// TestMaskedSkipEqualsStaticSkip: removing layers through the keep-vector
-// graph input (zero FFN and head masks, one compilation) gives the same LM
-// losses as Forward's static SkipLayers, with and without padding.
-func TestMaskedSkipEqualsStaticSkip(t *testing.T) {
+// skipModes are the three ways ablations remove layers.
+var skipModes = []struct {
+	name string
+	mode SkipMode
+}{{"reuse", SkipAuto}, {"masked", SkipMasked}, {"static", SkipStatic}}
+
+// checkSkipModesAgree: the drop-one and block LM losses are the same whether
+// the full model's layer inputs are reused (SkipAuto), the layers are
+// removed by a graph-input LayerMask (SkipMasked) or by recompiling
+// (SkipStatic), and removing any layer changes the loss.
+func checkSkipModesAgree(t *testing.T, name string, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, opts Options) {
+	t.Helper()
 	backend := testBackend(t)
-	for _, name := range []string{"dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"} {
-		m := loadTestModel(t, name)
-		calib := &Calibration{IDs: m.ids, Lengths: []int{32, 17, 32, 5}}
-		opts := Options{BatchSize: 2, DropOne: true, BlockSize: 2, Skip: SkipMasked}
-		masked, err := Estimate(backend, m.cfg, m.weights, calib, opts)
+	var ref *Scores
+	for _, m := range skipModes {
+		opts.Skip = m.mode
+		s, err := Estimate(backend, cfg, weights, calib, opts)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s, %s: %v", name, m.name, err)
 		}
-		opts.Skip = SkipStatic
-		static, err := Estimate(backend, m.cfg, m.weights, calib, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkSame(t, name+" drop_one", masked.DropOneLMLoss, static.DropOneLMLoss)
-		checkSame(t, name+" block", masked.BlockLMLoss, static.BlockLMLoss)
-		for l, v := range masked.DropOneLMLoss {
-			if v == masked.LMLoss {
-				t.Errorf("%s: removing layer %d did not change the loss", name, l)
+		if ref == nil {
+			ref = s
+			for l, v := range s.DropOneLMLoss {
+				if v == s.LMLoss {
+					t.Errorf("%s: removing layer %d did not change the loss", name, l)
+				}
 			}
+			continue
 		}
+		checkSame(t, name+" drop_one "+m.name+" vs reuse", s.DropOneLMLoss, ref.DropOneLMLoss)
+		checkSame(t, name+" block "+m.name+" vs reuse", s.BlockLMLoss, ref.BlockLMLoss)
 	}
 }
 
-// TestBiasAfterMaskForcesStaticSkip: with an o_proj or down_proj bias a zero
-// mask does not remove the layer, so the scorer must compile per pattern.
-func TestBiasAfterMaskForcesStaticSkip(t *testing.T) {
-	m := loadTestModel(t, "dev-llama-gqa")
-	net, err := newLLMNetwork(m.cfg, m.weights, dtypes.Float32)
+// TestSkipModesAgreeOnFixtures: the fixture models, with and without padding.
+func TestSkipModesAgreeOnFixtures(t *testing.T) {
+	for _, name := range []string{"dev-llama3-headdim-tied-bf16", "dev-qwen2-bias"} {
+		m := loadTestModel(t, name)
+		calib := &Calibration{IDs: m.ids, Lengths: []int{32, 17, 32, 5}}
+		checkSkipModesAgree(t, name, m.cfg, m.weights, calib, Options{BatchSize: 2, DropOne: true, BlockSize: 2})
+	}
+}
+
+// TestSkipModesAgreeOnRandomModel: a random 5-layer GQA model with
+// o_proj and down_proj biases (which a zero FFN/head mask would not remove,
+// but LayerMask and the reuse path do), three batches, the last padded.
+func TestSkipModesAgreeOnRandomModel(t *testing.T) {
+	cfg := &llm.Config{ModelType: "llama", VocabSize: 97, Hidden: 32, FFN: 48, NumLayers: 5,
+		NumHeads: 4, NumKVHeads: 2, HeadDim: 8, RMSNormEps: 1e-5, HiddenAct: "silu",
+		RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}}
+	m, err := llm.InitWeights(cfg, dtypes.Float32, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !net.canMaskLayers() {
-		t.Fatal("model without output biases cannot mask layers")
-	}
-	for _, bias := range []string{"model.layers.1.self_attn.o_proj.bias", "model.layers.0.mlp.down_proj.bias"} {
-		w := map[string]*tensors.Tensor{bias: tensors.FromValue(make([]float32, m.cfg.Hidden))}
-		for k, v := range m.weights {
-			w[k] = v
-		}
-		net, err := newLLMNetwork(m.cfg, w, dtypes.Float32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if net.canMaskLayers() {
-			t.Errorf("with %s the layers are masked instead of skipped", bias)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for l := range cfg.NumLayers {
+		for _, bias := range []string{"self_attn.o_proj.bias", "mlp.down_proj.bias"} {
+			v := make([]float32, cfg.Hidden)
+			for i := range v {
+				v[i] = float32(rng.NormFloat64() * 0.1)
+			}
+			m.Weights[fmt.Sprintf("model.layers.%d.%s", l, bias)] = tensors.FromValue(v)
 		}
 	}
+	calib := randomCalibration(cfg, 5, 16, 9)
+	calib.Lengths = []int{16, 16, 16, 16, 9}
+	checkSkipModesAgree(t, "random", cfg, m.Weights, calib, Options{BatchSize: 2, DropOne: true, BlockSize: 3})
 }
 
 // bf16Tolerance bounds the relative error of scores computed in bfloat16

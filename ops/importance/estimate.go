@@ -51,22 +51,20 @@ type Options struct {
 type SkipMode int
 
 const (
-	// SkipAuto: SkipStatic on the pure-Go backend (compiling is nearly free
-	// and removed layers are not computed), SkipMasked on compiling
-	// backends (XLA), where one compilation per pattern would dominate.
+	// SkipAuto reuses the full model's per-layer inputs: per batch one
+	// forward records the residual stream entering every layer, and the
+	// model without layers s … e−1 runs only layers e … numLayers−1 (and the
+	// head) on the stream entering layer s — a drop-one sweep costs about
+	// half the layers of SkipStatic and one compilation per first layer.
 	SkipAuto SkipMode = iota
-	// SkipMasked passes the removed layers as a graph input (zero FFN and
-	// head masks): one compilation serves every skip pattern, every layer
-	// is computed. Falls back to SkipStatic when o_proj/down_proj have
-	// biases (a zero mask would leave the bias).
+	// SkipMasked passes the removed layers as a graph input
+	// (llm.ForwardOptions.LayerMask): one compilation serves every skip
+	// pattern, every layer is computed.
 	SkipMasked
 	// SkipStatic compiles one graph per pattern with
 	// ForwardOptions.SkipLayers (removed layers cost nothing).
 	SkipStatic
 )
-
-// goBackendName is the Name() of the pure-Go backend.
-const goBackendName = "Go Backend"
 
 // BlockScorer is a block-sweep scoring function with its description.
 type BlockScorer struct {
@@ -129,8 +127,8 @@ func calibratedNetwork(cfg *llm.Config, weights map[string]*tensors.Tensor, cali
 }
 
 // LMLossScorer returns a ScoreFn computing the mean next-token cross-entropy
-// over calib of the model with the given layers removed (SkipAuto: see
-// SkipMode).
+// over calib of the model with the given layers removed (as SkipMasked: one
+// compiled graph per batch shape serves every pattern).
 // Use it, or any other ScoreFn, with DropOne and BlockSweep.
 func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*tensors.Tensor, calib *Calibration, batchSize int, dtype dtypes.DType) (ScoreFn, error) {
 	net, err := calibratedNetwork(cfg, weights, calib, dtype)
@@ -140,7 +138,7 @@ func LMLossScorer(backend compute.Backend, cfg *llm.Config, weights map[string]*
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
-	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: backend.Name() == goBackendName}
+	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize}
 	return sc.score, nil
 }
 
@@ -259,12 +257,11 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 		s.StabilitySummary = SummarizeStability(s.RankStability)
 	}
 
-	// Ablations: every skip pattern is one more pass over the calibration set.
-	static := opts.Skip == SkipStatic || (opts.Skip == SkipAuto && backend.Name() == goBackendName)
-	scorer := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: static}
-	defer scorer.finalize()
+	// Ablations: the LM loss without each layer (drop-one) and block.
+	sweep, finalize := lossSweep(backend, net, calib, batchSize, opts.Skip)
+	defer finalize()
 	if opts.DropOne {
-		if s.DropOneLMLoss, err = DropOne(d.NumLayers, scorer.score, progress("drop-one")); err != nil {
+		if s.DropOneLMLoss, err = sweep(1, progress("drop-one")); err != nil {
 			return nil, err
 		}
 		if err := checkFiniteLosses("drop-one lm_loss without layer", s.DropOneLMLoss); err != nil {
@@ -273,7 +270,7 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 	if opts.BlockSize > 0 {
 		s.BlockSize = opts.BlockSize
-		if s.BlockLMLoss, err = BlockSweep(d.NumLayers, opts.BlockSize, scorer.score, progress("blocks")); err != nil {
+		if s.BlockLMLoss, err = sweep(opts.BlockSize, progress("blocks")); err != nil {
 			return nil, err
 		}
 		if err := checkFiniteLosses(fmt.Sprintf("block lm_loss without the %d layers starting at layer", opts.BlockSize), s.BlockLMLoss); err != nil {
@@ -295,6 +292,24 @@ func estimate(backend compute.Backend, net network, calib *Calibration, opts Opt
 	}
 	s.DurationSec = time.Since(started).Seconds()
 	return s, nil
+}
+
+// lossSweep returns the function computing the LM loss without each block
+// of k consecutive layers (k = 1: drop-one), by mode (see SkipMode), and
+// its clean-up.
+func lossSweep(backend compute.Backend, net network, calib *Calibration, batchSize int, mode SkipMode) (
+	sweep func(k int, progress func(done, total int)) ([]float64, error), finalize func()) {
+	numLayers := net.dims().NumLayers
+	if mode == SkipAuto {
+		p := newPrefixScorer(backend, net, calib, batchSize)
+		return func(k int, progress func(done, total int)) ([]float64, error) {
+			return p.losses(blockRemovals(numLayers, k), progress)
+		}, p.finalize
+	}
+	sc := &lossScorer{backend: backend, net: net, calib: calib, batchSize: batchSize, static: mode == SkipStatic}
+	return func(k int, progress func(done, total int)) ([]float64, error) {
+		return BlockSweep(numLayers, k, sc.score, progress)
+	}, sc.finalize
 }
 
 // EstimateModel is Estimate for a loaded checkpoint; the model folder is

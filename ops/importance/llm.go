@@ -3,7 +3,6 @@ package importance
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
@@ -49,48 +48,47 @@ func (n *llmNetwork) dims() Dims {
 
 func (n *llmNetwork) params() []*tensors.Tensor { return n.weights }
 
-// canMaskLayers: zeroing a layer's FFN and head masks removes it exactly
-// unless o_proj or down_proj add a bias after the masked product.
-func (n *llmNetwork) canMaskLayers() bool {
-	for _, name := range n.names {
-		if strings.HasSuffix(name, ".self_attn.o_proj.bias") || strings.HasSuffix(name, ".mlp.down_proj.bias") {
-			return false
-		}
-	}
-	return true
-}
-
 // lossChunkBytes bounds the float32 logits [batchSize, chunk, vocab] the
 // loss holds at a time.
 const lossChunkBytes = 256 << 20
 
 func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLoss bool) (lossSum, lossCount *Node) {
-	byName := make(map[string]*Node, len(params))
-	for i, name := range n.names {
-		byName[name] = params[i]
-	}
 	opts := &llm.ForwardOptions{
 		SkipLayers:    skip,
 		AttentionMask: valid,
 		DType:         n.dtype,
 		NoLogits:      true, // the loss applies the lm_head a chunk of positions at a time
+		LayerMask:     keep, // nil or [numLayers]: 0 removes the layer
 	}
 	if tap != nil {
 		opts.Tap = tap
 	}
-	if keep != nil {
-		// A kept layer multiplies by 1; a removed one zeroes every head and
-		// every FFN neuron, so it adds exactly 0 to the residual stream.
-		c := n.cfg
-		k := InsertAxes(keep, -1) // [numLayers, 1]
-		opts.FFNMask = BroadcastToDims(k, c.NumLayers, c.FFN)
-		opts.HeadMask = BroadcastToDims(k, c.NumLayers, c.NumHeads)
-	}
-	paramFn := func(name string) *Node { return byName[name] }
+	paramFn := n.paramFn(params)
 	out := llm.Forward(n.cfg, paramFn, ids, opts)
 	if !wantLoss {
 		return nil, nil
 	}
+	return n.loss(out, paramFn, ids, valid)
+}
+
+func (n *llmNetwork) forwardFrom(params []*Node, x, ids, valid *Node, first int) (lossSum, lossCount *Node) {
+	opts := &llm.ForwardOptions{AttentionMask: valid, DType: n.dtype, NoLogits: true}
+	paramFn := n.paramFn(params)
+	return n.loss(llm.ForwardFrom(n.cfg, paramFn, x, first, opts), paramFn, ids, valid)
+}
+
+// loss is the next-token loss sum and count of a forward's final hidden
+// states, the lm_head applied a chunk of positions at a time.
+func (n *llmNetwork) loss(out *llm.Outputs, paramFn llm.ParamFn, ids, valid *Node) (lossSum, lossCount *Node) {
 	chunk := max(1, lossChunkBytes/(ids.Shape().Dim(0)*n.cfg.VocabSize*4))
 	return llm.NextTokenLossSumChunked(out.Hidden[n.cfg.NumLayers], llm.LMHeadWeight(n.cfg, paramFn), ids, valid, n.dtype, chunk)
+}
+
+// paramFn looks the graph parameters up by HF name (params in n.names order).
+func (n *llmNetwork) paramFn(params []*Node) llm.ParamFn {
+	byName := make(map[string]*Node, len(params))
+	for i, name := range n.names {
+		byName[name] = params[i]
+	}
+	return func(name string) *Node { return byName[name] }
 }

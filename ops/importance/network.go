@@ -52,14 +52,16 @@ type network interface {
 	// forward builds the model on ids [batchSize, seqLen] int32; valid
 	// ([batchSize, seqLen] bool, right padding) may be nil; skip (nil or
 	// len numLayers) removes layers statically; keep (nil or [numLayers]
-	// float32 of 0/1, only when canMaskLayers) removes the layers with 0 as
-	// a graph input, so one compilation serves every skip pattern; tap (may
-	// be nil) receives the activations named above; when wantLoss it
-	// returns the next-token loss sum and count (llm.NextTokenLossSum's
-	// numbers; the llm adapter computes them a chunk of positions at a
-	// time, never the whole batch's logits), nil otherwise.
+	// float32 of 0/1) removes the layers with 0 as a graph input
+	// (llm.ForwardOptions.LayerMask), so one compilation serves every skip
+	// pattern; tap (may be nil) receives the activations named above; when
+	// wantLoss it returns the next-token loss sum and count
+	// (llm.NextTokenLossSum's numbers; the llm adapter computes them a chunk
+	// of positions at a time, never the whole batch's logits), nil otherwise.
 	forward(params []*graph.Node, ids, valid *graph.Node, skip []bool, keep *graph.Node, tap tapFn, wantLoss bool) (lossSum, lossCount *graph.Node)
-	// canMaskLayers reports whether a zero in keep is exactly the layer
-	// removed (false when o_proj/down_proj have biases, which masks keep).
-	canMaskLayers() bool
+	// forwardFrom runs layers first … numLayers−1 and the head on x, the
+	// residual stream entering layer first ([batchSize, seqLen, hidden], as
+	// tapped by forward's tapResidualIn), and returns the next-token loss sum
+	// and count against ids (as forward).
+	forwardFrom(params []*graph.Node, x, ids, valid *graph.Node, first int) (lossSum, lossCount *graph.Node)
 }

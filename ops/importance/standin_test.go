@@ -30,7 +30,13 @@ func (n *standIn) dims() Dims {
 
 func (n *standIn) params() []*tensors.Tensor { return []*tensors.Tensor{n.table} }
 
-func (n *standIn) canMaskLayers() bool { return true }
+// forwardFrom: first = 0 runs the layer on x, first = 1 only the head.
+func (n *standIn) forwardFrom(params []*Node, x, ids, valid *Node, first int) (lossSum, lossCount *Node) {
+	if first == 0 {
+		x = Concatenate([]*Node{SliceAxis(x, -1, AxisElem(1)), SliceAxis(x, -1, AxisElem(0))}, -1)
+	}
+	return llm.NextTokenLossSum(DotGeneral(x, []int{2}, nil, params[0], []int{1}, nil), ids, valid) // logits [batchSize, seqLen, vocab]
+}
 
 func (n *standIn) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLoss bool) (lossSum, lossCount *Node) {
 	table := params[0]

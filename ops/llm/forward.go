@@ -100,11 +100,38 @@ func Forward(cfg *Config, params ParamFn, ids *Node, opts *ForwardOptions) *Outp
 		opts = &ForwardOptions{}
 	}
 	d := newDecoder(cfg, params, opts)
-	g := ids.Graph()
 	if ids.Rank() != 2 {
 		panic(fmt.Sprintf("llm.Forward: ids must be [batchSize, seqLen], got %s", ids.Shape()))
 	}
-	seqLen := ids.Shape().Dim(1)
+	return d.layersFrom(d.embed(ids), 0) // embed: [batchSize, seqLen, hidden]
+}
+
+// ForwardFrom runs layers first … numLayers−1, the final norm and the
+// lm_head on x [batchSize, seqLen, hidden], the residual stream entering
+// layer first (Outputs.Hidden[first] of a Forward with the same options):
+// Forward is the embedding followed by ForwardFrom(…, 0). Removing layers
+// s … first−1 of a model is ForwardFrom(Hidden[s], first), without
+// recomputing layers 0 … s−1. Outputs.Hidden[l] is nil for l < first.
+func ForwardFrom(cfg *Config, params ParamFn, x *Node, first int, opts *ForwardOptions) *Outputs {
+	if opts == nil {
+		opts = &ForwardOptions{}
+	}
+	d := newDecoder(cfg, params, opts)
+	if x.Rank() != 3 || x.Shape().Dim(2) != cfg.Hidden {
+		panic(fmt.Sprintf("llm.ForwardFrom: x must be [batchSize, seqLen, hidden=%d], got %s", cfg.Hidden, x.Shape()))
+	}
+	if first < 0 || first > cfg.NumLayers {
+		panic(fmt.Sprintf("llm.ForwardFrom: first layer %d out of range [0, %d]", first, cfg.NumLayers))
+	}
+	return d.layersFrom(d.cast(x), first)
+}
+
+// layersFrom runs layers first … numLayers−1 and the head on the residual
+// stream x [batchSize, seqLen, hidden] (compute dtype).
+func (d *decoder) layersFrom(x *Node, first int) *Outputs {
+	cfg, opts := d.cfg, d.opts
+	g := x.Graph()
+	seqLen := x.Shape().Dim(1)
 
 	positions := Iota(g, shapesOf(dtypes.Int32, 1, seqLen), 1) // [1, seqLen]
 	rope := d.ropeTables(positions)
@@ -117,9 +144,8 @@ func Forward(cfg *Config, params ParamFn, ids *Node, opts *ForwardOptions) *Outp
 		d.seqLens = ReduceSum(ConvertDType(valid, dtypes.Int32), 1)
 	}
 
-	x := d.embed(ids) // [batchSize, seqLen, hidden]
 	out := &Outputs{Hidden: make([]*Node, cfg.NumLayers+1)}
-	for l := 0; l < cfg.NumLayers; l++ {
+	for l := first; l < cfg.NumLayers; l++ {
 		out.Hidden[l] = x
 		if d.skip(l) {
 			continue
