@@ -96,7 +96,7 @@ func parseShardIndex(dir, indexPath string, data []byte) (files []string, weight
 	seen := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(idx.WeightMap)) {
 		shard := idx.WeightMap[name]
-		if shard == "" || shard != filepath.Base(shard) || !filepath.IsLocal(shard) || strings.ContainsAny(shard, `/\`) {
+		if shard == "" || shard == "." || shard == ".." || shard != filepath.Base(shard) || !filepath.IsLocal(shard) || strings.ContainsAny(shard, `/\`) {
 			return nil, nil, fmt.Errorf("llm: %s: tensor %q: shard name %q escapes the model folder (shards must be plain file names inside it)", indexPath, name, shard)
 		}
 		if !seen[shard] {
