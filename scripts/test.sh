@@ -32,6 +32,7 @@ bash scripts/fuzz.sh
 # (and, with Jupyter, kernel/jupyter.sh and a quiet kernel start).
 echo "== fresh clone (scripts/fresh_clone_test.sh)"
 FRESH_CLONE_SKIP_JUPYTER="$SKIP_NOTEBOOKS" scripts/fresh_clone_test.sh
+echo "== bench_cpu.sh (smoke)"; SMOKE=1 OUT=out/bench-cpu-smoke scripts/bench_cpu.sh # issue 15: the CPU benchmark's driver, so it cannot rot
 echo "== gpu_check.sh --cpu-smoke"; GOOS=$(go env GOHOSTOS) GOARCH=$(go env GOHOSTARCH) PACK=0 bash scripts/build_gpu.sh out/gpu-smoke >/dev/null && GPU_BIN=out/gpu-smoke OUT=out/gpu-check-smoke bash scripts/gpu_check.sh --cpu-smoke # issue 14: the device check's CPU smoke mode, so it cannot rot
 if [[ $SKIP_NOTEBOOKS != 1 ]]; then
   echo "== notebooks (headless, scale ${GOMINITRON_SCALE:-smoke})"
