@@ -31,7 +31,7 @@ func runImportance(args []string) error {
 	seqAgg := fs.String("seq-agg", "mean", "reduction over positions: mean (of |x|), l2 or var")
 	blocks := fs.Int("blocks", 0, "also score every contiguous block of K layers removed (block_lm_loss)")
 	bootstrap := fs.Int("bootstrap", 0, "split the batches into K ≥ 2 disjoint parts and report the Spearman rank correlation of every axis between parts")
-	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (static on the Go backend, masked on XLA)")
+	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (reuse the full model's per-layer inputs: only layers after the removed ones run)")
 	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (reductions are float32; weights keep their stored dtype unless this is narrower)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
