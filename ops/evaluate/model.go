@@ -22,6 +22,10 @@ type ModelOptions struct {
 	// SkipLayers, optional, len numLayers: true = the layer is removed
 	// (llm.ForwardOptions.SkipLayers), to score depth-pruning candidates.
 	SkipLayers []bool
+	// ChunkPositions is how many positions' logits are computed at a time
+	// (0: llm.LogitsChunkPositions, at most llm.LogitsChunkBytes of float32
+	// logits per chunk).
+	ChunkPositions int
 }
 
 // ModelLogProber is a LogProber running llm.Forward on a backend. Batches
@@ -82,8 +86,15 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 			}
 			return nil
 		}
-		out := llm.Forward(cfg, params, ids, &llm.ForwardOptions{AttentionMask: mask, DType: opts.DType, SkipLayers: opts.SkipLayers})
-		return TargetLogProbs(out.Logits, targets)
+		// The lm_head is applied a chunk of positions at a time: the whole
+		// batch's [batchSize, seqLen, vocab] logits never exist.
+		out := llm.Forward(cfg, params, ids, &llm.ForwardOptions{AttentionMask: mask, DType: opts.DType, SkipLayers: opts.SkipLayers, NoLogits: true})
+		chunk := opts.ChunkPositions
+		if chunk <= 0 {
+			chunk = llm.LogitsChunkPositions(ids.Shape().Dim(0), cfg.VocabSize)
+		}
+		logp, greedy := llm.TargetLogProbsChunked(out.Hidden[cfg.NumLayers], llm.LMHeadWeight(cfg, params), targets, opts.DType, chunk)
+		return []*graph.Node{logp, greedy}
 	}
 	exec, err := graph.NewExec(backend, fn)
 	if err != nil {
@@ -91,20 +102,6 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 	}
 	lp.exec = exec.WithName("evaluate.logprobs").SetMaxCache(128)
 	return lp, nil
-}
-
-// TargetLogProbs returns, for logits [batchSize, seqLen, vocab] and targets
-// [batchSize, seqLen] (int), logp [batchSize, seqLen] float32 = log
-// softmax(logits)[target] and greedy [batchSize, seqLen] bool = (argmax
-// logits == target).
-func TargetLogProbs(logits, targets *graph.Node) []*graph.Node {
-	vocab := logits.Shape().Dim(-1)
-	logits = graph.ConvertDType(logits, dtypes.Float32)
-	logp := graph.LogSoftmax(logits, -1)                       // [batchSize, seqLen, vocab]
-	oneHot := graph.OneHot(targets, vocab, dtypes.Float32)     // [batchSize, seqLen, vocab]
-	targetLogp := graph.ReduceSum(graph.Mul(logp, oneHot), -1) // [batchSize, seqLen]
-	argmax := graph.ArgMax(logits, -1, targets.DType())        // [batchSize, seqLen]
-	return []*graph.Node{targetLogp, graph.Equal(argmax, targets)}
 }
 
 // Close releases the compiled graphs (the weights stay with the model).
@@ -160,7 +157,7 @@ func (m *ModelLogProber) logProbsBatch(seqs [][]int32) ([]SeqLogProbs, error) {
 		rows *= 2
 	}
 	rows = max(min(rows, m.opts.BatchSize), len(seqs))
-	if err := llm.CheckFits(fmt.Sprintf("evaluate: a forward pass on a [%d, %d] batch", rows, seqLen), m.cfg.ForwardActivationBytes(m.opts.DType, rows, seqLen)); err != nil {
+	if err := llm.CheckFits(fmt.Sprintf("evaluate: a forward pass on a [%d, %d] batch", rows, seqLen), m.cfg.ChunkedForwardActivationBytes(m.opts.DType, rows, seqLen)); err != nil {
 		return nil, err
 	}
 	ids := make([]int32, rows*seqLen)

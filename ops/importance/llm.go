@@ -48,10 +48,6 @@ func (n *llmNetwork) dims() Dims {
 
 func (n *llmNetwork) params() []*tensors.Tensor { return n.weights }
 
-// lossChunkBytes bounds the float32 logits [batchSize, chunk, vocab] the
-// loss holds at a time.
-const lossChunkBytes = 256 << 20
-
 func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep *Node, tap tapFn, wantLoss bool) (lossSum, lossCount *Node) {
 	opts := &llm.ForwardOptions{
 		SkipLayers:    skip,
@@ -80,7 +76,7 @@ func (n *llmNetwork) forwardFrom(params []*Node, x, ids, valid *Node, first int)
 // loss is the next-token loss sum and count of a forward's final hidden
 // states, the lm_head applied a chunk of positions at a time.
 func (n *llmNetwork) loss(out *llm.Outputs, paramFn llm.ParamFn, ids, valid *Node) (lossSum, lossCount *Node) {
-	chunk := max(1, lossChunkBytes/(ids.Shape().Dim(0)*n.cfg.VocabSize*4))
+	chunk := llm.LogitsChunkPositions(ids.Shape().Dim(0), n.cfg.VocabSize)
 	return llm.NextTokenLossSumChunked(out.Hidden[n.cfg.NumLayers], llm.LMHeadWeight(n.cfg, paramFn), ids, valid, n.dtype, chunk)
 }
 

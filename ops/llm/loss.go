@@ -66,17 +66,38 @@ func targetWeights(mask *Node) *Node {
 func positionLossSum(logits, targets, weights *Node) (sum, count *Node) {
 	g := logits.Graph()
 	batchSize, n := targets.Shape().Dim(0), targets.Shape().Dim(1)
-	logits = ConvertDType(logits, dtypes.Float32)
-	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))                          // [batchSize, n, 1]
-	logSumExp := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Squeeze(maxLogit, -1)) // [batchSize, n]
-	idxShape := shapes.Make(dtypes.Int32, batchSize, n, 1)
-	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(ConvertDType(targets, dtypes.Int32), -1)}, -1)
-	nll := Sub(logSumExp, Gather(logits, indices)) // [batchSize, n]
+	nll := positionNLL(logits, targets) // [batchSize, n]
 	if weights == nil {
 		return ReduceAllSum(nll), Scalar(g, dtypes.Float32, batchSize*n)
 	}
 	// Where, not a product: a padded position's loss may be ±Inf or NaN.
 	return ReduceAllSum(Where(NotEqual(weights, ZerosLike(weights)), nll, ZerosLike(nll))), ReduceAllSum(weights)
+}
+
+// positionNLL is logsumexp(logits) − logits[target] [batchSize, n] float32
+// for logits [batchSize, n, vocab] (any float dtype) and targets
+// [batchSize, n] (int): the target logit is gathered (no one-hot, no
+// [batchSize, n, vocab] log-probabilities).
+func positionNLL(logits, targets *Node) *Node {
+	g := logits.Graph()
+	batchSize, n := targets.Shape().Dim(0), targets.Shape().Dim(1)
+	logits = ConvertDType(logits, dtypes.Float32)
+	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))                          // [batchSize, n, 1]
+	logSumExp := Add(Log(ReduceSum(Exp(Sub(logits, maxLogit)), -1)), Squeeze(maxLogit, -1)) // [batchSize, n]
+	idxShape := shapes.Make(dtypes.Int32, batchSize, n, 1)
+	indices := Concatenate([]*Node{Iota(g, idxShape, 0), Iota(g, idxShape, 1), InsertAxes(ConvertDType(targets, dtypes.Int32), -1)}, -1)
+	return Sub(logSumExp, Gather(logits, indices))
+}
+
+// LogitsChunkBytes bounds the float32 logits [batchSize, chunk, vocab] that
+// the chunked computations from hidden states (NextTokenLossSumChunked,
+// TargetLogProbsChunked) hold at a time (LogitsChunkPositions).
+const LogitsChunkBytes = 256 << 20
+
+// LogitsChunkPositions is the number of positions per chunk whose float32
+// logits [batchSize, chunk, vocab] fit in LogitsChunkBytes (at least 1).
+func LogitsChunkPositions(batchSize, vocab int) int {
+	return max(1, LogitsChunkBytes/max(1, batchSize*vocab*4))
 }
 
 // NextTokenLossSumChunked is NextTokenLossSum computed from the final
@@ -93,26 +114,9 @@ func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, 
 	if seqLen < 2 {
 		panic(fmt.Sprintf("llm.NextTokenLoss: seqLen must be at least 2, got ids %s", ids.Shape()))
 	}
-	if dtype == dtypes.InvalidDType {
-		dtype = dtypes.Float32
-	}
-	n := seqLen - 1 // predicting positions
-	if chunkPositions <= 0 || chunkPositions > n {
-		chunkPositions = n
-	}
 	g := ids.Graph()
 	sum, count = ScalarZero(g, dtypes.Float32), ScalarZero(g, dtypes.Float32)
-	for start := 0; start < n; start += chunkPositions {
-		end := min(start+chunkPositions, n)
-		h := SliceAxis(hidden, 1, AxisRange(start, end)) // [batchSize, c, hidden]
-		if h.DType() != dtype {
-			h = ConvertDType(h, dtype)
-		}
-		if start > 0 { // + 0 computed from the previous chunk's sum: the chunks run one after another
-			zero := StopGradient(MulScalar(ConvertDType(Equal(sum, sum), dtype), 0))
-			h = Add(h, Reshape(zero, 1, 1, 1))
-		}
-		logits := lmHeadLogits(h, head, dtype)                  // [batchSize, c, vocab] float32
+	forEachLogitsChunk(hidden, head, dtype, seqLen-1, chunkPositions, func(start, end int, logits *Node) *Node {
 		targets := SliceAxis(ids, 1, AxisRange(start+1, end+1)) // [batchSize, c]
 		var weights *Node
 		if mask != nil {
@@ -120,8 +124,61 @@ func NextTokenLossSumChunked(hidden, head, ids, mask *Node, dtype dtypes.DType, 
 		}
 		s, c := positionLossSum(logits, targets, weights)
 		sum, count = Add(sum, s), Add(count, c)
-	}
+		return sum
+	})
 	return sum, count
+}
+
+// TargetLogProbsChunked is, for the final (normed) hidden states
+// [batchSize, seqLen, hidden], the output projection head [vocab, hidden]
+// (LMHeadWeight, any dtype) and targets [batchSize, seqLen] (int; the token
+// each position predicts), logp [batchSize, seqLen] float32 = log
+// softmax(logits)[target] and greedy [batchSize, seqLen] bool = (argmax of
+// the logits, first index on ties, == target), computed chunkPositions
+// positions at a time like NextTokenLossSumChunked: the whole batch's
+// [batchSize, seqLen, vocab] logits never exist. chunkPositions ≤ 0 means
+// one chunk.
+func TargetLogProbsChunked(hidden, head, targets *Node, dtype dtypes.DType, chunkPositions int) (logp, greedy *Node) {
+	var logps, greedys []*Node
+	forEachLogitsChunk(hidden, head, dtype, targets.Shape().Dim(1), chunkPositions, func(start, end int, logits *Node) *Node {
+		t := SliceAxis(targets, 1, AxisRange(start, end)) // [batchSize, c]
+		nll := positionNLL(logits, t)                     // [batchSize, c]
+		logps = append(logps, Neg(nll))
+		greedys = append(greedys, Equal(ArgMax(logits, -1, dtypes.Int32), ConvertDType(t, dtypes.Int32)))
+		return nll
+	})
+	return Concatenate(logps, 1), Concatenate(greedys, 1)
+}
+
+// forEachLogitsChunk calls fn, in order, with the float32 logits
+// [batchSize, end-start, vocab] of hidden's positions [start, end) for
+// consecutive chunks of chunkPositions covering [0, n) (chunkPositions ≤ 0
+// or > n: one chunk). fn returns a node computed from its chunk; the next
+// chunk's input depends on it (+ 0), so a scheduler runs the chunks one
+// after another and only one chunk's logits exist at a time.
+func forEachLogitsChunk(hidden, head *Node, dtype dtypes.DType, n, chunkPositions int, fn func(start, end int, logits *Node) *Node) {
+	if dtype == dtypes.InvalidDType {
+		dtype = dtypes.Float32
+	}
+	if chunkPositions <= 0 || chunkPositions > n {
+		chunkPositions = n
+	}
+	var prev *Node
+	for start := 0; start < n; start += chunkPositions {
+		end := min(start+chunkPositions, n)
+		h := SliceAxis(hidden, 1, AxisRange(start, end)) // [batchSize, c, hidden]
+		if h.DType() != dtype {
+			h = ConvertDType(h, dtype)
+		}
+		if prev != nil { // + 0 computed from the previous chunk: the chunks run one after another
+			for axis := range prev.Rank() {
+				prev = SliceAxis(prev, axis, AxisElem(0))
+			}
+			zero := StopGradient(MulScalar(ConvertDType(Equal(prev, prev), dtype), 0))
+			h = Add(h, Reshape(zero, 1, 1, 1))
+		}
+		prev = fn(start, end, lmHeadLogits(h, head, dtype)) // logits [batchSize, c, vocab] float32
+	}
 }
 
 // LMHeadWeight is the model's output projection [vocab, hidden] as stored

@@ -218,3 +218,69 @@ func TestNextTokenLossSumChunked(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetLogProbsChunked: per-position target log-probabilities and
+// greedy flags computed from hidden states a few positions at a time equal
+// log softmax and argmax of the whole logits, computed here in float64 from
+// Forward's [batchSize, seqLen, vocab] logits, on every fixture.
+func TestTargetLogProbsChunked(t *testing.T) {
+	backend := testBackend(t)
+	for _, name := range fixtureNames {
+		f := loadFixture(t, name)
+		ids := f.ref["input_ids"]
+		batchSize, seqLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
+		flatIDs := tensors.MustCopyFlatData[int32](ids)
+		targets := make([]int32, len(flatIDs)) // position s predicts token s+1 (the last position: token 0)
+		for b := range batchSize {
+			copy(targets[b*seqLen:(b+1)*seqLen-1], flatIDs[b*seqLen+1:(b+1)*seqLen])
+		}
+		names := f.weightNames()
+		for _, chunk := range []int{1, 3, 0} {
+			t.Run(fmt.Sprintf("%s/chunk=%d", name, chunk), func(t *testing.T) {
+				exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
+					byName := map[string]*Node{}
+					for i, n := range names {
+						byName[n] = inputs[2+i]
+					}
+					params := func(name string) *Node { return byName[name] }
+					out := Forward(f.cfg, params, inputs[0], nil)
+					logp, greedy := TargetLogProbsChunked(out.Hidden[f.cfg.NumLayers], LMHeadWeight(f.cfg, params), inputs[1], dtypes.Float32, chunk)
+					return []*Node{out.Logits, logp, greedy}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer exec.Finalize()
+				args := []any{ids, tensors.FromFlatDataAndDimensions(targets, batchSize, seqLen)}
+				for _, n := range names {
+					args = append(args, f.weights[n])
+				}
+				res, err := exec.Exec(args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits := tensors.MustCopyFlatData[float32](res[0])
+				logp := tensors.MustCopyFlatData[float32](res[1])
+				greedy := tensors.MustCopyFlatData[bool](res[2])
+				vocab := f.cfg.VocabSize
+				for p := range batchSize * seqLen {
+					row := logits[p*vocab : (p+1)*vocab]
+					best, z := 0, 0.0
+					for v, x := range row {
+						if x > row[best] {
+							best = v
+						}
+						z += math.Exp(float64(x - row[0]))
+					}
+					want := float64(row[targets[p]]-row[0]) - math.Log(z)
+					if math.Abs(float64(logp[p])-want) > lossTolerance {
+						t.Errorf("position %d: logp %.6f, whole logits %.6f", p, logp[p], want)
+					}
+					if greedy[p] != (best == int(targets[p])) {
+						t.Errorf("position %d: greedy %v, argmax %d target %d", p, greedy[p], best, targets[p])
+					}
+				}
+			})
+		}
+	}
+}

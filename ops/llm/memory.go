@@ -79,6 +79,15 @@ func (c *Config) ForwardActivationBytes(dtype dtypes.DType, batchSize, seqLen in
 	return satAdd(c.logitsBytes(batchSize, seqLen), c.layerActivationBytes(dtype, batchSize, seqLen))
 }
 
+// ChunkedForwardActivationBytes is ForwardActivationBytes for a pass whose
+// lm_head is applied a chunk of positions at a time (NextTokenLossSumChunked,
+// TargetLogProbsChunked): one decoder layer's working set plus at most
+// LogitsChunkBytes of float32 logits.
+func (c *Config) ChunkedForwardActivationBytes(dtype dtypes.DType, batchSize, seqLen int) int64 {
+	logits := c.logitsBytes(batchSize, min(seqLen, LogitsChunkPositions(batchSize, c.VocabSize)))
+	return satAdd(logits, c.layerActivationBytes(dtype, batchSize, seqLen))
+}
+
 // logitsBytes is the float32 logits [batchSize, seqLen, vocab].
 func (c *Config) logitsBytes(batchSize, seqLen int) int64 {
 	return satMulN(int64(batchSize), int64(seqLen), int64(c.VocabSize), 4)
