@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/gominitron/gominitron/internal/progress"
 	"os"
+	"time"
 
 	"github.com/gominitron/gominitron/internal/fileio"
+	"github.com/gominitron/gominitron/internal/progress"
 	"github.com/gominitron/gominitron/ops/evaluate"
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 	"github.com/gominitron/gominitron/results"
 )
@@ -45,6 +47,7 @@ func runEval(args []string) error {
 	choices := fs.Int("choices", 4, "--make-task: options per item (1 true + distractors from other documents)")
 	out := fs.String("out", "", "also write the JSON result to this file (atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	dryRun := fs.Bool("dry-run", false, "--data or multiple-choice --task: print the plan (docs, sequences, batches, memory, time estimated from a run of the first batch) as JSON and write nothing")
 	logSamples := fs.String("log-samples", "", "--task: write one JSON line per example (prompt, generation or log-likelihoods, target, metrics) to this file; --suite: a folder for one such file per model and benchmark")
 	suite := fs.String("suite", "", "benchmark suite JSON: {models: [{name, path}], tasks: [{benchmark, task, format, shots, metric, ...}]}")
 	markdown := fs.String("markdown", "", "--suite: also write the table as Markdown to this file")
@@ -71,6 +74,9 @@ func runEval(args []string) error {
 		return fmt.Errorf("--merge-into: %w", err)
 	}
 	emit := func(v any) error { return printJSON(v, *out) }
+	if *dryRun && (*suite != "" || *makeTask != "" || *blocks > 0) {
+		return fmt.Errorf("--dry-run plans --data (LM loss) and multiple-choice --task runs, not --suite, --make-task or --blocks")
+	}
 
 	if *suite != "" {
 		if *modelDir != "" || *task != "" || *data != "" {
@@ -118,6 +124,9 @@ func runEval(args []string) error {
 		if *blocks > 0 {
 			return fmt.Errorf("--blocks sweeps multiple-choice formats only, not %s", f)
 		}
+		if *dryRun {
+			return fmt.Errorf("--dry-run plans --data (LM loss) and multiple-choice --task runs, not the %s format", f)
+		}
 		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler, RougeStemmer: *rougeStemmer, Fewshot: *fewshot}
 		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
 	}
@@ -155,6 +164,9 @@ func runEval(args []string) error {
 			return err
 		}
 		opts := evaluate.LossOptions{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens}
+		if *dryRun {
+			return printEvalPlan(*quiet)(evaluate.DryRunLoss(prober, docs, opts))
+		}
 		if !*quiet {
 			meter := &progress.Stages{W: os.Stderr, Prefix: "eval"}
 			opts.Progress = func(done, total int64) { meter.Update("", done, total, "tokens") }
@@ -236,6 +248,9 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *dryRun {
+		return printEvalPlan(*quiet)(evaluate.DryRunMC(prober, f, enc, docs, mcOpts))
+	}
 	scorer := &evaluate.SeqScorer{Model: prober}
 	if !*quiet {
 		meter := &progress.Stages{W: os.Stderr, Prefix: "eval"}
@@ -262,4 +277,21 @@ func runEval(args []string) error {
 		AccNormStderr float64 `json:"acc_norm_stderr"`
 	}{results.MCEval{Model: *modelDir, Task: *task, Format: string(f), Shots: *shots, Seed: int64(*seed),
 		Acc: res.Acc, AccNorm: res.AccNorm, Stderr: res.Stderr, N: res.N}, res.AccNormStderr})
+}
+
+// printEvalPlan prints a dry run's plan: a summary line on stderr (unless
+// quiet) and the JSON on stdout (never to --out: a dry run writes nothing).
+func printEvalPlan(quiet bool) func(*evaluate.Plan, error) error {
+	return func(plan *evaluate.Plan, err error) error {
+		if err != nil {
+			return err
+		}
+		if !quiet {
+			fmt.Fprintf(os.Stderr, "eval: dry run: %s, %d docs → %d sequences (%d tokens, longest %d) in %d batches of %d; weights %s + activations %s; first batch %.1fs → about %s in all\n",
+				plan.Task, plan.Docs, plan.Sequences, plan.Tokens, plan.MaxSeqLen, plan.Batches, plan.BatchSize,
+				llm.FormatBytes(plan.WeightBytes), llm.FormatBytes(plan.ActivationBytes), plan.FirstBatchSeconds,
+				progress.Round(time.Duration(plan.EstimatedSeconds*float64(time.Second))))
+		}
+		return printJSON(plan, "")
+	}
 }

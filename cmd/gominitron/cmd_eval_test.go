@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/evaluate"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -121,6 +122,68 @@ func TestBenchCommand(t *testing.T) {
 	for _, args := range [][]string{{"--config", "x.json"}, {"--batch", "4"}, {"--config", "x.json", "--random", "--batch", "0"}} {
 		if err := runBench(args); err == nil {
 			t.Errorf("bench %v: no error", args)
+		}
+	}
+}
+
+// TestEvalDryRun: --dry-run prints the plan of an LM-loss run (4 documents
+// of 40 tokens, seq-len 16: 3 disjoint windows each, 12 windows in batches
+// of 5 = 3 batches) and of a multiple-choice run (arc: 3 docs × 4 choices
+// in batches of 8 = 2 batches), and writes neither --out nor
+// --log-samples; formats it cannot plan are refused by name.
+func TestEvalDryRun(t *testing.T) {
+	model := randomModelDir(t)
+	tmp := t.TempDir()
+	ids := make([]int32, 4*40)
+	for i := range ids {
+		ids[i] = int32(i*37) % 2048
+	}
+	data := filepath.Join(tmp, "ids.safetensors")
+	if err := safetensors.Write(data, []safetensors.NamedTensor{{Name: "input_ids", T: tensors.FromFlatDataAndDimensions(ids, 4, 40)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, samples := filepath.Join(tmp, "out.json"), filepath.Join(tmp, "samples.jsonl")
+	tasks := filepath.Join("..", "..", "testdata", "tasks")
+	for _, tc := range []struct {
+		args                                []string
+		task                                string
+		docs, sequences, batches, batchSize int
+	}{
+		{[]string{"--data", data, "--seq-len", "16", "--batch", "5"}, "lm_loss", 4, 12, 3, 5},
+		{[]string{"--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--log-samples", samples}, "arc", 3, 12, 2, 8},
+	} {
+		var stderr string
+		stdout := captureStdout(t, func() error {
+			var err error
+			stderr, err = captureStderr(t, func() error {
+				return runEval(append([]string{"--model", model, "--out", out, "--dry-run"}, tc.args...))
+			})
+			return err
+		})
+		var plan evaluate.Plan
+		if err := json.Unmarshal(stdout, &plan); err != nil {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		if plan.Task != tc.task || plan.Docs != tc.docs || plan.Sequences != tc.sequences || plan.Batches != tc.batches ||
+			plan.BatchSize != tc.batchSize || plan.WeightBytes <= 0 || plan.EstimatedSeconds <= 0 {
+			t.Errorf("%s plan %+v, want %d docs, %d sequences in %d batches of %d", tc.task, plan, tc.docs, tc.sequences, tc.batches, tc.batchSize)
+		}
+		if !strings.Contains(stderr, "eval: dry run: "+tc.task) {
+			t.Errorf("stderr %q lacks the plan line", stderr)
+		}
+	}
+	for _, p := range []string{out, samples} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("--dry-run wrote %s", p)
+		}
+	}
+	for _, args := range [][]string{
+		{"--task", filepath.Join(tasks, "gsm8k.jsonl"), "--format", "gsm8k"},
+		{"--task", filepath.Join(tasks, "arc.jsonl"), "--format", "arc", "--blocks", "1"},
+	} {
+		err := runEval(append([]string{"--model", model, "--dry-run", "--quiet"}, args...))
+		if err == nil || !strings.Contains(err.Error(), "--dry-run plans") {
+			t.Errorf("eval --dry-run %v: error %v, want a refusal", args, err)
 		}
 	}
 }

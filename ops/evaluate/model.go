@@ -104,6 +104,16 @@ func NewModelLogProber(backend compute.Backend, m *llm.Model, opts ModelOptions)
 	return lp, nil
 }
 
+// memoryPlan is the weights as held (bytes in their dtypes) and the forward
+// activations of a batch of rows sequences of up to seqLen tokens (inputs
+// of seqLen-1, padded as logProbsBatch pads them).
+func (m *ModelLogProber) memoryPlan(rows, seqLen int) (weightBytes, activationBytes int64) {
+	for _, w := range m.weights {
+		weightBytes += w.(*tensors.Tensor).Shape().ByteSize()
+	}
+	return weightBytes, m.cfg.ChunkedForwardActivationBytes(m.opts.DType, rows, paddedLen(max(1, seqLen-1), m.opts.MaxLen))
+}
+
 // Close releases the compiled graphs (the weights stay with the model).
 func (m *ModelLogProber) Close() { m.exec.Finalize() }
 
