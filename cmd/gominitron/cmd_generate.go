@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gominitron/gominitron/internal/progress"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
 )
@@ -19,7 +20,8 @@ func runGenerateCommand(args []string) error {
 		"usage: gominitron generate --model DIR (--prompt 1,2,3 | --text STR) --max-new-tokens N [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos=false]",
 		"  Prints {\"ids\": [prompt..., new...]}, and when DIR has a tokenizer also \"text\" (all ids decoded) and \"continuation\"",
 		"  (the new tokens' text). Greedy unless --temperature > 0. By default a sequence stops after an EOS id",
-		"  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.")
+		"  (eos_token_id of config.json and generation_config.json; the EOS token is included), as transformers does.",
+		"  Progress (prompt pass, then decode steps with an ETA at the measured rate) goes to stderr unless --quiet.")
 	modelDir := fs.String("model", "", "Hugging Face model folder")
 	promptFlag := fs.String("prompt", "", "comma-separated token ids, e.g. 1,2,3")
 	textFlag := fs.String("text", "", "prompt text, encoded with the model folder's tokenizer (with BOS, as transformers)")
@@ -30,6 +32,7 @@ func runGenerateCommand(args []string) error {
 	seed := fs.Uint64("seed", 0, "sampling seed (same seed → same output)")
 	stopAtEOS := fs.Bool("stop-at-eos", true, "stop after an EOS token id")
 	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +87,23 @@ func runGenerateCommand(args []string) error {
 		if opts.StopTokens, err = eosTokenIDs(*modelDir, m.Config); err != nil {
 			return err
 		}
+	}
+	if !*quiet {
+		meter := &progress.Stages{W: os.Stderr, Prefix: "generate"}
+		open := false // a progress line without its newline
+		opts.Progress = func(stage string, done, total int) {
+			unit := "tokens"
+			if stage == "prefill" {
+				unit = fmt.Sprintf("pass over %d prompt tokens", len(prompt))
+			}
+			meter.Update(stage, int64(done), int64(total), unit)
+			open = done < total
+		}
+		defer func() {
+			if open { // every row stopped before the last step
+				fmt.Fprintln(os.Stderr)
+			}
+		}()
 	}
 	if tok != nil {
 		g, err := runner.GenerateText(tok, prompt, opts)

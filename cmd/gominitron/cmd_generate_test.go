@@ -23,7 +23,7 @@ func TestGenerateCommandOutputs(t *testing.T) {
 			Continuation *string `json:"continuation"`
 		}
 		out := captureStdout(t, func() error {
-			return runGenerateCommand([]string{"--model", "../../models/demo-teacher", "--text", prompt, "--max-new-tokens", "8", "--stop-at-eos=false"})
+			return runGenerateCommand([]string{"--model", "../../models/demo-teacher", "--text", prompt, "--max-new-tokens", "8", "--stop-at-eos=false", "--quiet"})
 		})
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%v: %s", err, out)
@@ -48,7 +48,7 @@ func TestGenerateCommandOutputs(t *testing.T) {
 			ids[i] = fmt.Sprint(id)
 		}
 		out := captureStdout(t, func() error {
-			return runGenerateCommand([]string{"--model", dir, "--prompt", strings.Join(ids, ","), "--max-new-tokens", "10"})
+			return runGenerateCommand([]string{"--model", dir, "--prompt", strings.Join(ids, ","), "--max-new-tokens", "10", "--quiet"})
 		})
 		var got map[string]json.RawMessage
 		if err := json.Unmarshal(out, &got); err != nil {
@@ -72,4 +72,37 @@ func TestGenerateCommandOutputs(t *testing.T) {
 			t.Errorf("error %v, want one saying to give one of --prompt or --text", err)
 		}
 	})
+}
+
+// TestGenerateProgressOnStderr: generate reports the prompt pass and the
+// decode steps (with an ETA) on stderr, stdout holds only the JSON, and
+// --quiet prints no progress.
+func TestGenerateProgressOnStderr(t *testing.T) {
+	const dir = "../../testdata/hf/dev-llama-gqa"
+	args := []string{"--model", dir, "--prompt", "1,2,3,4", "--max-new-tokens", "4", "--stop-at-eos=false"}
+	for _, quiet := range []bool{false, true} {
+		var stderr string
+		stdout := captureStdout(t, func() error {
+			var err error
+			a := args
+			if quiet {
+				a = append(slices.Clone(args), "--quiet")
+			}
+			stderr, err = captureStderr(t, func() error { return runGenerateCommand(a) })
+			return err
+		})
+		var got struct {
+			IDs []int32 `json:"ids"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(stdout)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil || len(got.IDs) != 8 || dec.More() {
+			t.Errorf("quiet=%v: stdout %q is not only {\"ids\": [8 ids]}: %v", quiet, stdout, err)
+		}
+		hasProgress := strings.Contains(stderr, "generate: prefill 1/1 pass over 4 prompt tokens") &&
+			strings.Contains(stderr, "generate: decode 3/3 tokens") && strings.Contains(stderr, "ETA")
+		if hasProgress == quiet || strings.Contains(stderr, "{") {
+			t.Errorf("quiet=%v: stderr %q", quiet, stderr)
+		}
+	}
 }

@@ -37,6 +37,13 @@ type GenerateOptions struct {
 	// save decode steps. Like StopTokens it makes the ids come back to the
 	// host each step.
 	StopWhen func(row int, newTokens []int32) bool
+
+	// Progress, when set, is called with ("prefill", 0, 1) before the
+	// prompt pass and ("prefill", 1, 1) after it, then with ("decode",
+	// steps done, MaxNewTokens-1) from 0 and after each decode step: the
+	// prompt pass yields the first new token, each step one more (rows that
+	// all stop early end the calls early).
+	Progress func(stage string, done, total int)
 }
 
 func (o *GenerateOptions) validate() error {

@@ -49,6 +49,42 @@ func TestGenerateGreedyMatchesReference(t *testing.T) {
 	})
 }
 
+// TestGenerateProgress: Progress reports the prompt pass, then every decode
+// step out of MaxNewTokens-1 (the prompt pass yields the first new token),
+// and ends early when every row stops; the ids do not change.
+func TestGenerateProgress(t *testing.T) {
+	f := loadFixture(t, "dev-llama-gqa")
+	r := fixtureRunner(t, f)
+	ref := loadReferenceGenerate(t, f.name)
+	for _, tc := range []struct {
+		name      string
+		opts      GenerateOptions
+		newTokens int
+		want      []string
+	}{
+		{"5 tokens", GenerateOptions{MaxNewTokens: 5}, 5, []string{"prefill 0/1", "prefill 1/1", "decode 0/4", "decode 1/4", "decode 2/4", "decode 3/4", "decode 4/4"}},
+		{"1 token", GenerateOptions{MaxNewTokens: 1}, 1, []string{"prefill 0/1", "prefill 1/1"}},
+		// The third new token stops the row: two decode steps of five.
+		{"stop", GenerateOptions{MaxNewTokens: 6, StopTokens: []int{int(ref.Greedy[len(ref.Prompt)+2])}}, 3, []string{"prefill 0/1", "prefill 1/1", "decode 0/5", "decode 1/5", "decode 2/5"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			opts := tc.opts
+			opts.Progress = func(stage string, done, total int) { got = append(got, fmt.Sprintf("%s %d/%d", stage, done, total)) }
+			out, err := r.Generate([][]int32{ref.Prompt}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("progress %q, want %q", got, tc.want)
+			}
+			if n := len(ref.Prompt) + tc.newTokens; !slices.Equal(out[0], ref.Greedy[:n]) {
+				t.Errorf("ids %v, want the reference's first %d %v", out[0], n, ref.Greedy[:n])
+			}
+		})
+	}
+}
+
 // TestGenerateBatchRaggedEqualsSingle: prompts of different lengths in one
 // batch give the same greedy continuations as one at a time.
 func TestGenerateBatchRaggedEqualsSingle(t *testing.T) {

@@ -270,12 +270,21 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		sampling = []any{state, float32(opts.Temperature), topPInput(opts.TopP)}
 	}
 	lengthsT := tensors.FromFlatDataAndDimensions(lengths, batchSize)
+	if opts.Progress != nil {
+		opts.Progress("prefill", 0, 1)
+	}
 	res, err := prefill.Exec(append([]any{tensors.FromFlatDataAndDimensions(flat, batchSize, promptLen), lengthsT}, sampling...)...)
 	if err != nil {
 		return nil, fmt.Errorf("llm.Generate: prompt pass: %w", err)
 	}
 	numCache := 2 * r.cfg.NumLayers
 	next, cache := res[0], res[1:1+numCache] // next: ids [batchSize] int32
+	if opts.Progress != nil {
+		opts.Progress("prefill", 1, 1)
+		if opts.MaxNewTokens > 1 {
+			opts.Progress("decode", 0, opts.MaxNewTokens-1)
+		}
+	}
 	if sampling != nil {
 		sampling[0] = res[1+numCache] // the RNG state after this draw
 	}
@@ -338,6 +347,9 @@ func (r *Runner) Generate(prompts [][]int32, opts GenerateOptions) ([][]int32, e
 		if sampling != nil {
 			sampling[0].(*tensors.Tensor).FinalizeAll()
 			sampling[0] = res[1+numCache]
+		}
+		if opts.Progress != nil {
+			opts.Progress("decode", step+1, opts.MaxNewTokens-1)
 		}
 	}
 	if !readEachStep {
