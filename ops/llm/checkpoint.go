@@ -15,6 +15,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/internal/fileio"
@@ -312,6 +313,31 @@ func (c *Checkpoint) StoredDType(name string) dtypes.DType {
 		return dtypes.InvalidDType
 	}
 	return loc.info.DType.GoMLX()
+}
+
+// Raw returns a zero-copy view of the named tensor's stored bytes
+// (little-endian, valid until Close, read-only) and its stored shape
+// (dtype and dimensions), for copying parts of a tensor straight from the
+// mapped file; ReleaseRaw drops the pages read. Unlike Tensor, nothing is
+// checked for finiteness.
+func (c *Checkpoint) Raw(name string) ([]byte, shapes.Shape, error) {
+	loc, ok := c.found[name]
+	if !ok {
+		return nil, shapes.Shape{}, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
+	}
+	data, err := loc.file.Bytes(name)
+	if err != nil {
+		return nil, shapes.Shape{}, fmt.Errorf("llm: %w", err)
+	}
+	return data, shapes.Make(loc.info.DType.GoMLX(), loc.info.Shape...), nil
+}
+
+// ReleaseRaw drops bytes [begin, end) of the named tensor's Raw view from
+// this process's resident memory (pages wholly inside the range).
+func (c *Checkpoint) ReleaseRaw(name string, begin, end int64) {
+	if loc, ok := c.found[name]; ok {
+		loc.file.ReleaseRange(name, begin, end)
+	}
 }
 
 // Tensor reads the named tensor converted to dtype (dtypes.InvalidDType:

@@ -135,16 +135,7 @@ func streamedPrune(ck *llm.Checkpoint, p Plan, imp *results.Importance, dtype dt
 				// The tensors written before are released: return their
 				// memory now, so the peak stays at about one tensor.
 				debug.FreeOSMemory()
-				t, err := ck.Tensor(name, dtype)
-				if err != nil {
-					return nil, err
-				}
-				defer t.FinalizeAll()
-				out, err := sliceTensor(t, cut.rows, cut.cols)
-				if err != nil {
-					return nil, fmt.Errorf("prune: tensor %s: %w", name, err)
-				}
-				return out, nil
+				return sliceCheckpointTensor(ck, name, dtype, cut.rows, cut.cols)
 			}}
 	}
 	list := make([]safetensors.NamedTensor, 0, len(byName))
@@ -156,6 +147,42 @@ func streamedPrune(ck *llm.Checkpoint, p Plan, imp *results.Importance, dtype dt
 		list = append(list, nt)
 	}
 	return &Pruned{Model: &llm.Model{Config: cfg, Source: ck.Dir}, Plan: r, Kept: sel.kept()}, list, nil
+}
+
+// sliceCheckpointTensor returns the kept rows and columns (nil: all) of the
+// checkpoint's tensor name in dtype. A tensor stored in dtype is sliced
+// straight from the mapped file, whose pages are released as the copy
+// passes them: only the output exists in memory, never the whole source
+// tensor beside its slice. Another stored dtype is converted whole first.
+// The output must be finite (ErrNonFinite names the tensor).
+func sliceCheckpointTensor(ck *llm.Checkpoint, name string, dtype dtypes.DType, rows, cols []int) (*tensors.Tensor, error) {
+	src, shape, err := ck.Raw(name)
+	if err != nil {
+		return nil, err
+	}
+	var out *tensors.Tensor
+	if shape.DType == dtype {
+		out, err = sliceBytes(src, shape, rows, cols, func(readUpTo int64) { ck.ReleaseRaw(name, 0, readUpTo) })
+	} else {
+		t, terr := ck.Tensor(name, dtype)
+		if terr != nil {
+			return nil, terr
+		}
+		defer t.FinalizeAll()
+		out, err = sliceTensor(t, rows, cols)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prune: tensor %s: %w", name, err)
+	}
+	if i, err := llm.FirstNonFinite(out); err != nil || i >= 0 {
+		dims := out.Shape().Dimensions
+		out.FinalizeAll()
+		if err != nil {
+			return nil, fmt.Errorf("prune: tensor %s: %w", name, err)
+		}
+		return nil, fmt.Errorf("prune: %s: kept part of tensor %q %v: element %d is not finite: %w", ck.Dir, name, dims, i, llm.ErrNonFinite)
+	}
+	return out, nil
 }
 
 // StorageDType is the dtype a model is stored in (config torch_dtype):

@@ -32,7 +32,28 @@ func runs(idx []int, size int) []run {
 // Indices must be ascending and in range. Works on raw bytes, so any dtype
 // (float32, bfloat16, …) is copied bit-exactly; t is never modified.
 func sliceTensor(t *tensors.Tensor, rows, cols []int) (*tensors.Tensor, error) {
-	shape := t.Shape()
+	var out *tensors.Tensor
+	var err error
+	srcErr := t.ConstBytes(func(src []byte) {
+		out, err = sliceBytes(src, t.Shape(), rows, cols, nil)
+	})
+	if srcErr != nil {
+		return nil, srcErr
+	}
+	return out, err
+}
+
+// releaseEvery is how many source bytes sliceBytes reads between calls to
+// its release function (a variable so tests can use small tensors).
+var releaseEvery = 16 << 20
+
+// sliceBytes is sliceTensor of the tensor of the given shape whose raw
+// little-endian data is src (a tensor's bytes, or a checkpoint's mapped
+// file). Rows are copied in ascending order; when release is not nil it is
+// called with a source offset every releaseEvery bytes and at the end, all
+// of src before that offset having been read (a mapped file's pages can
+// then leave memory, so only the output is held).
+func sliceBytes(src []byte, shape shapes.Shape, rows, cols []int, release func(readUpTo int64)) (*tensors.Tensor, error) {
 	if shape.Rank() != 1 && shape.Rank() != 2 {
 		return nil, fmt.Errorf("tensor of shape %s: only rank 1 and 2 can be sliced", shape)
 	}
@@ -55,6 +76,10 @@ func sliceTensor(t *tensors.Tensor, rows, cols []int) (*tensors.Tensor, error) {
 			}
 		}
 	}
+	elem := shape.DType.Size()
+	if len(src) != numRows*numCols*elem {
+		return nil, fmt.Errorf("tensor of shape %s: %d data bytes, want %d", shape, len(src), numRows*numCols*elem)
+	}
 	newRows, newCols := numRows, numCols
 	if rows != nil {
 		newRows = len(rows)
@@ -67,29 +92,29 @@ func sliceTensor(t *tensors.Tensor, rows, cols []int) (*tensors.Tensor, error) {
 		newDims = append(newDims, newCols)
 	}
 	out := tensors.FromShape(shapes.Make(shape.DType, newDims...))
-	elem := shape.DType.Size()
 	colRuns := runs(cols, numCols)
 	rowIdx := rows
 	if rowIdx == nil {
 		rowIdx = iota(numRows)
 	}
-	var err error
-	srcErr := t.ConstBytes(func(src []byte) {
-		err = out.MutableBytes(func(dst []byte) {
-			srcRow := numCols * elem
-			d := 0
-			for _, r := range rowIdx {
-				base := r * srcRow
-				for _, cr := range colRuns {
-					n := copy(dst[d:], src[base+cr.start*elem:base+(cr.start+cr.n)*elem])
-					d += n
-				}
+	err := out.MutableBytes(func(dst []byte) {
+		srcRow := numCols * elem
+		d := 0
+		var released int64
+		for _, r := range rowIdx {
+			base := r * srcRow
+			if release != nil && int64(base)-released >= int64(releaseEvery) {
+				release(int64(base))
+				released = int64(base)
 			}
-		})
+			for _, cr := range colRuns {
+				d += copy(dst[d:], src[base+cr.start*elem:base+(cr.start+cr.n)*elem])
+			}
+		}
+		if release != nil {
+			release(int64(len(src)))
+		}
 	})
-	if srcErr != nil {
-		return nil, srcErr
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -264,3 +264,30 @@ func TestSliceTensorTwoByteDType(t *testing.T) {
 		t.Errorf("out-of-range column accepted")
 	}
 }
+
+// TestSliceBytesReleasesWhatItRead: slicing a [6, 4] int16 tensor's raw
+// bytes (rows of 8 bytes; release every 16 bytes) keeps rows 1, 3, 4 and
+// columns 0, 2, 3, and releases only bytes already read: before row 3
+// (offset 24, rows 0-2 done) and at the end (48).
+func TestSliceBytesReleasesWhatItRead(t *testing.T) {
+	defer func(v int) { releaseEvery = v }(releaseEvery)
+	releaseEvery = 16
+	src := make([]byte, 48)
+	for i := range 24 {
+		src[2*i] = byte(i) // little-endian int16 i
+	}
+	var released []int64
+	got, err := sliceBytes(src, shapes.Make(dtypes.Int16, 6, 4), []int{1, 3, 4}, []int{0, 2, 3}, func(upTo int64) { released = append(released, upTo) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := tensors.MustCopyFlatData[int16](got); !slices.Equal(g, []int16{4, 6, 7, 12, 14, 15, 16, 18, 19}) {
+		t.Errorf("got %v", g)
+	}
+	if !slices.Equal(released, []int64{24, 48}) {
+		t.Errorf("released up to %v, want [24 48]", released)
+	}
+	if _, err := sliceBytes(src[:40], shapes.Make(dtypes.Int16, 6, 4), nil, nil, nil); err == nil {
+		t.Error("40 bytes for a [6, 4] int16 tensor accepted")
+	}
+}

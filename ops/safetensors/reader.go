@@ -303,16 +303,26 @@ func (f *File) Bytes(name string) ([]byte, error) {
 // Loading a model calls it after converting each tensor. It is a no-op for
 // FromBytes files; errors are ignored (it is only advice).
 func (f *File) Release(name string) {
+	if ti, ok := f.infos[name]; ok {
+		f.ReleaseRange(name, 0, ti.End-ti.Begin)
+	}
+}
+
+// ReleaseRange is Release for bytes [begin, end) of a tensor's data (offsets
+// into the slice Bytes returns), pages wholly inside the range only: a copy
+// that reads a tensor front to back releases what it has read as it goes.
+func (f *File) ReleaseRange(name string, begin, end int64) {
 	ti, ok := f.infos[name]
 	if !ok || !f.isMmap || f.mapped == nil {
 		return
 	}
+	begin, end = max(begin, 0), min(end, ti.End-ti.Begin)
 	page := int64(os.Getpagesize())
-	start := int64(len(f.mapped)-len(f.data)) + ti.Begin
-	end := int64(len(f.mapped)-len(f.data)) + ti.End
+	start := int64(len(f.mapped)-len(f.data)) + ti.Begin + begin
+	stop := int64(len(f.mapped)-len(f.data)) + ti.Begin + end
 	start = (start + page - 1) / page * page // round in: never drop a neighbour's page
-	end = end / page * page
-	if end > start {
-		_ = syscall.Madvise(f.mapped[start:end], syscall.MADV_DONTNEED)
+	stop = stop / page * page
+	if stop > start {
+		_ = syscall.Madvise(f.mapped[start:stop], syscall.MADV_DONTNEED)
 	}
 }
