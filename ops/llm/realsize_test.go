@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 )
@@ -29,12 +30,17 @@ const qwen05Config = `{"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2"
 "vocab_size":151936,"tie_word_embeddings":true,"max_position_embeddings":32768,"rms_norm_eps":1e-6,
 "rope_theta":1000000.0,"hidden_act":"silu","torch_dtype":"bfloat16"}`
 
-// rssChildEnv selects the child's work ("forward:DIR", "prune:DIR|OUT").
+// rssChildEnv selects the child's work ("forward:DIR", "importance:DIR", "prune:DIR|OUT").
 const rssChildEnv = "GOMINITRON_RSS_CHILD"
 
 // processBaselineBytes is the child's own footprint (test binary, Go
 // runtime, backend, compiled graphs), allowed on top of the stated bound.
 const processBaselineBytes = 96 << 20
+
+// pruneWindowBytes is what streamed pruning holds beside its largest output
+// tensor: the source pages not yet released (16 MB at a time) and the
+// writer's buffers.
+const pruneWindowBytes = 32 << 20
 
 // forwardTokens is the child's forward pass: [1, forwardTokens] tokens.
 const forwardTokens = 8
@@ -142,6 +148,35 @@ func runForwardChild(t *testing.T, dir string) {
 	}
 }
 
+// runImportanceChild is the child's work: importance.EstimateModel on one
+// sequence of forwardTokens tokens, with the ablation of each block of 22
+// layers (3 removals: the reuse path's per-layer inputs and 3 compiled
+// tails; drop-one's 24 would take minutes on 2 cores).
+func runImportanceChild(t *testing.T, dir string) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := llm.LoadModelForCompute(dir, dtypes.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MoveToDevice(be); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int32, forwardTokens)
+	for i := range ids {
+		ids[i] = int32(i*9973) % int32(m.Config.VocabSize)
+	}
+	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: [][]int32{ids}}, importance.Options{BlockSize: 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.BlockLMLoss) != 3 {
+		t.Fatalf("block losses %v, want 3", s.BlockLMLoss)
+	}
+}
+
 // runPruneChild is the child's work: prune.Dir dropping layers 4-7.
 func runPruneChild(t *testing.T, dir, out string) {
 	if _, err := prune.Dir(dir, "", out, prune.Plan{DropLayers: []int{4, 5, 6, 7}}); err != nil {
@@ -159,15 +194,18 @@ func largestTensorBytes(cfg *llm.Config, dtype dtypes.DType) int64 {
 }
 
 // TestRealSizePeakRSS: on a random Qwen2.5-0.5B-shape bf16 folder, forward
-// work peaks within llm.Config.ForwardPeakBytes and pruning (streamed) within
-// twice the largest tensor (it and its slice), each plus the process
-// baseline.
+// work (a forward pass; importance with block ablations) peaks within
+// llm.Config.ForwardPeakBytes and pruning (streamed, kept rows copied from
+// the mapped file) within the largest tensor plus pruneWindowBytes, each
+// plus the process baseline.
 func TestRealSizePeakRSS(t *testing.T) {
 	if work := os.Getenv(rssChildEnv); work != "" {
 		kind, args, _ := strings.Cut(work, ":")
 		switch kind {
 		case "forward":
 			runForwardChild(t, args)
+		case "importance":
+			runImportanceChild(t, args)
 		case "prune":
 			dir, out, _ := strings.Cut(args, "|")
 			runPruneChild(t, dir, out)
@@ -184,7 +222,8 @@ func TestRealSizePeakRSS(t *testing.T) {
 		bound int64
 	}{
 		{"forward:" + dir, cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0)},
-		{"prune:" + dir + "|" + filepath.Join(t.TempDir(), "pruned"), 2 * largestTensorBytes(cfg, dtypes.BFloat16)},
+		{"importance:" + dir, cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0)},
+		{"prune:" + dir + "|" + filepath.Join(t.TempDir(), "pruned"), largestTensorBytes(cfg, dtypes.BFloat16) + pruneWindowBytes},
 	} {
 		kind, _, _ := strings.Cut(tc.work, ":")
 		peak := childPeakRSS(t, tc.work)

@@ -31,9 +31,10 @@ type Summary struct {
 // Dir prunes the Hugging Face model folder modelDir (in its own dtype) to
 // plan p, choosing units from the importance scores at scoresPath (may be ""
 // when the plan needs none), and exports the result to outDir with
-// pruning.json. It streams: each tensor is read from the memory-mapped
-// source, sliced, written and released in turn, so it peaks at about the
-// largest tensor (plus its slice) for any model size; the output is sharded
+// pruning.json. It streams: the kept rows and columns of each tensor are
+// copied straight from the memory-mapped source (whose pages are released as
+// the copy passes them), written and released in turn, so it peaks at about
+// the largest output tensor for any model size; the output is sharded
 // like llm.SaveModel's (index beside the shards above DefaultShardBytes). The
 // result is byte-identical to Apply then Export. Options: WithProgress.
 func Dir(modelDir, scoresPath, outDir string, p Plan, opts ...DirOption) (*Summary, error) {
