@@ -114,6 +114,7 @@ func (s *lossScorer) score(skip []bool) (float64, error) {
 		}
 		args = append(args, extra...)
 		out, err := exec.Exec(args...)
+		releasePassBuffers(params)
 		b.finalize()
 		if err != nil {
 			return 0, fmt.Errorf("importance: LM loss with layers %s removed: %w", skipString(skip), err)

@@ -319,6 +319,7 @@ func (r *batchRunner) run(b *batch) ([]float32, error) {
 		exec = r.masked
 	}
 	out, err := exec.Exec(args...)
+	releasePassBuffers(r.params)
 	if err != nil {
 		return nil, fmt.Errorf("importance: running the statistics graph: %w", err)
 	}

@@ -115,6 +115,7 @@ func (p *prefixScorer) layerInputs(b *batch) ([]*tensors.Tensor, error) {
 		p.inputs = exec
 	}
 	out, err := p.inputs.Exec(p.args(nil, b)...)
+	releasePassBuffers(p.net.params())
 	if err != nil {
 		return nil, fmt.Errorf("importance: the full model's layer inputs: %w", err)
 	}
@@ -141,6 +142,7 @@ func (p *prefixScorer) tailLoss(x *tensors.Tensor, b *batch, first int) (sum, co
 		p.tails[first] = exec
 	}
 	out, err := exec.Exec(p.args(x, b)...)
+	releasePassBuffers(p.net.params())
 	if err != nil {
 		return 0, 0, err
 	}
