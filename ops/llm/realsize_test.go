@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -113,9 +114,9 @@ func reportPeakRSS(t *testing.T) {
 	t.Fatal("no VmHWM in /proc/self/status")
 }
 
-// runForwardChild is the child's work: load for float32 compute, move to
-// the device, one forward pass.
-func runForwardChild(t *testing.T, dir string) {
+// loadChildModel loads dir for float32 compute and moves it to the device,
+// as the forward-only commands do.
+func loadChildModel(t *testing.T, dir string) (compute.Backend, *llm.Model) {
 	be, err := backend.New()
 	if err != nil {
 		t.Fatal(err)
@@ -127,16 +128,28 @@ func runForwardChild(t *testing.T, dir string) {
 	if err := m.MoveToDevice(be); err != nil {
 		t.Fatal(err)
 	}
+	return be, m
+}
+
+// childTokens are forwardTokens token ids spread over the vocabulary.
+func childTokens(cfg *llm.Config) []int32 {
+	ids := make([]int32, forwardTokens)
+	for i := range ids {
+		ids[i] = int32(i*9973) % int32(cfg.VocabSize)
+	}
+	return ids
+}
+
+// runForwardChild is the child's work: load for float32 compute, move to
+// the device, one forward pass.
+func runForwardChild(t *testing.T, dir string) {
+	be, m := loadChildModel(t, dir)
 	r, err := llm.NewRunner(be, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ids := make([]int32, forwardTokens)
-	for i := range ids {
-		ids[i] = int32(i*9973) % int32(m.Config.VocabSize)
-	}
-	logits, err := r.Logits([][]int32{ids})
+	logits, err := r.Logits([][]int32{childTokens(m.Config)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,22 +166,8 @@ func runForwardChild(t *testing.T, dir string) {
 // layers (3 removals: the reuse path's per-layer inputs and 3 compiled
 // tails; drop-one's 24 would take minutes on 2 cores).
 func runImportanceChild(t *testing.T, dir string) {
-	be, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := llm.LoadModelForCompute(dir, dtypes.Float32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.MoveToDevice(be); err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]int32, forwardTokens)
-	for i := range ids {
-		ids[i] = int32(i*9973) % int32(m.Config.VocabSize)
-	}
-	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: [][]int32{ids}}, importance.Options{BlockSize: 22})
+	be, m := loadChildModel(t, dir)
+	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: [][]int32{childTokens(m.Config)}}, importance.Options{BlockSize: 22})
 	if err != nil {
 		t.Fatal(err)
 	}
