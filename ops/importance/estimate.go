@@ -107,7 +107,7 @@ func checkBatchFits(cfg *llm.Config, calib *Calibration, batchSize int, dtype dt
 	if dtype == dtypes.InvalidDType {
 		dtype = dtypes.Float32
 	}
-	return llm.CheckFits(fmt.Sprintf("importance: a batch of %d × %d tokens", batchSize, calib.SeqLen()), cfg.ForwardActivationBytes(dtype, batchSize, calib.SeqLen()))
+	return llm.CheckFits(fmt.Sprintf("importance: a batch of %d × %d tokens", batchSize, calib.SeqLen()), cfg.ChunkedForwardActivationBytes(dtype, batchSize, calib.SeqLen()))
 }
 
 // calibratedNetwork builds the model's network in dtype (default float32)

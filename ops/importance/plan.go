@@ -21,7 +21,8 @@ type Plan struct {
 	// (1) then "drop-one" (one per layer) and "blocks" (one per block start).
 	Stages []PlanStage `json:"stages"`
 	// Memory: the weights in the compute dtype and one batch's forward
-	// activations (llm estimates; CheckFits refuses a run above what is free).
+	// activations, the loss's logits a chunk of positions at a time (llm
+	// estimates; CheckFits refuses a run above what is free).
 	WeightBytes     int64 `json:"weight_bytes"`
 	ActivationBytes int64 `json:"activation_bytes"`
 	// FirstBatchSeconds is the measured time of every stage on the first
@@ -58,7 +59,7 @@ func DryRun(backend compute.Backend, m *llm.Model, calib *Calibration, opts Opti
 	}
 	cfg := m.Config
 	p := &Plan{Samples: len(calib.IDs), SeqLen: calib.SeqLen(), BatchSize: batchSize, Batches: calib.numBatches(batchSize),
-		Tokens: calib.Tokens(), WeightBytes: cfg.WeightBytes(dtype), ActivationBytes: cfg.ForwardActivationBytes(dtype, batchSize, calib.SeqLen()),
+		Tokens: calib.Tokens(), WeightBytes: cfg.WeightBytes(dtype), ActivationBytes: cfg.ChunkedForwardActivationBytes(dtype, batchSize, calib.SeqLen()),
 		Stages: []PlanStage{{Name: "activations", Passes: 1}}}
 	if opts.DropOne {
 		p.Stages = append(p.Stages, PlanStage{Name: "drop-one", Passes: cfg.NumLayers})
