@@ -29,12 +29,12 @@ var registry = map[string]experiment{
 	ExpScratch:     {(*Env).Scratch, judgeScratch},
 	ExpFamilyChain: {(*Env).FamilyChain, judgeFamilyChain},
 	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeSearch},
-	// The blog's practices (issue 18); their stored tables are kept as run.
-	ExpCorrection:  {func(e *Env) (*Report, error) { return e.TeacherCorrection(CorrectionOptions{}) }, nil},
-	ExpDepthLosses: {(*Env).DepthLosses, nil},
-	ExpSDGvsKD:     {(*Env).SDGvsKD, nil},
-	ExpLayerCurves: {(*Env).LayerCurves, nil},
-	ExpThroughput:  {(*Env).Throughput, nil},
+	// The blog's practices (issue 18).
+	ExpCorrection:  {func(e *Env) (*Report, error) { return e.TeacherCorrection(CorrectionOptions{}) }, judgeCorrection},
+	ExpDepthLosses: {(*Env).DepthLosses, judgeDepthLosses},
+	ExpSDGvsKD:     {(*Env).SDGvsKD, judgeSDGvsKD},
+	ExpLayerCurves: {(*Env).LayerCurves, judgeLayerCurves},
+	ExpThroughput:  {(*Env).Throughput, judgeThroughput},
 }
 
 // Run runs one experiment by name (see Experiments) and saves its report

@@ -232,10 +232,3 @@ func judgeKDvsCE(r *Report) error {
 	r.curvesFigure("curves", "KD vs CE: validation LM loss", nil)
 	return nil
 }
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
