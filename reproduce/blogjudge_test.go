@@ -31,9 +31,9 @@ func depthLossesResult(depthLogits, depthCombined, widthLogits, widthCombined []
 func sdgResult(kd, sdg, both []float64) *SDGResult {
 	shape := results.Shape{NumLayers: 4, Hidden: 96, FFN: 308, NumHeads: 4, NumKVHeads: 2, Params: 900000}
 	return &SDGResult{Student: shape, PromptLen: 8, Sequences: 2400, Steps: 100, Arms: []SDGArm{
-		{Name: armKD, Text: "corpus", LossAtStep0: high, Final: kd},
-		{Name: armSDG, Text: "teacher text", LossAtStep0: high, Final: sdg},
-		{Name: armSDGPlusK, Text: "teacher text", LossAtStep0: high, Final: both}}}
+		{Name: armKD, Text: textCorpus, LossAtStep0: high, Final: kd},
+		{Name: armSDG, Text: textTeacher, LossAtStep0: high, Final: sdg},
+		{Name: armSDGPlusK, Text: textTeacher, LossAtStep0: high, Final: both}}}
 }
 
 // layerCurvesResult: a 4-layer teacher, block sizes 1, 2, 3; oneLayer[s] is

@@ -75,6 +75,8 @@ const (
 	armKD       = "KD on real text"
 	armSDG      = "SDG (LM loss on teacher text)"
 	armSDGPlusK = "SDG + KD (KL on teacher text)"
+	textCorpus  = "corpus"       // an arm's training text: the token file
+	textTeacher = "teacher text" // or SyntheticSequences
 )
 
 // SDGvsKD trains the width-pruned student three ways at equal student tokens
@@ -98,7 +100,7 @@ func (e *Env) SDGvsKD() (*Report, error) {
 	}
 	n := e.Sizes.Steps * e.Sizes.BatchSize // one epoch of synthetic text: every arm sees Steps × BatchSize sequences
 	res := &SDGResult{Student: prune.ShapeOf(student.Config), PromptLen: max(1, e.Sizes.SeqLen/8), Sequences: n, Steps: e.Sizes.Steps,
-		Arms: []SDGArm{{Name: armKD, Text: "corpus"}, {Name: armSDG, Text: "teacher text"}, {Name: armSDGPlusK, Text: "teacher text"}}}
+		Arms: []SDGArm{{Name: armKD, Text: textCorpus}, {Name: armSDG, Text: textTeacher}, {Name: armSDGPlusK, Text: textTeacher}}}
 	kl := distill.DefaultLoss()
 	for _, seed := range r.Seeds {
 		synth, err := e.SyntheticSequences(e.Teacher, n, res.PromptLen, seed)
@@ -111,7 +113,7 @@ func (e *Env) SDGvsKD() (*Report, error) {
 			if teacher != nil {
 				spec.Loss = &kl
 			}
-			if arm.Text == "teacher text" {
+			if arm.Text == textTeacher {
 				if spec.Batches, err = train.NewSequenceLoader(synth, e.Sizes.BatchSize, seed); err != nil {
 					return nil, err
 				}
