@@ -56,16 +56,10 @@ func runDistill(args []string) error {
 	fs.IntVar(&o.StopAfter, "stop-after", 0, "stop after this many updates with a checkpoint (continue with --resume)")
 	logEvery := fs.Int("log-every", 10, "progress line on stderr every N updates")
 	dryRun := fs.Bool("dry-run", false, "print the plan (memory, tokens per step, time estimated from two measured steps) as JSON; write and lock nothing")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkFlags(fs, positive("batch"), positive("seq-len"), positive("accum"), positive("lr"), positive("min-lr"), atLeast("warmup", -1), positive("clip"),
+	if err := parseFlags(fs, args, positive("batch"), positive("seq-len"), positive("accum"), positive("lr"), positive("min-lr"), atLeast("warmup", -1), positive("clip"),
 		positive("temperature"), nonNegative("jsd-beta"), nonNegative("top-k"), nonNegative("ce-weight"), nonNegative("alpha"), nonNegative("chunk"), atLeast("pad-id", -1),
 		atLeast("val-batches", -1), nonNegative("eval-every"), nonNegative("checkpoint-every"), nonNegative("stop-after"), nonNegative("log-every")); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q\n%s", fs.Args(), distillUsage)
 	}
 	if o.Student == "" || o.Data == "" || o.Out == "" || o.Steps <= 0 {
 		return fmt.Errorf("--student, --data, --out and --steps are required\n%s", distillUsage)

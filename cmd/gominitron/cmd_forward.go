@@ -31,20 +31,13 @@ func runForwardCommand(args []string) error {
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	inPath := fs.String("input", "", "safetensors file with input_ids")
 	outPath := fs.String("out", "", "safetensors file to write (atomically)")
-	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (outputs are float32)")
+	dtype := dtypeFlag(fs, "float32", "compute dtype: float32, bfloat16 or float16 (outputs are float32)")
 	logitsOnly := fs.Bool("logits-only", false, "write only logits")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" || *inPath == "" || *outPath == "" {
 		return fmt.Errorf("--model, --input and --out are required")
-	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
 	}
 	if err := checkOutputFlag("out", *outPath, *modelDir, *inPath); err != nil {
 		return err
@@ -53,7 +46,7 @@ func runForwardCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, runner, err := openRunner(*modelDir, dtype)
+	_, runner, err := openRunner(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,8 @@ func runInspect(args []string) error {
 		"  weight_bytes and kv_cache_bytes_per_token per dtype, and a checkpoint summary validated against the config",
 		"  (null when the folder holds no weights). Reads only config.json and safetensors headers.")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json [+ model.safetensors or index])")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" {
 		return fmt.Errorf("--model is required")
