@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"fmt"
-	"time"
 
 	"gonum.org/v1/plot"
 
@@ -42,7 +41,6 @@ type DepthChoiceResult struct {
 // once per seed (P2: 0.595 vs 0.50 Winogrande). The contiguous block with
 // the lowest LM loss is reported too (not distilled).
 func (e *Env) DepthChoice() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpDepthChoice, "Depth pruning: contiguous block by downstream accuracy vs least important layers",
 		"P2: dropping the contiguous block chosen by downstream accuracy (Winogrande 0.595 for 16 of 32 layers of Llama-3.1-8B) beats dropping the 16 individually least important layers (0.50, chance), and the gap survives distillation.")
 	if err != nil {
@@ -122,18 +120,14 @@ func (e *Env) DepthChoice() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeDepthChoice, start)
+	return judged(r, res, judgeDepthChoice)
 }
 
 // judgeDepthChoice: reproduced when the accuracy-chosen block has a higher
 // next-sentence accuracy than the least important layers both right after
 // pruning and after distillation, beyond the seed spread (Higher). A seed
 // where both rules drop the same layers counts as disagreeing.
-func judgeDepthChoice(r *Report) error {
-	res, err := detailsAs[DepthChoiceResult](r)
-	if err != nil {
-		return err
-	}
+func judgeDepthChoice(r *Report, res *DepthChoiceResult) error {
 	if len(res.Rows) < 2 {
 		return fmt.Errorf("reproduce: depth-choice result has %d rows, want at least 2", len(res.Rows))
 	}

@@ -3,7 +3,6 @@ package reproduce
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -70,7 +69,6 @@ func (e *Env) iterativePrune(m *llm.Model, target prune.Plan, rounds int, seed u
 // 2 or 4 rounds, estimating importance again between rounds) at the same
 // final shape, after the same distillation, once per seed (P1 Table 14).
 func (e *Env) Iterative() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpIterative, "One-shot vs iterative importance",
 		"P1 Table 14: estimating importance in 1, 2 or 4 rounds (pruning a part and re-estimating between rounds) ends at the same LM loss after retraining (1.92 each): one-shot suffices.")
 	if err != nil {
@@ -105,7 +103,7 @@ func (e *Env) Iterative() (*Report, error) {
 			row.FinalLoss = append(row.FinalLoss, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeIterative, start)
+	return judged(r, res, judgeIterative)
 }
 
 // judgeIterative: P1's claim is an absence of gain ("one-shot suffices"), so
@@ -113,11 +111,7 @@ func (e *Env) Iterative() (*Report, error) {
 // 4 rounds end lower than 1 round beyond the seed spread (Lower). The
 // verdict gives the paired differences with their standard errors, so how
 // tight "the same" is can be read off.
-func judgeIterative(r *Report) error {
-	res, err := detailsAs[IterativeResult](r)
-	if err != nil {
-		return err
-	}
+func judgeIterative(r *Report, res *IterativeResult) error {
 	if len(res.Rows) < 2 || res.Rows[0].Rounds != 1 {
 		return fmt.Errorf("reproduce: iterative result needs the 1-round row first and at least one more, got %d rows", len(res.Rows))
 	}

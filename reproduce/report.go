@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 
@@ -47,7 +48,8 @@ type Report struct {
 	Plots   []string      `json:"plots,omitempty"`   // PNG files written beside table.md
 	Notes   []string      `json:"notes,omitempty"`
 
-	ElapsedSec float64 `json:"elapsed_s"`
+	ElapsedSec float64   `json:"elapsed_s"`
+	started    time.Time // when newReport made it (judged sets ElapsedSec from it)
 
 	figures []figure
 }

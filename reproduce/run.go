@@ -21,14 +21,14 @@ type experiment struct {
 // registry maps experiment names to their functions (Experiments gives the
 // order of `all`).
 var registry = map[string]experiment{
-	ExpAggregation: {(*Env).Aggregation, judgeAggregation},
-	ExpWidthDepth:  {(*Env).WidthVsDepth, judgeWidthVsDepth},
-	ExpKDvsCE:      {(*Env).KDvsCE, judgeKDvsCE},
-	ExpIterative:   {(*Env).Iterative, judgeIterative},
-	ExpDepthChoice: {(*Env).DepthChoice, judgeDepthChoice},
-	ExpScratch:     {(*Env).Scratch, judgeScratch},
-	ExpFamilyChain: {(*Env).FamilyChain, judgeFamilyChain},
-	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeSearch},
+	ExpAggregation: {(*Env).Aggregation, judgeAs(judgeAggregation)},
+	ExpWidthDepth:  {(*Env).WidthVsDepth, judgeAs(judgeWidthVsDepth)},
+	ExpKDvsCE:      {(*Env).KDvsCE, judgeAs(judgeKDvsCE)},
+	ExpIterative:   {(*Env).Iterative, judgeAs(judgeIterative)},
+	ExpDepthChoice: {(*Env).DepthChoice, judgeAs(judgeDepthChoice)},
+	ExpScratch:     {(*Env).Scratch, judgeAs(judgeScratch)},
+	ExpFamilyChain: {(*Env).FamilyChain, judgeAs(judgeFamilyChain)},
+	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeAs(judgeSearch)},
 	// The blog's practices (issue 18); their stored tables are kept as run.
 	ExpCorrection:  {func(e *Env) (*Report, error) { return e.TeacherCorrection(CorrectionOptions{}) }, nil},
 	ExpDepthLosses: {(*Env).DepthLosses, nil},
@@ -76,13 +76,25 @@ func (e *Env) RunAll(names ...string) ([]*Report, error) {
 	return reports, nil
 }
 
-// judged finishes an experiment: it stores details and runs in r and applies
-// the experiment's judge.
-func judged(r *Report, details any, judge func(*Report) error, start time.Time) (*Report, error) {
+// judged finishes an experiment: it stores details in r, applies the
+// experiment's judge and records the time since newReport.
+func judged[T any](r *Report, details *T, judge func(*Report, *T) error) (*Report, error) {
 	r.Details = details
-	if err := judge(r); err != nil {
+	if err := judge(r, details); err != nil {
 		return nil, err
 	}
-	r.ElapsedSec = time.Since(start).Seconds()
+	r.ElapsedSec = time.Since(r.started).Seconds()
 	return r, nil
+}
+
+// judgeAs is judge in the registry's form: it decodes r.Details as *T
+// (detailsAs: as stored by the experiment, or from a saved result.json).
+func judgeAs[T any](judge func(*Report, *T) error) func(*Report) error {
+	return func(r *Report) error {
+		details, err := detailsAs[T](r)
+		if err != nil {
+			return err
+		}
+		return judge(r, details)
+	}
 }

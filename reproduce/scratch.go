@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -36,7 +35,6 @@ type ScratchResult struct {
 // random-init row was distilled; Table 11 compares with training from
 // scratch). Initialization and objective are thus not confounded.
 func (e *Env) Scratch() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpScratch, "Pruned + distilled vs random initialization",
 		"P1 Table 1/11: at the same shape, pruning + distillation beats random initialization by a wide margin (8B shape after 400 steps: LM loss 2.049 vs 3.953; 4B: MMLU +16% with 40× fewer tokens).")
 	if err != nil {
@@ -78,7 +76,7 @@ func (e *Env) Scratch() (*Report, error) {
 		}
 		r.Runs = append(r.Runs, runs...)
 	}
-	return judged(r, res, judgeScratch, start)
+	return judged(r, res, judgeScratch)
 }
 
 // firstStepAtOrBelow is the first evaluated step of run whose validation loss
@@ -96,11 +94,7 @@ func firstStepAtOrBelow(run results.Run, target float64) int {
 // distilled beyond the seed spread (Lower): the initialization effect at the
 // same objective. The objective effect at random init (distilled vs LM loss)
 // is reported beside it.
-func judgeScratch(r *Report) error {
-	res, err := detailsAs[ScratchResult](r)
-	if err != nil {
-		return err
-	}
+func judgeScratch(r *Report, res *ScratchResult) error {
 	if len(res.Arms) != 3 {
 		return fmt.Errorf("reproduce: scratch result has %d arms, want 3", len(res.Arms))
 	}
@@ -141,7 +135,6 @@ type FamilyResult struct {
 // (pruned from the ½ student, distilled Steps/2 from it), and teacher → ~¼
 // directly (distilled Steps) (P1: 15B → 8B → 4B beats 15B → 4B).
 func (e *Env) FamilyChain() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpFamilyChain, "Family chain: teacher → ½ → ¼ vs teacher → ¼",
 		"P1 best practice: prune a source close to the target size; the iterative chain 15B → 8B → 4B beats pruning 15B → 4B directly (~12% MMLU), with 1/3–1/2 of the parameters removed per step.")
 	if err != nil {
@@ -214,16 +207,12 @@ func (e *Env) FamilyChain() (*Report, error) {
 		res.DirectFinal = append(res.DirectFinal, finalVal(runD))
 		r.Runs = append(r.Runs, run1, chainQ, runD)
 	}
-	return judged(r, res, judgeFamilyChain, start)
+	return judged(r, res, judgeFamilyChain)
 }
 
 // judgeFamilyChain: reproduced when the chain's ¼ student ends lower than
 // the direct one beyond the seed spread (Lower).
-func judgeFamilyChain(r *Report) error {
-	res, err := detailsAs[FamilyResult](r)
-	if err != nil {
-		return err
-	}
+func judgeFamilyChain(r *Report, res *FamilyResult) error {
 	q := res.QuarterShape
 	r.Headers = []string{"path", "final shape", "params", "LM loss after last pruning", fmt.Sprintf("LM loss after %d total KD steps", res.Steps)}
 	r.Rows = [][]string{

@@ -5,7 +5,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 
@@ -104,7 +103,6 @@ type RankAgreement struct {
 // each checkpoint agrees with the final one: P1's point is that the ranking
 // right after pruning misleads and a short distillation fixes it.
 func (e *Env) Search(o SearchOptions) (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpSearch, "Architecture search",
 		"P1 §4 (Fig. 9): enumerate shapes within ±5% of the budget, distill each briefly (~400 steps), keep the best; the ranking right after pruning is misleading and the ranking of candidates settles after ~300 steps.")
 	if err != nil {
@@ -163,7 +161,7 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 		ss.Best, ss.Agreement, ss.StableStep = rankAgreement(ss.Candidates)
 		res.Seeds = append(res.Seeds, ss)
 	}
-	return judged(r, res, judgeSearch, start)
+	return judged(r, res, judgeSearch)
 }
 
 // rankAgreement compares the candidates' ranking at every checkpoint with
@@ -194,11 +192,7 @@ func rankAgreement(cands []results.Candidate) (best string, ag []RankAgreement, 
 // seed spread (Lower against the constant TauStable) — and (2) a short
 // distillation fixes it — the ranking settles before the last step in every
 // seed.
-func judgeSearch(r *Report) error {
-	res, err := detailsAs[SearchResult](r)
-	if err != nil {
-		return err
-	}
+func judgeSearch(r *Report, res *SearchResult) error {
 	if len(res.Seeds) == 0 || len(res.Seeds[0].Candidates) == 0 {
 		return fmt.Errorf("reproduce: search result has no candidates")
 	}

@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -54,7 +53,6 @@ type WidthDepthResult struct {
 // students and distills both, once per seed (P1: depth has the lower loss
 // right after pruning, width the lower loss after retraining).
 func (e *Env) WidthVsDepth() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpWidthDepth, "Width vs depth pruning at equal parameters",
 		"P1 Table 1 / Fig. 8: depth pruning has the lower LM loss right after pruning, width pruning the lower loss after a short retraining (~200 steps) and after distillation (2.049 vs 2.155 LM loss at 8B).")
 	if err != nil {
@@ -94,16 +92,12 @@ func (e *Env) WidthVsDepth() (*Report, error) {
 		res.CrossStep = append(res.CrossStep, crossStep(pair[1], pair[0]))
 		r.Runs = append(r.Runs, pair...)
 	}
-	return judged(r, res, judgeWidthVsDepth, start)
+	return judged(r, res, judgeWidthVsDepth)
 }
 
 // judgeWidthVsDepth: reproduced when depth < width right after pruning and
 // width < depth after distillation, both beyond the seed spread (Lower).
-func judgeWidthVsDepth(r *Report) error {
-	res, err := detailsAs[WidthDepthResult](r)
-	if err != nil {
-		return err
-	}
+func judgeWidthVsDepth(r *Report, res *WidthDepthResult) error {
 	if len(res.Students) != 2 {
 		return fmt.Errorf("reproduce: width-vs-depth result has %d students, want depth and width", len(res.Students))
 	}
@@ -178,7 +172,6 @@ type KDvsCEResult struct {
 // plain LM-loss (CE) retraining on the same data and steps, once per seed
 // (P1 Tables 11/15).
 func (e *Env) KDvsCE() (*Report, error) {
-	start := time.Now()
 	r, err := e.newReport(ExpKDvsCE, "Distillation (KL) vs LM-loss retraining",
 		"P1 Table 11/15: the pruned student recovers better with logit distillation (forward KL) than with the plain LM loss on the same data (4B: MMLU 37.8–42.5 distilled vs 24.6 LM-loss retrained; KL alone 2.107 LM loss).")
 	if err != nil {
@@ -208,16 +201,12 @@ func (e *Env) KDvsCE() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeKDvsCE, start)
+	return judged(r, res, judgeKDvsCE)
 }
 
 // judgeKDvsCE: reproduced when KD < CE after the steps beyond the seed
 // spread (Lower).
-func judgeKDvsCE(r *Report) error {
-	res, err := detailsAs[KDvsCEResult](r)
-	if err != nil {
-		return err
-	}
+func judgeKDvsCE(r *Report, res *KDvsCEResult) error {
 	r.Headers = []string{"objective", "student", "LM loss after pruning", fmt.Sprintf("LM loss after %d steps", res.Steps)}
 	r.Rows = [][]string{
 		{"KD (forward KL, τ=1)", res.Shape.String(), pm(res.LossAtStep0), pm(res.KD)},
