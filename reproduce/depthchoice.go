@@ -92,7 +92,7 @@ func (e *Env) DepthChoice() (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			drop := dropped(n, pr.Kept.Layers)
+			drop := pr.Kept.DroppedLayers(n)
 			acc, stderr, err := e.Accuracy(student)
 			if err != nil {
 				return nil, err
@@ -165,19 +165,4 @@ func judgeDepthChoice(r *Report, res *DepthChoiceResult) error {
 	}
 	r.curvesFigure("curves", "Depth choice: validation LM loss along distillation", nil)
 	return nil
-}
-
-// dropped lists the layers of 0..n-1 not in kept.
-func dropped(n int, kept []int) []int {
-	in := map[int]bool{}
-	for _, l := range kept {
-		in[l] = true
-	}
-	var out []int
-	for l := range n {
-		if !in[l] {
-			out = append(out, l)
-		}
-	}
-	return out
 }

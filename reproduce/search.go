@@ -278,12 +278,5 @@ func lossesAt(cands []results.Candidate, step int) []float64 {
 	return out
 }
 
-func argmin(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x < v[best] {
-			best = i
-		}
-	}
-	return best
-}
+// argmin is llm.Argmin on losses (search.go, layercurves.go).
+func argmin(v []float64) int { return llm.Argmin(v) }

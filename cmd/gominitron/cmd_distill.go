@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"github.com/gominitron/gominitron/internal/progress"
 	"os"
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/progress"
 	"github.com/gominitron/gominitron/ops/distill"
 	"github.com/gominitron/gominitron/ops/train"
 )
@@ -104,10 +103,5 @@ func runDistill(args []string) error {
 	if err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(lin, "", "  ")
-	if err != nil {
-		return err
-	}
-	fmt.Println(string(js))
-	return nil
+	return printJSON(lin, "")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +29,5 @@ func inspect(w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(ins, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	return writeIndentedJSON(w, ins)
 }

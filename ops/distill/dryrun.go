@@ -62,14 +62,10 @@ func DryRun(o Options) (*Plan, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	in, err := Open(o)
+	in, s, err := openSession(o)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	s, err := NewSession(o.Backend, in, o)
-	if err != nil {
-		return nil, err
-	}
 	return s.DryRun()
 }

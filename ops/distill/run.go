@@ -180,20 +180,31 @@ func Run(o Options) (*Lineage, error) {
 		return nil, fmt.Errorf("distill: run folder: %w", err)
 	}
 	defer lock.Release()
-	in, err := Open(o)
+	in, s, err := openSession(o)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	s, err := NewSession(o.Backend, in, o)
-	if err != nil {
-		return nil, err
-	}
 	lin, err := s.Train()
 	if err != nil || !s.Done() {
 		return lin, err
 	}
 	return lin, s.Export(o.Out, lin)
+}
+
+// openSession is Open then NewSession (on o.Backend), the inputs closed
+// again when the session cannot be built; the caller closes them.
+func openSession(o Options) (*Inputs, *Session, error) {
+	in, err := Open(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := NewSession(o.Backend, in, o)
+	if err != nil {
+		in.Close()
+		return nil, nil, err
+	}
+	return in, s, nil
 }
 
 // Check validates o (after defaults): the fields, and the paths (Out and

@@ -20,6 +20,22 @@ type Kept struct {
 	Heads  [][]int `json:"heads"`  // [newNumLayers][newNumHeads] kept query heads of source layer Layers[i]
 }
 
+// DroppedLayers lists the source layers 0..n-1 that k does not keep (n: the
+// source model's number of layers), ascending; nil when it keeps them all.
+func (k *Kept) DroppedLayers(n int) []int {
+	in := make([]bool, n)
+	for _, l := range k.Layers {
+		in[l] = true
+	}
+	var d []int
+	for l := range n {
+		if !in[l] {
+			d = append(d, l)
+		}
+	}
+	return d
+}
+
 // selection is the kept indices of a resolved plan in source numbering:
 // ffn and heads are indexed by source layer (all layers, dropped ones too).
 type selection struct {
@@ -179,7 +195,7 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 		if bs.HigherIsBetter {
 			return topK(bs.Values, 1)[0], nil
 		}
-		return bottom1(bs.Values), nil
+		return llm.Argmin(bs.Values), nil
 	}
 	if imp == nil || len(imp.BlockLMLoss) == 0 {
 		return 0, fmt.Errorf("drop-block %d needs block_lm_loss in scores (run importance with importance.Options.BlockSize %d)", k, k)
@@ -194,7 +210,7 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 	if err := checkScores("block_lm_loss", imp.BlockLMLoss, n-k+1, "block starts"); err != nil {
 		return 0, err
 	}
-	return bottom1(imp.BlockLMLoss), nil
+	return llm.Argmin(imp.BlockLMLoss), nil
 }
 
 // checkScores checks that a score vector has want finite entries.
@@ -221,17 +237,6 @@ func topK(scores []float64, k int) []int {
 	idx = idx[:k]
 	slices.Sort(idx)
 	return idx
-}
-
-// bottom1 returns the index of the smallest score (lowest index on ties).
-func bottom1(scores []float64) int {
-	best := 0
-	for i, x := range scores {
-		if x < scores[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // topHeadsPerGroup keeps the perGroup best query heads inside each KV group
