@@ -223,11 +223,7 @@ func targetConfig(cfg *llm.Config, r Plan, keptLayers []int) *llm.Config {
 // applied with: the shape checks of Resolve, plus that the scores exist for
 // every axis the plan cuts, have the model's dimensions and are finite.
 func (p Plan) Validate(cfg *llm.Config, imp *results.Importance) error {
-	r, err := p.Resolve(cfg)
-	if err != nil {
-		return err
-	}
-	_, err = selectUnits(cfg, r, imp)
+	_, err := selectUnits(cfg, p, imp)
 	return err
 }
 
