@@ -11,7 +11,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/results"
@@ -38,20 +37,12 @@ type fixture struct {
 
 func loadFixture(t testing.TB) *fixture {
 	t.Helper()
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := llm.LoadModel(fixtureDir, dtypes.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp, err := results.LoadImportance(filepath.Join(fixtureDir, "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids := fixtures.Rows(fixtures.InputIDsIn(t, fixtureDir))
-	return &fixture{backend: b, model: m, imp: imp, ids: ids}
+	return &fixture{backend: fixtures.Backend(t), model: m, imp: fixtures.ImportanceIn(t, fixtureDir), ids: ids}
 }
 
 // hostLogProbs runs m on ids and returns log-softmax rows [batch][seq][vocab].
