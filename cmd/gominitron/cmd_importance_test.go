@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gominitron/gominitron/internal/fixtures"
-	"github.com/gominitron/gominitron/ops/importance"
-
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
+	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
 )

@@ -39,7 +39,7 @@ func loadTestModel(t testing.TB, name string) *testModel {
 	}
 	m := &testModel{name: name, cfg: cfg, weights: fixtures.ReadSafetensors(t, filepath.Join(dir, "model.safetensors"))}
 	m.ids = fixtures.Rows(fixtures.InputIDs(t, name))
-	m.ref = fixtures.Importance(t, name)
+	m.ref = fixtures.ImportanceIn(t, dir)
 	return m
 }
 

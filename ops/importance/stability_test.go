@@ -177,7 +177,7 @@ func TestBlockScorerAndLMLossScorer(t *testing.T) {
 
 func TestScoresSaveLoad(t *testing.T) {
 	// A plain reference file loads.
-	ref := fixtures.Importance(t, "dev-llama-gqa")
+	ref := fixtures.ImportanceIn(t, fixtureDir("dev-llama-gqa"))
 	if len(ref.BI) != 2 || len(ref.FFN) != 2 || ref.HeadRankByGroup != nil {
 		t.Errorf("reference loaded as %+v", ref)
 	}

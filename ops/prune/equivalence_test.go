@@ -45,7 +45,7 @@ func loadFixture(t testing.TB, name string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{name: name, dir: dir, m: m, imp: fixtures.Importance(t, name), ids: fixtures.InputIDs(t, name)}
+	return &fixture{name: name, dir: dir, m: m, imp: fixtures.ImportanceIn(t, dir), ids: fixtures.InputIDs(t, name)}
 }
 
 func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }
