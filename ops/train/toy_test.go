@@ -92,14 +92,6 @@ func toySequences(n, seqLen int, seed uint64) [][]int32 {
 	return seqs
 }
 
-// batchTensor packs rows into a [len(rows), seqLen] int32 tensor.
-func batchTensor(rows [][]int32) *tensors.Tensor {
-	flat := make([]int32, 0, len(rows)*len(rows[0]))
-	for _, r := range rows {
-		flat = append(flat, r...)
-	}
-	return tensors.FromFlatDataAndDimensions(flat, len(rows), len(rows[0]))
-}
 
 // variableValues copies every variable's float32 data, keyed by path.
 func variableValues(t testing.TB, store *model.Store) map[string][]float32 {
