@@ -92,7 +92,6 @@ func toySequences(n, seqLen int, seed uint64) [][]int32 {
 	return seqs
 }
 
-
 // variableValues copies every variable's float32 data, keyed by path.
 func variableValues(t testing.TB, store *model.Store) map[string][]float32 {
 	t.Helper()
