@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 
@@ -237,9 +236,9 @@ func judgeSearch(r *Report, res *SearchResult) error {
 	}
 	misleads := Lower("τ(step 0, final)", tau0, fmt.Sprintf("%.1f", TauStable), tauStable[:len(tau0)])
 	r.Reproduced = misleads.Holds && settledAll
-	r.Verdict = fmt.Sprintf("%d shapes within ±%.0f%% of %s params; %d distilled for %d steps; best by mean %s (%s). Kendall τ between the step-0 and the final ranking: %s per seed %s; %s. The ranking settles (same best, τ ≥ %.1f from then on) at step %v per seed (%s).",
+	r.Verdict = fmt.Sprintf("%d shapes within ±%.0f%% of %s params; %d distilled for %d steps; best by mean %s (%s). Kendall τ between the step-0 and the final ranking: %s per seed %.2f; %s. The ranking settles (same best, τ ≥ %.1f from then on) at step %v per seed (%s).",
 		res.Enumerated, 100*res.Tolerance, plotsSI(res.Budget), len(cands), res.Steps, cands[order[0]].Name, pm(final[order[0]]),
-		pm(tau0), fmtFloats(tau0), misleads, TauStable, stableSteps(res.Seeds), lower(settledAll, "before the last step in every seed", "not before the last step in every seed"))
+		pm(tau0), tau0, misleads, TauStable, stableSteps(res.Seeds), lower(settledAll, "before the last step in every seed", "not before the last step in every seed"))
 	r.Notes = []string{"Kendall τ and Spearman ρ with the final ranking at every checkpoint, per seed: result.json details.per_seed[].agreement"}
 	r.curvesFigure("curves", "Architecture search: validation LM loss per candidate", nil)
 	r.addFigure("params-vs-loss", func() (*plot.Plot, error) { return plots.ParamsVsLoss(cands) })
@@ -252,14 +251,6 @@ func stableSteps(seeds []SearchSeed) []int {
 		out[i] = s.StableStep
 	}
 	return out
-}
-
-func fmtFloats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = fmt.Sprintf("%.2f", x)
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // lossesAt returns each candidate's loss at step (-1: the last).

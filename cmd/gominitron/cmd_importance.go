@@ -142,8 +142,8 @@ func printImportanceSummary(w io.Writer, s *importance.Scores) {
 	}
 	if s.BlockLMLoss != nil {
 		best := importance.Ranking(negated(s.BlockLMLoss))[0]
-		fmt.Fprintf(w, "block_lm_loss (k=%d): %v → lowest loss removing layers %d..%d\n",
-			s.BlockSize, fmtFloats(s.BlockLMLoss), best, best+s.BlockSize-1)
+		fmt.Fprintf(w, "block_lm_loss (k=%d): %.4f → lowest loss removing layers %d..%d\n",
+			s.BlockSize, s.BlockLMLoss, best, best+s.BlockSize-1)
 	}
 	if s.StabilitySummary != nil {
 		axes := slices.Sorted(maps.Keys(s.StabilitySummary))
@@ -161,12 +161,4 @@ func negated(v []float64) []float64 {
 		out[i] = -x
 	}
 	return out
-}
-
-func fmtFloats(v []float64) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = fmt.Sprintf("%.4f", x)
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
