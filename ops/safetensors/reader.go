@@ -53,18 +53,11 @@ type File struct {
 
 // Open memory-maps the safetensors file at path and validates its header.
 func Open(path string) (*File, error) {
-	fd, _, err := fileio.OpenRegular(path) // a FIFO or device is refused before opening
+	fd, st, err := fileio.OpenRegular(path) // a FIFO or device is refused before opening; st is the opened file's
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
 	size := st.Size()
 	if size < headerLenBytes {
 		return nil, fmt.Errorf("safetensors: %s: file is %d bytes, too short for the 8-byte header length (truncated or not a safetensors file)", path, size)
