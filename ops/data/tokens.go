@@ -159,7 +159,7 @@ func OpenTokens(path string) (*Tokens, error) {
 	if st.Size() < int64(len(tokenMagic)+4) {
 		return nil, fmt.Errorf("token file %s: too short (%d bytes) to be a token file", path, st.Size())
 	}
-	all, unmap, err := mapFile(f, st.Size())
+	all, unmap, err := fileio.MapFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("token file %s: %w", path, err)
 	}
