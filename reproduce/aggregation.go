@@ -36,13 +36,12 @@ var Experiments = []string{ExpAggregation, ExpWidthDepth, ExpKDvsCE, ExpIterativ
 
 // newReport starts a report with the teacher's description.
 func (e *Env) newReport(exp, title, claim string) (*Report, error) {
-	started := time.Now()
 	tl, err := e.TeacherValLoss()
 	if err != nil {
 		return nil, err
 	}
 	return &Report{Experiment: exp, Title: title, Claim: claim, Scale: e.Scale, Seed: e.Seed, Seeds: e.seeds(), Sizes: e.Sizes,
-		Teacher: e.TeacherDir, TeacherShape: prune.ShapeOf(e.Teacher.Config), TeacherValLoss: tl, Notes: slices.Clone(e.Notes), started: started}, nil
+		Teacher: e.TeacherDir, TeacherShape: prune.ShapeOf(e.Teacher.Config), TeacherValLoss: tl, Notes: slices.Clone(e.Notes)}, nil
 }
 
 // AggregationRow is one batch × sequence aggregation's outcome, one value
@@ -73,6 +72,7 @@ func fixedWidthPlan(hidden, ffn, perGroup int) prune.Plan {
 // measures the validation LM loss right after pruning and after
 // Sizes.ShortSteps of distillation, once per seed (P1 Table 13).
 func (e *Env) Aggregation() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpAggregation, "Importance aggregation (batch × sequence)",
 		"P1 Table 13: of the 9 batch ∈ {L2, mean, var} × sequence ∈ {L2, mean, var} aggregations, (L2, mean) gives the best LM loss after pruning, (var, var) the worst.")
 	if err != nil {
@@ -108,7 +108,7 @@ func (e *Env) Aggregation() (*Report, error) {
 			row.LossAfterKD = append(row.LossAfterKD, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeAggregation)
+	return judged(r, res, judgeAs(judgeAggregation), start)
 }
 
 // judgeAggregation: reproduced when, on the LM loss right after pruning,

@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"fmt"
+	"time"
 
 	"gonum.org/v1/plot"
 
@@ -41,6 +42,7 @@ type DepthChoiceResult struct {
 // once per seed (P2: 0.595 vs 0.50 Winogrande). The contiguous block with
 // the lowest LM loss is reported too (not distilled).
 func (e *Env) DepthChoice() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpDepthChoice, "Depth pruning: contiguous block by downstream accuracy vs least important layers",
 		"P2: dropping the contiguous block chosen by downstream accuracy (Winogrande 0.595 for 16 of 32 layers of Llama-3.1-8B) beats dropping the 16 individually least important layers (0.50, chance), and the gap survives distillation.")
 	if err != nil {
@@ -120,7 +122,7 @@ func (e *Env) DepthChoice() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeDepthChoice)
+	return judged(r, res, judgeAs(judgeDepthChoice), start)
 }
 
 // judgeDepthChoice: reproduced when the accuracy-chosen block has a higher

@@ -3,6 +3,7 @@ package reproduce
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -69,6 +70,7 @@ func (e *Env) iterativePrune(m *llm.Model, target prune.Plan, rounds int, seed u
 // 2 or 4 rounds, estimating importance again between rounds) at the same
 // final shape, after the same distillation, once per seed (P1 Table 14).
 func (e *Env) Iterative() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpIterative, "One-shot vs iterative importance",
 		"P1 Table 14: estimating importance in 1, 2 or 4 rounds (pruning a part and re-estimating between rounds) ends at the same LM loss after retraining (1.92 each): one-shot suffices.")
 	if err != nil {
@@ -103,7 +105,7 @@ func (e *Env) Iterative() (*Report, error) {
 			row.FinalLoss = append(row.FinalLoss, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeIterative)
+	return judged(r, res, judgeAs(judgeIterative), start)
 }
 
 // judgeIterative: P1's claim is an absence of gain ("one-shot suffices"), so

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 
@@ -48,8 +47,7 @@ type Report struct {
 	Plots   []string      `json:"plots,omitempty"`   // PNG files written beside table.md
 	Notes   []string      `json:"notes,omitempty"`
 
-	ElapsedSec float64   `json:"elapsed_s"`
-	started    time.Time // when newReport made it (judged sets ElapsedSec from it)
+	ElapsedSec float64 `json:"elapsed_s"`
 
 	figures []figure
 }

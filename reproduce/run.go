@@ -76,14 +76,14 @@ func (e *Env) RunAll(names ...string) ([]*Report, error) {
 	return reports, nil
 }
 
-// judged finishes an experiment: it stores details in r, applies the
-// experiment's judge and records the time since newReport.
-func judged[T any](r *Report, details *T, judge func(*Report, *T) error) (*Report, error) {
+// judged finishes an experiment: it stores details in r and applies the
+// experiment's judge (registry form; judgeAs adapts a typed one).
+func judged(r *Report, details any, judge func(*Report) error, start time.Time) (*Report, error) {
 	r.Details = details
-	if err := judge(r, details); err != nil {
+	if err := judge(r); err != nil {
 		return nil, err
 	}
-	r.ElapsedSec = time.Since(r.started).Seconds()
+	r.ElapsedSec = time.Since(start).Seconds()
 	return r, nil
 }
 

@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -35,6 +36,7 @@ type ScratchResult struct {
 // random-init row was distilled; Table 11 compares with training from
 // scratch). Initialization and objective are thus not confounded.
 func (e *Env) Scratch() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpScratch, "Pruned + distilled vs random initialization",
 		"P1 Table 1/11: at the same shape, pruning + distillation beats random initialization by a wide margin (8B shape after 400 steps: LM loss 2.049 vs 3.953; 4B: MMLU +16% with 40× fewer tokens).")
 	if err != nil {
@@ -76,7 +78,7 @@ func (e *Env) Scratch() (*Report, error) {
 		}
 		r.Runs = append(r.Runs, runs...)
 	}
-	return judged(r, res, judgeScratch)
+	return judged(r, res, judgeAs(judgeScratch), start)
 }
 
 // firstStepAtOrBelow is the first evaluated step of run whose validation loss
@@ -135,6 +137,7 @@ type FamilyResult struct {
 // (pruned from the ½ student, distilled Steps/2 from it), and teacher → ~¼
 // directly (distilled Steps) (P1: 15B → 8B → 4B beats 15B → 4B).
 func (e *Env) FamilyChain() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpFamilyChain, "Family chain: teacher → ½ → ¼ vs teacher → ¼",
 		"P1 best practice: prune a source close to the target size; the iterative chain 15B → 8B → 4B beats pruning 15B → 4B directly (~12% MMLU), with 1/3–1/2 of the parameters removed per step.")
 	if err != nil {
@@ -207,7 +210,7 @@ func (e *Env) FamilyChain() (*Report, error) {
 		res.DirectFinal = append(res.DirectFinal, finalVal(runD))
 		r.Runs = append(r.Runs, run1, chainQ, runD)
 	}
-	return judged(r, res, judgeFamilyChain)
+	return judged(r, res, judgeAs(judgeFamilyChain), start)
 }
 
 // judgeFamilyChain: reproduced when the chain's ¼ student ends lower than

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"gonum.org/v1/plot"
 
@@ -102,6 +103,7 @@ type RankAgreement struct {
 // each checkpoint agrees with the final one: P1's point is that the ranking
 // right after pruning misleads and a short distillation fixes it.
 func (e *Env) Search(o SearchOptions) (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpSearch, "Architecture search",
 		"P1 §4 (Fig. 9): enumerate shapes within ±5% of the budget, distill each briefly (~400 steps), keep the best; the ranking right after pruning is misleading and the ranking of candidates settles after ~300 steps.")
 	if err != nil {
@@ -160,7 +162,7 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 		ss.Best, ss.Agreement, ss.StableStep = rankAgreement(ss.Candidates)
 		res.Seeds = append(res.Seeds, ss)
 	}
-	return judged(r, res, judgeSearch)
+	return judged(r, res, judgeAs(judgeSearch), start)
 }
 
 // rankAgreement compares the candidates' ranking at every checkpoint with

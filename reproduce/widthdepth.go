@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
@@ -53,6 +54,7 @@ type WidthDepthResult struct {
 // students and distills both, once per seed (P1: depth has the lower loss
 // right after pruning, width the lower loss after retraining).
 func (e *Env) WidthVsDepth() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpWidthDepth, "Width vs depth pruning at equal parameters",
 		"P1 Table 1 / Fig. 8: depth pruning has the lower LM loss right after pruning, width pruning the lower loss after a short retraining (~200 steps) and after distillation (2.049 vs 2.155 LM loss at 8B).")
 	if err != nil {
@@ -92,7 +94,7 @@ func (e *Env) WidthVsDepth() (*Report, error) {
 		res.CrossStep = append(res.CrossStep, crossStep(pair[1], pair[0]))
 		r.Runs = append(r.Runs, pair...)
 	}
-	return judged(r, res, judgeWidthVsDepth)
+	return judged(r, res, judgeAs(judgeWidthVsDepth), start)
 }
 
 // judgeWidthVsDepth: reproduced when depth < width right after pruning and
@@ -172,6 +174,7 @@ type KDvsCEResult struct {
 // plain LM-loss (CE) retraining on the same data and steps, once per seed
 // (P1 Tables 11/15).
 func (e *Env) KDvsCE() (*Report, error) {
+	start := time.Now()
 	r, err := e.newReport(ExpKDvsCE, "Distillation (KL) vs LM-loss retraining",
 		"P1 Table 11/15: the pruned student recovers better with logit distillation (forward KL) than with the plain LM loss on the same data (4B: MMLU 37.8–42.5 distilled vs 24.6 LM-loss retrained; KL alone 2.107 LM loss).")
 	if err != nil {
@@ -201,7 +204,7 @@ func (e *Env) KDvsCE() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeKDvsCE)
+	return judged(r, res, judgeAs(judgeKDvsCE), start)
 }
 
 // judgeKDvsCE: reproduced when KD < CE after the steps beyond the seed
