@@ -154,18 +154,14 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 		}
 		res.Arms = append(res.Arms, arm)
 	}
-	return judged(r, res, judgeCorrection, start)
+	return judged(r, res, judgeAs(judgeCorrection), start)
 }
 
 // judgeCorrection: reproduced when the student of the corrected teacher has
 // a lower validation LM loss on the new text than the student of the
 // original teacher after the same distillation steps, by the verdict rule
 // paired by data-order seed (Lower).
-func judgeCorrection(r *Report) error {
-	res, err := detailsAs[CorrectionResult](r)
-	if err != nil {
-		return err
-	}
+func judgeCorrection(r *Report, res *CorrectionResult) error {
 	if len(res.Arms) != 2 || res.Arms[0].Teacher != teacherOriginal || res.Arms[1].Teacher != teacherCorrected {
 		return fmt.Errorf("reproduce: teacher-correction result has %d arms, want the %s and the %s", len(res.Arms), teacherOriginal, teacherCorrected)
 	}

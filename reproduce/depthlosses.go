@@ -92,17 +92,13 @@ func (e *Env) DepthLosses() (*Report, error) {
 		}
 		res.Students = append(res.Students, sr)
 	}
-	return judged(r, res, judgeDepthLosses, start)
+	return judged(r, res, judgeAs(judgeDepthLosses), start)
 }
 
 // judgeDepthLosses: reproduced when the combined loss ends lower than the
 // logit-only loss for the depth-halved student AND not for the width-pruned
 // one, each by the verdict rule paired by data-order seed (Lower).
-func judgeDepthLosses(r *Report) error {
-	res, err := detailsAs[DepthLossesResult](r)
-	if err != nil {
-		return err
-	}
+func judgeDepthLosses(r *Report, res *DepthLossesResult) error {
 	if len(res.Students) != 2 || res.Students[0].Name != "depth" || res.Students[1].Name != "width" {
 		return fmt.Errorf("reproduce: depth-losses result has %d students, want depth and width", len(res.Students))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/importance"
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/plots"
 )
 
@@ -49,18 +50,14 @@ func (e *Env) LayerCurves() (*Report, error) {
 		}
 		res.PerSeed = append(res.PerSeed, c)
 	}
-	return judged(r, res, judgeLayerCurves, start)
+	return judged(r, res, judgeAs(judgeLayerCurves), start)
 }
 
 // judgeLayerCurves: reproduced when, with one layer removed, removing any
 // middle layer costs less than removing the first layer and less than
 // removing the last one, each comparison by the verdict rule paired by
 // calibration draw (Lower), on a teacher of at least 3 layers.
-func judgeLayerCurves(r *Report) error {
-	res, err := detailsAs[LayerCurvesResult](r)
-	if err != nil {
-		return err
-	}
+func judgeLayerCurves(r *Report, res *LayerCurvesResult) error {
 	if len(res.PerSeed) == 0 || len(res.BlockSizes) == 0 || res.BlockSizes[0] != 1 {
 		return fmt.Errorf("reproduce: layer-curves result has %d seeds and block sizes %v, want at least one seed and block size 1 first", len(res.PerSeed), res.BlockSizes)
 	}
@@ -84,7 +81,7 @@ func judgeLayerCurves(r *Report) error {
 	for i, k := range res.BlockSizes {
 		mean := layerCurveMean(res.PerSeed, i)
 		last := len(mean) - 1
-		best, worst := argmin(mean), argMax(mean)
+		best, worst := llm.Argmin(mean), llm.Argmax(mean)
 		cell := func(s int) string {
 			return fmt.Sprintf("%s (%s)", pm(seedValues(res.PerSeed, i, s)), layerRange(s, k))
 		}
@@ -163,14 +160,4 @@ func layerRange(start, k int) string {
 		return fmt.Sprintf("layer %d", start)
 	}
 	return fmt.Sprintf("layers %d–%d", start, start+k-1)
-}
-
-func argMax(xs []float64) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -127,17 +127,13 @@ func (e *Env) SDGvsKD() (*Report, error) {
 			arm.Final = append(arm.Final, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeSDGvsKD, start)
+	return judged(r, res, judgeAs(judgeSDGvsKD), start)
 }
 
 // judgeSDGvsKD: reproduced ("complementary") when SDG + KD ends lower than
 // KD alone AND lower than SDG alone, each by the verdict rule paired by seed
 // (data order and prompts; Lower). KD vs SDG is printed, not judged.
-func judgeSDGvsKD(r *Report) error {
-	res, err := detailsAs[SDGResult](r)
-	if err != nil {
-		return err
-	}
+func judgeSDGvsKD(r *Report, res *SDGResult) error {
 	if len(res.Arms) != 3 || res.Arms[0].Name != armKD || res.Arms[1].Name != armSDG || res.Arms[2].Name != armSDGPlusK {
 		return fmt.Errorf("reproduce: sdg-vs-kd result has %d arms, want %s, %s and %s", len(res.Arms), armKD, armSDG, armSDGPlusK)
 	}

@@ -127,18 +127,14 @@ func (e *Env) Throughput() (*Report, error) {
 			res.TokensPerSec[0][round], res.TokensPerSec[1][round], res.TokensPerSec[2][round])
 		res.Rounds = append(res.Rounds, row)
 	}
-	return judged(r, res, judgeThroughput, start)
+	return judged(r, res, judgeAs(judgeThroughput), start)
 }
 
 // judgeThroughput: reproduced when the width-4B shape generates faster than
 // the 8B shape and the depth-4B shape faster than the width-4B one, each by
 // the verdict rule (Higher) on the throughput ratio to the 8B shape, paired
 // by interleaved round (the rounds are the repeats).
-func judgeThroughput(r *Report) error {
-	res, err := detailsAs[ThroughputResult](r)
-	if err != nil {
-		return err
-	}
+func judgeThroughput(r *Report, res *ThroughputResult) error {
 	ns := len(res.Shapes)
 	if ns != len(ThroughputShapes) || len(res.Params) != ns || len(res.TokensPerSec) != ns || len(res.Ratio) != ns {
 		return fmt.Errorf("reproduce: throughput result has %d shapes (%d params, %d throughputs, %d ratios), want %d",
