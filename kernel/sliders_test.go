@@ -11,11 +11,9 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/interactive"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
-	"github.com/gominitron/gominitron/results"
 
 	"github.com/gominitron/gominitron/internal/fixtures"
 )
@@ -25,20 +23,12 @@ const sliderFixture = "../testdata/hf/dev-llama-gqa"
 func fixtureExplorer(t *testing.T) *interactive.Explorer {
 	t.Helper()
 	t.Setenv("GOMLX_BACKEND", "go")
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := llm.LoadModel(sliderFixture, dtypes.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp, err := results.LoadImportance(filepath.Join(sliderFixture, "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids := fixtures.Rows(fixtures.InputIDsIn(t, sliderFixture))[:2]
-	e, err := interactive.New(b, m, imp, ids, interactive.Options{})
+	e, err := interactive.New(fixtures.Backend(t), m, fixtures.ImportanceIn(t, sliderFixture), ids, interactive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

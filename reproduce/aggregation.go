@@ -108,18 +108,14 @@ func (e *Env) Aggregation() (*Report, error) {
 			row.LossAfterKD = append(row.LossAfterKD, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeAggregation, start)
+	return judged(r, res, judgeAs(judgeAggregation), start)
 }
 
 // judgeAggregation: reproduced when, on the LM loss right after pruning,
 // (L2, mean) < (var, var) beyond the seed spread (Lower), no aggregation is
 // lower than (L2, mean) beyond the spread and none is higher than (var, var)
 // beyond it.
-func judgeAggregation(r *Report) error {
-	res, err := detailsAs[AggregationResult](r)
-	if err != nil {
-		return err
-	}
+func judgeAggregation(r *Report, res *AggregationResult) error {
 	rows := res.Rows
 	mean := func(xs []float64) float64 { m, _ := meanStd(xs); return m }
 	rank(rows, func(a AggregationRow) float64 { return mean(a.LossAfterPrune) }, func(a *AggregationRow, k int) { a.RankPrune = k })

@@ -10,7 +10,6 @@ import (
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/ops/train"
-	"github.com/gominitron/gominitron/results"
 )
 
 // CorrectionOptions configures the teacher-correction experiment.
@@ -30,14 +29,23 @@ const DemoTeacherPeakLR = 2e-3
 
 // CorrectionResult is the teacher-correction experiment's numbers.
 type CorrectionResult struct {
-	Corpus             string               `json:"corpus"`
-	CorrectionLR       float64              `json:"correction_lr"`
-	CorrectionSteps    int                  `json:"correction_steps"`
-	TeacherLoss        map[string]float64   `json:"teacher_loss"`       // teacher → LM loss on the new text's validation split
-	TeacherLossOrig    map[string]float64   `json:"teacher_loss_brown"` // teacher → LM loss on the original corpus' validation split
-	Student            map[string]string    `json:"student_shape"`      // teacher → student shape
-	StudentLossAtStep0 map[string]float64   `json:"student_loss_step0"` // teacher → pruned student's loss before distillation
-	Final              map[string][]float64 `json:"final_loss"`         // teacher → student's final loss per seed
+	Corpus          string          `json:"corpus"`         // the distillation text (new to the teacher)
+	TeacherCorpus   string          `json:"teacher_corpus"` // the teacher's own corpus (its validation split)
+	CorrectionLR    float64         `json:"correction_lr"`  // peak LR of the teacher's fine-tuning
+	CorrectionSteps int             `json:"correction_steps"`
+	Steps           int             `json:"steps"` // distillation steps per student
+	Arms            []CorrectionArm `json:"arms"`  // original teacher, corrected teacher
+}
+
+// CorrectionArm is one teacher and the student distilled from it, one value
+// per seed (data order).
+type CorrectionArm struct {
+	Teacher         string    `json:"teacher"`
+	TeacherLoss     float64   `json:"teacher_loss"`          // LM loss on the new text's validation split
+	TeacherLossOrig float64   `json:"teacher_loss_original"` // LM loss on the teacher corpus' validation split
+	Student         string    `json:"student_shape"`
+	LossAtStep0     []float64 `json:"student_loss_step0"` // the pruned student before distillation
+	Final           []float64 `json:"final_loss"`         // after Steps distillation steps
 }
 
 // Correction arms.
@@ -88,7 +96,6 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 	if corpus == "" {
 		if corpus = e.nlpCorpus(); corpus == "" {
 			corpus = e.Corpus
-			r.Notes = append(r.Notes, fmt.Sprintf("the nlp corpus is unavailable: distilling on %s, which the teacher may have seen (numbers mean nothing beyond a smoke run)", corpus))
 		}
 	}
 	peak := o.TeacherPeakLR
@@ -102,16 +109,15 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 		return nil, fmt.Errorf("reproduce: opening the distillation corpus %s: %w", corpus, err)
 	}
 	defer sub.Close()
-	res := &CorrectionResult{Corpus: corpus, CorrectionLR: peak * train.CorrectionLRFactor, CorrectionSteps: e.Sizes.Steps,
-		TeacherLoss: map[string]float64{}, TeacherLossOrig: map[string]float64{}, Student: map[string]string{},
-		StudentLossAtStep0: map[string]float64{}, Final: map[string][]float64{}}
-	var runs []results.Run
-	correction, corrected, err := sub.Train(RunSpec{Name: "teacher correction (LM loss on the new text)", Student: sub.Teacher,
-		Steps: res.CorrectionSteps, EvalEvery: e.Sizes.EvalEvery, PeakLR: res.CorrectionLR})
+	res := &CorrectionResult{Corpus: corpus, TeacherCorpus: e.Corpus, CorrectionLR: peak * train.CorrectionLRFactor,
+		CorrectionSteps: e.Sizes.Steps, Steps: e.Sizes.Steps}
+	seeds := r.Seeds
+	correction, corrected, err := sub.Train(RunSpec{Name: "teacher correction (LM loss on the new text)" + seedTag(seeds[0]), Student: sub.Teacher,
+		Steps: res.CorrectionSteps, EvalEvery: e.Sizes.EvalEvery, PeakLR: res.CorrectionLR, Seed: seeds[0]})
 	if err != nil {
 		return nil, err
 	}
-	runs = append(runs, correction)
+	r.Runs = append(r.Runs, correction)
 	_, widthPlan, _, _, err := sub.pairPlans()
 	if err != nil {
 		return nil, err
@@ -120,10 +126,11 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 		name  string
 		model *llm.Model
 	}{{teacherOriginal, sub.Teacher}, {teacherCorrected, corrected}} {
-		if res.TeacherLoss[t.name], err = sub.ValLoss(t.model); err != nil {
+		arm := CorrectionArm{Teacher: t.name}
+		if arm.TeacherLoss, err = sub.ValLoss(t.model); err != nil {
 			return nil, err
 		}
-		if res.TeacherLossOrig[t.name], err = e.ValLoss(t.model); err != nil {
+		if arm.TeacherLossOrig, err = e.ValLoss(t.model); err != nil {
 			return nil, err
 		}
 		imp, err := sub.Scores(t.model, defaultAgg(), false)
@@ -134,34 +141,46 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Student[t.name] = prune.ShapeOf(student.Config).String()
-		for i, seed := range e.seeds() {
-			run, _, err := sub.Train(RunSpec{Name: "student of the " + t.name, Teacher: t.model, Student: student, Steps: e.Sizes.Steps,
+		arm.Student = prune.ShapeOf(student.Config).String()
+		for _, seed := range seeds {
+			run, _, err := sub.Train(RunSpec{Name: "student of the " + t.name + seedTag(seed), Teacher: t.model, Student: student, Steps: e.Sizes.Steps,
 				EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			if i == 0 {
-				runs = append(runs, run)
-				res.StudentLossAtStep0[t.name] = firstVal(run)
-			}
-			res.Final[t.name] = append(res.Final[t.name], finalVal(run))
+			r.Runs = append(r.Runs, run)
+			arm.LossAtStep0 = append(arm.LossAtStep0, firstVal(run))
+			arm.Final = append(arm.Final, finalVal(run))
 		}
+		res.Arms = append(res.Arms, arm)
 	}
-	corpusName := filepath.Base(corpus)
-	r.Headers = []string{"teacher", "teacher LM loss on " + corpusName, "teacher LM loss on " + filepath.Base(e.Corpus), "student",
-		"student LM loss after pruning", fmt.Sprintf("student LM loss after %d KD steps", e.Sizes.Steps)}
-	for _, n := range []string{teacherOriginal, teacherCorrected} {
-		r.Rows = append(r.Rows, []string{n, f4(res.TeacherLoss[n]), f4(res.TeacherLossOrig[n]), res.Student[n], f4(res.StudentLossAtStep0[n]), pm(res.Final[n])})
+	return judged(r, res, judgeAs(judgeCorrection), start)
+}
+
+// judgeCorrection: reproduced when the student of the corrected teacher has
+// a lower validation LM loss on the new text than the student of the
+// original teacher after the same distillation steps, by the verdict rule
+// paired by data-order seed (Lower).
+func judgeCorrection(r *Report, res *CorrectionResult) error {
+	if len(res.Arms) != 2 || res.Arms[0].Teacher != teacherOriginal || res.Arms[1].Teacher != teacherCorrected {
+		return fmt.Errorf("reproduce: teacher-correction result has %d arms, want the %s and the %s", len(res.Arms), teacherOriginal, teacherCorrected)
 	}
-	orig, corr := res.Final[teacherOriginal], res.Final[teacherCorrected]
-	r.Reproduced = LowerBeyondSpread(corr, orig)
-	r.Verdict = fmt.Sprintf("Student LM loss on %s after %d distillation steps over %d seeds: from the corrected teacher %s, from the original %s — correction %s beyond the seed spread (the teacher's own loss on the new text %.4f → %.4f after %d correction steps at LR %.1e).",
-		corpusName, e.Sizes.Steps, len(orig), pm(corr), pm(orig), lower(r.Reproduced, "helps", "does not help"),
-		res.TeacherLoss[teacherOriginal], res.TeacherLoss[teacherCorrected], res.CorrectionSteps, res.CorrectionLR)
-	r.Notes = append(r.Notes, "each teacher is pruned with its own importance scores (P2's order: correct, then prune and distill); the correction uses the first seed's data order")
-	r.Runs, r.Details = runs, res
-	r.curvesFigure("curves", "Teacher correction: validation LM loss on the new text", runs)
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	orig, corr := res.Arms[0], res.Arms[1]
+	corpusName := filepath.Base(res.Corpus)
+	r.Headers = []string{"teacher", "teacher LM loss on " + corpusName, "teacher LM loss on " + filepath.Base(res.TeacherCorpus), "student",
+		"student LM loss after pruning", fmt.Sprintf("student LM loss after %d KD steps", res.Steps)}
+	r.Rows = nil
+	for _, a := range res.Arms {
+		r.Rows = append(r.Rows, []string{a.Teacher, f4(a.TeacherLoss), f4(a.TeacherLossOrig), a.Student, pm(a.LossAtStep0), pm(a.Final)})
+	}
+	c := Lower("corrected", corr.Final, "original", orig.Final)
+	r.Reproduced = c.Holds
+	r.Verdict = fmt.Sprintf("Student LM loss on %s's validation split after %d distillation steps, student of the corrected vs the original teacher: %s. The teacher's own loss on the new text went %.4f → %.4f after %d correction steps at peak LR %.1e.",
+		corpusName, res.Steps, c, orig.TeacherLoss, corr.TeacherLoss, res.CorrectionSteps, res.CorrectionLR)
+	r.Notes = []string{"each teacher is pruned with its own importance scores on the new text (P2's order: correct, then prune and distill); the correction uses the first seed's data order; the seeds are the students' data orders"}
+	if res.Corpus == res.TeacherCorpus {
+		r.Notes = append(r.Notes, fmt.Sprintf("the nlp corpus was unavailable: distilled on %s, which the teacher has seen (numbers mean nothing beyond a smoke run)", res.Corpus))
+	}
+	r.curvesFigure("curves", "Teacher correction: validation LM loss on the new text", nil)
+	return nil
 }

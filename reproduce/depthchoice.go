@@ -94,7 +94,7 @@ func (e *Env) DepthChoice() (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			drop := dropped(n, pr.Kept.Layers)
+			drop := pr.Kept.DroppedLayers(n)
 			acc, stderr, err := e.Accuracy(student)
 			if err != nil {
 				return nil, err
@@ -122,18 +122,14 @@ func (e *Env) DepthChoice() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeDepthChoice, start)
+	return judged(r, res, judgeAs(judgeDepthChoice), start)
 }
 
 // judgeDepthChoice: reproduced when the accuracy-chosen block has a higher
 // next-sentence accuracy than the least important layers both right after
 // pruning and after distillation, beyond the seed spread (Higher). A seed
 // where both rules drop the same layers counts as disagreeing.
-func judgeDepthChoice(r *Report) error {
-	res, err := detailsAs[DepthChoiceResult](r)
-	if err != nil {
-		return err
-	}
+func judgeDepthChoice(r *Report, res *DepthChoiceResult) error {
 	if len(res.Rows) < 2 {
 		return fmt.Errorf("reproduce: depth-choice result has %d rows, want at least 2", len(res.Rows))
 	}
@@ -171,19 +167,4 @@ func judgeDepthChoice(r *Report) error {
 	}
 	r.curvesFigure("curves", "Depth choice: validation LM loss along distillation", nil)
 	return nil
-}
-
-// dropped lists the layers of 0..n-1 not in kept.
-func dropped(n int, kept []int) []int {
-	in := map[int]bool{}
-	for _, l := range kept {
-		in[l] = true
-	}
-	var out []int
-	for l := range n {
-		if !in[l] {
-			out = append(out, l)
-		}
-	}
-	return out
 }

@@ -6,14 +6,23 @@ import (
 
 	"github.com/gominitron/gominitron/ops/distill"
 	"github.com/gominitron/gominitron/ops/prune"
-	"github.com/gominitron/gominitron/results"
 )
 
-// DepthLossesResult is the depth-losses experiment's final losses.
+// DepthLossesResult is the depth-losses experiment's raw numbers.
 type DepthLossesResult struct {
-	Students map[string]string    `json:"students"`   // depth / width → shape
-	Layers   map[string]string    `json:"layer_map"`  // depth / width → intermediate pairs "s:t"
-	Final    map[string][]float64 `json:"final_loss"` // "<student> <loss>" → per seed
+	Steps    int                `json:"steps"`
+	Students []DepthLossStudent `json:"students"` // depth, width
+}
+
+// DepthLossStudent is one pruned student distilled with both losses, one
+// value per seed (data order).
+type DepthLossStudent struct {
+	Name        string    `json:"name"` // depth | width
+	Shape       string    `json:"shape"`
+	LayerMap    string    `json:"layer_map"`  // intermediate pairs "s:t" of the combined loss
+	LossAtStep0 []float64 `json:"loss_step0"` // right after pruning
+	Logits      []float64 `json:"logits_final_loss"`
+	Combined    []float64 `json:"combined_final_loss"`
 }
 
 // Loss arms of DepthLosses.
@@ -44,9 +53,7 @@ func (e *Env) DepthLosses() (*Report, error) {
 		return nil, err
 	}
 	tcfg := e.Teacher.Config
-	res := &DepthLossesResult{Students: map[string]string{}, Layers: map[string]string{}, Final: map[string][]float64{}}
-	var runs []results.Run
-	var names []string
+	res := &DepthLossesResult{Steps: e.Sizes.Steps}
 	for _, c := range []struct {
 		name string
 		plan prune.Plan
@@ -56,9 +63,8 @@ func (e *Env) DepthLosses() (*Report, error) {
 			return nil, err
 		}
 		shape := prune.ShapeOf(student.Config)
-		res.Students[c.name] = shape.String()
 		pairs := distill.DefaultLayerMap(student.Config.NumLayers, tcfg.NumLayers)
-		res.Layers[c.name] = distill.FormatLayerMap(pairs)
+		sr := DepthLossStudent{Name: c.name, Shape: shape.String(), LayerMap: distill.FormatLayerMap(pairs)}
 		var kept []int
 		if pr.Kept != nil {
 			kept = pr.Kept.Hidden
@@ -67,46 +73,52 @@ func (e *Env) DepthLosses() (*Report, error) {
 		combined := distill.DefaultLoss()
 		combined.Intermediate, combined.EmbeddingLoss, combined.ISLoss = pairs, true, distill.ISCosine
 		for _, arm := range []struct {
-			name string
-			loss *distill.Loss
-		}{{lossLogits, &logits}, {lossCombined, &combined}} {
-			key := c.name + " " + arm.name
-			for i, seed := range e.seeds() {
-				run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("%s (%s), %s", c.name, shape, arm.name), Teacher: e.Teacher, Student: student,
+			name  string
+			loss  *distill.Loss
+			final *[]float64
+		}{{lossLogits, &logits, &sr.Logits}, {lossCombined, &combined, &sr.Combined}} {
+			for _, seed := range r.Seeds {
+				run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("%s (%s), %s%s", c.name, shape, arm.name, seedTag(seed)), Teacher: e.Teacher, Student: student,
 					Steps: e.Sizes.Steps, EvalEvery: e.Sizes.EvalEvery, Seed: seed, Loss: arm.loss, KeptHidden: kept})
 				if err != nil {
 					return nil, err
 				}
-				if i == 0 {
-					runs = append(runs, run)
+				r.Runs = append(r.Runs, run)
+				*arm.final = append(*arm.final, finalVal(run))
+				if arm.final == &sr.Logits {
+					sr.LossAtStep0 = append(sr.LossAtStep0, firstVal(run))
 				}
-				res.Final[key] = append(res.Final[key], finalVal(run))
 			}
-			names = append(names, key)
 		}
+		res.Students = append(res.Students, sr)
 	}
-	r.Headers = []string{"student", "loss", "intermediate pairs", fmt.Sprintf("LM loss after %d KD steps", e.Sizes.Steps)}
-	for i, key := range names {
-		student := "depth"
-		if i >= 2 {
-			student = "width"
-		}
-		pairs := "—"
-		if i%2 == 1 {
-			pairs = res.Layers[student] + " + embeddings"
-		}
-		r.Rows = append(r.Rows, []string{fmt.Sprintf("%s (%s)", student, res.Students[student]), key[len(student)+1:], pairs, pm(res.Final[key])})
+	return judged(r, res, judgeAs(judgeDepthLosses), start)
+}
+
+// judgeDepthLosses: reproduced when the combined loss ends lower than the
+// logit-only loss for the depth-halved student AND not for the width-pruned
+// one, each by the verdict rule paired by data-order seed (Lower).
+func judgeDepthLosses(r *Report, res *DepthLossesResult) error {
+	if len(res.Students) != 2 || res.Students[0].Name != "depth" || res.Students[1].Name != "width" {
+		return fmt.Errorf("reproduce: depth-losses result has %d students, want depth and width", len(res.Students))
 	}
-	dl, dc := res.Final["depth "+lossLogits], res.Final["depth "+lossCombined]
-	wl, wc := res.Final["width "+lossLogits], res.Final["width "+lossCombined]
-	depthHelps := LowerBeyondSpread(dc, dl)
-	widthHelps := LowerBeyondSpread(wc, wl)
-	r.Reproduced = depthHelps && !widthHelps
-	r.Verdict = fmt.Sprintf("After %d steps over %d seeds: depth student %s (combined) vs %s (logits only), width student %s (combined) vs %s (logits only); the combined loss %s for the depth-pruned student and %s for the width-pruned one beyond the seed spread.",
-		e.Sizes.Steps, len(dl), pm(dc), pm(dl), pm(wc), pm(wl), lower(depthHelps, "helps", "does not help"), lower(widthHelps, "helps", "does not help"))
-	r.Notes = append(r.Notes, "intermediate pairs are distill.DefaultLayerMap (P1's last−2 : last−2, at the same depth fraction for a shallower student); the projection starts as the selection of the student's kept hidden channels; α = L_logits / L_is each step")
-	r.Runs, r.Details = runs, res
-	r.curvesFigure("curves", "Depth vs width students: logit-only vs combined distillation loss", runs)
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	r.Headers = []string{"student", "loss", "intermediate pairs", "LM loss after pruning", fmt.Sprintf("LM loss after %d KD steps", res.Steps)}
+	r.Rows = nil
+	var cmp []Comparison
+	for _, s := range res.Students {
+		student := fmt.Sprintf("%s (%s)", s.Name, s.Shape)
+		r.Rows = append(r.Rows,
+			[]string{student, lossLogits, "—", pm(s.LossAtStep0), pm(s.Logits)},
+			[]string{student, lossCombined, s.LayerMap + " + embeddings", pm(s.LossAtStep0), pm(s.Combined)})
+		cmp = append(cmp, Lower(s.Name+" combined", s.Combined, s.Name+" logits-only", s.Logits))
+	}
+	r.Reproduced = cmp[0].Holds && !cmp[1].Holds
+	r.Verdict = fmt.Sprintf("Validation LM loss after %d distillation steps. Depth-halved student: %s. Width-pruned student: %s. Claim: combined < logits-only for the depth student and not for the width student.",
+		res.Steps, cmp[0], cmp[1])
+	if cmp[1].N < MinSeeds {
+		r.Verdict += fmt.Sprintf(" (With fewer than %d seeds nothing holds, so the width half is vacuous.)", MinSeeds)
+	}
+	r.Notes = []string{"intermediate pairs are distill.DefaultLayerMap (P1's last−2 : last−2, at the same depth fraction for a shallower student); the projection starts as the selection of the student's kept hidden channels; α = L_logits / L_is each step"}
+	r.curvesFigure("curves", "Depth vs width students: logit-only vs combined distillation loss", nil)
+	return nil
 }

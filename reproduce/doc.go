@@ -3,8 +3,10 @@
 // evaluate), and the architecture search. It is an application on top of the
 // ops packages, not an op.
 //
-// Each experiment is one function on an Env (Aggregation, WidthVsDepth,
-// KDvsCE, Iterative, DepthChoice, Scratch, FamilyChain, Search) returning a
+// Each experiment is one function on an Env (the papers' Aggregation,
+// WidthVsDepth, KDvsCE, Iterative, DepthChoice, Scratch, FamilyChain,
+// Search; the blog's TeacherCorrection, DepthLosses, SDGvsKD, LayerCurves,
+// Throughput) returning a
 // Report: a markdown table, the paper's claim, the verdict with its numbers,
 // every run's curve (results.Run) and the raw per-seed numbers in an
 // experiment-specific *Result type (Report.Details). Save writes
@@ -15,8 +17,9 @@
 // calibration draw, the training data order and the initialization of
 // random-init students; the validation batches and the next-sentence task
 // are fixed. A judge turns the per-seed numbers into the table and the
-// verdict, always through one rule, Lower (at least MinSeeds seeds, every
-// seed agreeing, mean paired difference above SeparationSE standard errors).
+// verdict, always through one rule, Lower or Higher (at least MinSeeds
+// seeds, every seed agreeing, mean paired difference above SeparationSE
+// standard errors; throughput's repeats are its interleaved rounds).
 // Judges read only Report.Details and Report.Runs, so Regenerate re-judges
 // stored result.json files without training (`gominitron reproduce report`).
 //

@@ -105,7 +105,7 @@ func (e *Env) Iterative() (*Report, error) {
 			row.FinalLoss = append(row.FinalLoss, finalVal(run))
 		}
 	}
-	return judged(r, res, judgeIterative, start)
+	return judged(r, res, judgeAs(judgeIterative), start)
 }
 
 // judgeIterative: P1's claim is an absence of gain ("one-shot suffices"), so
@@ -113,11 +113,7 @@ func (e *Env) Iterative() (*Report, error) {
 // 4 rounds end lower than 1 round beyond the seed spread (Lower). The
 // verdict gives the paired differences with their standard errors, so how
 // tight "the same" is can be read off.
-func judgeIterative(r *Report) error {
-	res, err := detailsAs[IterativeResult](r)
-	if err != nil {
-		return err
-	}
+func judgeIterative(r *Report, res *IterativeResult) error {
 	if len(res.Rows) < 2 || res.Rows[0].Rounds != 1 {
 		return fmt.Errorf("reproduce: iterative result needs the 1-round row first and at least one more, got %d rows", len(res.Rows))
 	}

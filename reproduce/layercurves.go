@@ -9,6 +9,7 @@ import (
 
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/importance"
+	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/plots"
 )
 
@@ -18,9 +19,6 @@ type LayerCurvesResult struct {
 	BlockSizes []int                     `json:"block_sizes"` // importance.ScaledBlockSizes(numLayers)
 	Seeds      []uint64                  `json:"seeds"`       // calibration draws
 	PerSeed    []*importance.LayerCurves `json:"per_seed"`
-	Mean       []importance.LayerCurve   `json:"mean"` // over seeds, per block size and start
-	Std        []importance.LayerCurve   `json:"std"`
-	FullLoss   []float64                 `json:"full_loss"` // per seed
 }
 
 // LayerCurves measures the teacher's LM loss on calibration windows with
@@ -36,7 +34,7 @@ func (e *Env) LayerCurves() (*Report, error) {
 		return nil, err
 	}
 	n := e.Teacher.Config.NumLayers
-	res := &LayerCurvesResult{BlockSizes: importance.ScaledBlockSizes(n), Seeds: e.seeds()}
+	res := &LayerCurvesResult{BlockSizes: importance.ScaledBlockSizes(n), Seeds: r.Seeds}
 	if len(res.BlockSizes) == 0 {
 		return nil, fmt.Errorf("reproduce: layer curves need a teacher with at least 2 layers, %s has %d", e.TeacherDir, n)
 	}
@@ -51,52 +49,84 @@ func (e *Env) LayerCurves() (*Report, error) {
 			return nil, err
 		}
 		res.PerSeed = append(res.PerSeed, c)
-		res.FullLoss = append(res.FullLoss, c.FullLoss)
 	}
-	for i, k := range res.BlockSizes {
-		mean := importance.LayerCurve{BlockSize: k}
-		std := importance.LayerCurve{BlockSize: k}
-		for s := range res.PerSeed[0].Curves[i].Loss {
-			m, sd := meanStd(seedValues(res.PerSeed, i, s))
-			mean.Loss, std.Loss = append(mean.Loss, m), append(std.Loss, sd)
+	return judged(r, res, judgeAs(judgeLayerCurves), start)
+}
+
+// judgeLayerCurves: reproduced when, with one layer removed, removing any
+// middle layer costs less than removing the first layer and less than
+// removing the last one, each comparison by the verdict rule paired by
+// calibration draw (Lower), on a teacher of at least 3 layers.
+func judgeLayerCurves(r *Report, res *LayerCurvesResult) error {
+	if len(res.PerSeed) == 0 || len(res.BlockSizes) == 0 || res.BlockSizes[0] != 1 {
+		return fmt.Errorf("reproduce: layer-curves result has %d seeds and block sizes %v, want at least one seed and block size 1 first", len(res.PerSeed), res.BlockSizes)
+	}
+	n := res.PerSeed[0].NumLayers
+	for i, c := range res.PerSeed {
+		if c == nil || c.NumLayers != n || len(c.Curves) != len(res.BlockSizes) {
+			return fmt.Errorf("reproduce: layer-curves seed %d: curves do not match block sizes %v of %d layers", i, res.BlockSizes, n)
 		}
-		res.Mean, res.Std = append(res.Mean, mean), append(res.Std, std)
+		for j, k := range res.BlockSizes {
+			if c.Curves[j].BlockSize != k || len(c.Curves[j].Loss) != n-k+1 {
+				return fmt.Errorf("reproduce: layer-curves seed %d: block size %d has %d starts, want %d", i, k, len(c.Curves[j].Loss), n-k+1)
+			}
+		}
+	}
+	full := make([]float64, len(res.PerSeed))
+	for i, c := range res.PerSeed {
+		full[i] = c.FullLoss
 	}
 	r.Headers = []string{"layers removed", "start 0 (first layer)", "best start", "worst start", "end block (last layer)"}
+	r.Rows = nil
 	for i, k := range res.BlockSizes {
-		last := len(res.Mean[i].Loss) - 1
-		best, worst := argmin(res.Mean[i].Loss), argMax(res.Mean[i].Loss)
+		mean := layerCurveMean(res.PerSeed, i)
+		last := len(mean) - 1
+		best, worst := llm.Argmin(mean), llm.Argmax(mean)
 		cell := func(s int) string {
 			return fmt.Sprintf("%s (%s)", pm(seedValues(res.PerSeed, i, s)), layerRange(s, k))
 		}
 		r.Rows = append(r.Rows, []string{fmt.Sprint(k), cell(0), cell(best), cell(worst), cell(last)})
 	}
-	// The claim at block size 1: the first and the last layer are the two
-	// most important, each beyond the seed spread of every middle layer.
-	one := res.Mean[0]
-	edgesFirst := true
-	var edges, middle []string
-	for s := range one.Loss {
-		if s == 0 || s == n-1 {
-			edges = append(edges, fmt.Sprintf("layer %d %s", s, pm(seedValues(res.PerSeed, 0, s))))
-			continue
-		}
-		middle = append(middle, fmt.Sprintf("layer %d %s", s, pm(seedValues(res.PerSeed, 0, s))))
+	// The claim at block size 1: every middle layer costs less to remove
+	// than the first and than the last layer.
+	holds := n > 2
+	var against []string
+	for s := 1; s < n-1; s++ {
 		for _, edge := range []int{0, n - 1} {
-			if !LowerBeyondSpread(seedValues(res.PerSeed, 0, s), seedValues(res.PerSeed, 0, edge)) {
-				edgesFirst = false
+			c := Lower(fmt.Sprintf("layer %d", s), seedValues(res.PerSeed, 0, s), fmt.Sprintf("layer %d", edge), seedValues(res.PerSeed, 0, edge))
+			if !c.Holds {
+				holds = false
+				against = append(against, c.String())
 			}
 		}
 	}
-	full, _ := meanStd(res.FullLoss)
-	r.Reproduced = edgesFirst && n > 2
-	r.Verdict = fmt.Sprintf("Removing one layer (full model %.4f): %s vs %s over %d calibration draws — the first and last layers are %sthe most important beyond the seed spread.",
-		full, strings.Join(edges, ", "), strings.Join(middle, ", "), len(res.Seeds), map[bool]string{true: "", false: "not "}[edgesFirst])
-	r.Notes = append(r.Notes, fmt.Sprintf("block sizes %v for %d layers: the blog's 1 and 2 layers, 8/32 and 16/32 of the depth (rounded down, at least 1), and all but one layer", res.BlockSizes, n))
-	r.Details = res
-	r.addFigure("curves", func() (*plot.Plot, error) { return layerCurvesPlot(res, full) })
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	r.Reproduced = holds
+	var cost []string
+	for s := range n {
+		cost = append(cost, fmt.Sprintf("layer %d %s", s, pm(seedValues(res.PerSeed, 0, s))))
+	}
+	r.Verdict = fmt.Sprintf("LM loss with one layer removed (full model %s) over %d calibration draws: %s.", pm(full), len(res.PerSeed), strings.Join(cost, ", "))
+	switch {
+	case holds:
+		r.Verdict += " Every middle layer costs less to remove than the first and than the last layer, beyond the seed spread."
+	case n <= 2:
+		r.Verdict += fmt.Sprintf(" A %d-layer teacher has no middle layer: nothing to test.", n)
+	default:
+		r.Verdict += " Not every middle layer is below both edges beyond the seed spread: " + strings.Join(against, "; ") + "."
+	}
+	r.Notes = []string{fmt.Sprintf("block sizes %v for %d layers: the blog's 1 and 2 layers, 8/32 and 16/32 of the depth (rounded down, at least 1), and all but one layer", res.BlockSizes, n)}
+	fm, _ := meanStd(full)
+	r.addFigure("curves", func() (*plot.Plot, error) { return layerCurvesPlot(res, fm) })
+	return nil
+}
+
+// layerCurveMean is block size i's loss at every start, averaged over seeds.
+func layerCurveMean(perSeed []*importance.LayerCurves, i int) []float64 {
+	out := make([]float64, len(perSeed[0].Curves[i].Loss))
+	for s := range out {
+		out[s], _ = meanStd(seedValues(perSeed, i, s))
+	}
+	return out
 }
 
 // seedValues is curve i's loss at start s in every seed.
@@ -115,7 +145,7 @@ func layerCurvesPlot(res *LayerCurvesResult, full float64) (*plot.Plot, error) {
 	n := res.PerSeed[0].NumLayers
 	for i, k := range res.BlockSizes {
 		s := plots.Series{Name: fmt.Sprintf("%d layer(s) removed", k)}
-		for start, v := range res.Mean[i].Loss {
+		for start, v := range layerCurveMean(res.PerSeed, i) {
 			s.X, s.Y = append(s.X, float64(start)), append(s.Y, v)
 		}
 		series = append(series, s)
@@ -130,14 +160,4 @@ func layerRange(start, k int) string {
 		return fmt.Sprintf("layer %d", start)
 	}
 	return fmt.Sprintf("layers %d–%d", start, start+k-1)
-}
-
-func argMax(xs []float64) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -21,20 +21,20 @@ type experiment struct {
 // registry maps experiment names to their functions (Experiments gives the
 // order of `all`).
 var registry = map[string]experiment{
-	ExpAggregation: {(*Env).Aggregation, judgeAggregation},
-	ExpWidthDepth:  {(*Env).WidthVsDepth, judgeWidthVsDepth},
-	ExpKDvsCE:      {(*Env).KDvsCE, judgeKDvsCE},
-	ExpIterative:   {(*Env).Iterative, judgeIterative},
-	ExpDepthChoice: {(*Env).DepthChoice, judgeDepthChoice},
-	ExpScratch:     {(*Env).Scratch, judgeScratch},
-	ExpFamilyChain: {(*Env).FamilyChain, judgeFamilyChain},
-	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeSearch},
-	// The blog's practices (issue 18); their stored tables are kept as run.
-	ExpCorrection:  {func(e *Env) (*Report, error) { return e.TeacherCorrection(CorrectionOptions{}) }, nil},
-	ExpDepthLosses: {(*Env).DepthLosses, nil},
-	ExpSDGvsKD:     {(*Env).SDGvsKD, nil},
-	ExpLayerCurves: {(*Env).LayerCurves, nil},
-	ExpThroughput:  {(*Env).Throughput, nil},
+	ExpAggregation: {(*Env).Aggregation, judgeAs(judgeAggregation)},
+	ExpWidthDepth:  {(*Env).WidthVsDepth, judgeAs(judgeWidthVsDepth)},
+	ExpKDvsCE:      {(*Env).KDvsCE, judgeAs(judgeKDvsCE)},
+	ExpIterative:   {(*Env).Iterative, judgeAs(judgeIterative)},
+	ExpDepthChoice: {(*Env).DepthChoice, judgeAs(judgeDepthChoice)},
+	ExpScratch:     {(*Env).Scratch, judgeAs(judgeScratch)},
+	ExpFamilyChain: {(*Env).FamilyChain, judgeAs(judgeFamilyChain)},
+	ExpSearch:      {func(e *Env) (*Report, error) { return e.Search(SearchOptions{}) }, judgeAs(judgeSearch)},
+	// The blog's practices (issue 18).
+	ExpCorrection:  {func(e *Env) (*Report, error) { return e.TeacherCorrection(CorrectionOptions{}) }, judgeAs(judgeCorrection)},
+	ExpDepthLosses: {(*Env).DepthLosses, judgeAs(judgeDepthLosses)},
+	ExpSDGvsKD:     {(*Env).SDGvsKD, judgeAs(judgeSDGvsKD)},
+	ExpLayerCurves: {(*Env).LayerCurves, judgeAs(judgeLayerCurves)},
+	ExpThroughput:  {(*Env).Throughput, judgeAs(judgeThroughput)},
 }
 
 // Run runs one experiment by name (see Experiments) and saves its report
@@ -76,8 +76,8 @@ func (e *Env) RunAll(names ...string) ([]*Report, error) {
 	return reports, nil
 }
 
-// judged finishes an experiment: it stores details and runs in r and applies
-// the experiment's judge.
+// judged finishes an experiment: it stores details in r and applies the
+// experiment's judge (registry form; judgeAs adapts a typed one).
 func judged(r *Report, details any, judge func(*Report) error, start time.Time) (*Report, error) {
 	r.Details = details
 	if err := judge(r); err != nil {
@@ -85,4 +85,16 @@ func judged(r *Report, details any, judge func(*Report) error, start time.Time) 
 	}
 	r.ElapsedSec = time.Since(start).Seconds()
 	return r, nil
+}
+
+// judgeAs is judge in the registry's form: it decodes r.Details as *T
+// (detailsAs: as stored by the experiment, or from a saved result.json).
+func judgeAs[T any](judge func(*Report, *T) error) func(*Report) error {
+	return func(r *Report) error {
+		details, err := detailsAs[T](r)
+		if err != nil {
+			return err
+		}
+		return judge(r, details)
+	}
 }

@@ -78,7 +78,7 @@ func (e *Env) Scratch() (*Report, error) {
 		}
 		r.Runs = append(r.Runs, runs...)
 	}
-	return judged(r, res, judgeScratch, start)
+	return judged(r, res, judgeAs(judgeScratch), start)
 }
 
 // firstStepAtOrBelow is the first evaluated step of run whose validation loss
@@ -96,11 +96,7 @@ func firstStepAtOrBelow(run results.Run, target float64) int {
 // distilled beyond the seed spread (Lower): the initialization effect at the
 // same objective. The objective effect at random init (distilled vs LM loss)
 // is reported beside it.
-func judgeScratch(r *Report) error {
-	res, err := detailsAs[ScratchResult](r)
-	if err != nil {
-		return err
-	}
+func judgeScratch(r *Report, res *ScratchResult) error {
 	if len(res.Arms) != 3 {
 		return fmt.Errorf("reproduce: scratch result has %d arms, want 3", len(res.Arms))
 	}
@@ -214,16 +210,12 @@ func (e *Env) FamilyChain() (*Report, error) {
 		res.DirectFinal = append(res.DirectFinal, finalVal(runD))
 		r.Runs = append(r.Runs, run1, chainQ, runD)
 	}
-	return judged(r, res, judgeFamilyChain, start)
+	return judged(r, res, judgeAs(judgeFamilyChain), start)
 }
 
 // judgeFamilyChain: reproduced when the chain's ¼ student ends lower than
 // the direct one beyond the seed spread (Lower).
-func judgeFamilyChain(r *Report) error {
-	res, err := detailsAs[FamilyResult](r)
-	if err != nil {
-		return err
-	}
+func judgeFamilyChain(r *Report, res *FamilyResult) error {
 	q := res.QuarterShape
 	r.Headers = []string{"path", "final shape", "params", "LM loss after last pruning", fmt.Sprintf("LM loss after %d total KD steps", res.Steps)}
 	r.Rows = [][]string{

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -163,7 +162,7 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 		ss.Best, ss.Agreement, ss.StableStep = rankAgreement(ss.Candidates)
 		res.Seeds = append(res.Seeds, ss)
 	}
-	return judged(r, res, judgeSearch, start)
+	return judged(r, res, judgeAs(judgeSearch), start)
 }
 
 // rankAgreement compares the candidates' ranking at every checkpoint with
@@ -171,10 +170,10 @@ func (e *Env) Search(o SearchOptions) (*Report, error) {
 // which the ranking is settled (see SearchSeed.StableStep).
 func rankAgreement(cands []results.Candidate) (best string, ag []RankAgreement, stable int) {
 	final := lossesAt(cands, -1)
-	best = cands[argmin(final)].Name
+	best = cands[llm.Argmin(final)].Name
 	for _, sl := range cands[0].Losses {
 		at := lossesAt(cands, sl.Step)
-		a := RankAgreement{Step: sl.Step, Best: cands[argmin(at)].Name}
+		a := RankAgreement{Step: sl.Step, Best: cands[llm.Argmin(at)].Name}
 		a.Spearman, _ = importance.Spearman(at, final)
 		a.Kendall, _ = importance.KendallTau(at, final)
 		ag = append(ag, a)
@@ -194,11 +193,7 @@ func rankAgreement(cands []results.Candidate) (best string, ag []RankAgreement, 
 // seed spread (Lower against the constant TauStable) — and (2) a short
 // distillation fixes it — the ranking settles before the last step in every
 // seed.
-func judgeSearch(r *Report) error {
-	res, err := detailsAs[SearchResult](r)
-	if err != nil {
-		return err
-	}
+func judgeSearch(r *Report, res *SearchResult) error {
 	if len(res.Seeds) == 0 || len(res.Seeds[0].Candidates) == 0 {
 		return fmt.Errorf("reproduce: search result has no candidates")
 	}
@@ -243,9 +238,9 @@ func judgeSearch(r *Report) error {
 	}
 	misleads := Lower("τ(step 0, final)", tau0, fmt.Sprintf("%.1f", TauStable), tauStable[:len(tau0)])
 	r.Reproduced = misleads.Holds && settledAll
-	r.Verdict = fmt.Sprintf("%d shapes within ±%.0f%% of %s params; %d distilled for %d steps; best by mean %s (%s). Kendall τ between the step-0 and the final ranking: %s per seed %s; %s. The ranking settles (same best, τ ≥ %.1f from then on) at step %v per seed (%s).",
+	r.Verdict = fmt.Sprintf("%d shapes within ±%.0f%% of %s params; %d distilled for %d steps; best by mean %s (%s). Kendall τ between the step-0 and the final ranking: %s per seed %.2f; %s. The ranking settles (same best, τ ≥ %.1f from then on) at step %v per seed (%s).",
 		res.Enumerated, 100*res.Tolerance, plotsSI(res.Budget), len(cands), res.Steps, cands[order[0]].Name, pm(final[order[0]]),
-		pm(tau0), fmtFloats(tau0), misleads, TauStable, stableSteps(res.Seeds), lower(settledAll, "before the last step in every seed", "not before the last step in every seed"))
+		pm(tau0), tau0, misleads, TauStable, stableSteps(res.Seeds), lower(settledAll, "before the last step in every seed", "not before the last step in every seed"))
 	r.Notes = []string{"Kendall τ and Spearman ρ with the final ranking at every checkpoint, per seed: result.json details.per_seed[].agreement"}
 	r.curvesFigure("curves", "Architecture search: validation LM loss per candidate", nil)
 	r.addFigure("params-vs-loss", func() (*plot.Plot, error) { return plots.ParamsVsLoss(cands) })
@@ -258,14 +253,6 @@ func stableSteps(seeds []SearchSeed) []int {
 		out[i] = s.StableStep
 	}
 	return out
-}
-
-func fmtFloats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = fmt.Sprintf("%.2f", x)
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // lossesAt returns each candidate's loss at step (-1: the last).
@@ -282,14 +269,4 @@ func lossesAt(cands []results.Candidate, step int) []float64 {
 		}
 	}
 	return out
-}
-
-func argmin(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x < v[best] {
-			best = i
-		}
-	}
-	return best
 }

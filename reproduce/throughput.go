@@ -49,9 +49,10 @@ func throughputSizes(scale string) ThroughputSizes {
 
 // ThroughputResult is the raw timing of every round.
 type ThroughputResult struct {
-	Sizes  ThroughputSizes `json:"sizes"`
-	Shapes []string        `json:"shapes"`
-	Params []int64         `json:"params"`
+	Sizes   ThroughputSizes `json:"sizes"`
+	Backend string          `json:"backend"` // the backend's name
+	Shapes  []string        `json:"shapes"`
+	Params  []int64         `json:"params"`
 	// Rounds[r][s] is shape s's measurement in round r (shapes rotated
 	// between rounds, so drifting machine load hits each shape alike).
 	Rounds [][]*evaluate.BenchResult `json:"rounds"`
@@ -74,7 +75,7 @@ func (e *Env) Throughput() (*Report, error) {
 	}
 	sz := throughputSizes(e.Scale)
 	sz.DTypeName = sz.DType.String()
-	res := &ThroughputResult{Sizes: sz}
+	res := &ThroughputResult{Sizes: sz, Backend: e.Backend.Name()}
 	var runners []*llm.Runner
 	defer func() {
 		for _, rn := range runners {
@@ -126,29 +127,52 @@ func (e *Env) Throughput() (*Report, error) {
 			res.TokensPerSec[0][round], res.TokensPerSec[1][round], res.TokensPerSec[2][round])
 		res.Rounds = append(res.Rounds, row)
 	}
+	return judged(r, res, judgeAs(judgeThroughput), start)
+}
+
+// judgeThroughput: reproduced when the width-4B shape generates faster than
+// the 8B shape and the depth-4B shape faster than the width-4B one, each by
+// the verdict rule (Higher) on the throughput ratio to the 8B shape, paired
+// by interleaved round (the rounds are the repeats).
+func judgeThroughput(r *Report, res *ThroughputResult) error {
+	ns := len(res.Shapes)
+	if ns != len(ThroughputShapes) || len(res.Params) != ns || len(res.TokensPerSec) != ns || len(res.Ratio) != ns {
+		return fmt.Errorf("reproduce: throughput result has %d shapes (%d params, %d throughputs, %d ratios), want %d",
+			ns, len(res.Params), len(res.TokensPerSec), len(res.Ratio), len(ThroughputShapes))
+	}
+	for s := range ns {
+		if len(res.TokensPerSec[s]) != len(res.Rounds) || len(res.Ratio[s]) != len(res.Rounds) {
+			return fmt.Errorf("reproduce: throughput of %s has %d values and %d ratios for %d rounds", res.Shapes[s], len(res.TokensPerSec[s]), len(res.Ratio[s]), len(res.Rounds))
+		}
+	}
 	r.Headers = []string{"shape", "params", "prefill tokens/s", "generated tokens/s", "× the 8B shape (same round)"}
+	r.Rows = nil
 	for s := range ns {
 		var prefill []float64
-		for _, row := range res.Rounds {
+		for i, row := range res.Rounds {
+			if len(row) != ns || row[s] == nil {
+				return fmt.Errorf("reproduce: throughput round %d lacks %s", i, res.Shapes[s])
+			}
 			prefill = append(prefill, row[s].PrefillTokensPerSec)
 		}
 		r.Rows = append(r.Rows, []string{res.Shapes[s], plotsSI(res.Params[s]), pm1(prefill), pm1(res.TokensPerSec[s]), pmRatio(res.Ratio[s])})
 	}
-	// depth > width > 8B, each beyond the spread of the paired ratios.
-	one := make([]float64, sz.Repeats)
-	for i := range one {
-		one[i] = 1
+	reference := make([]float64, len(res.Rounds)) // the 8B shape against itself: 1 in every round
+	for i := range reference {
+		reference[i] = 1
 	}
-	widthFaster := LowerBeyondSpread(one, res.Ratio[1])
-	depthFaster := LowerBeyondSpread(res.Ratio[1], res.Ratio[2])
-	r.Reproduced = widthFaster && depthFaster
+	width := Higher("width-4B", res.Ratio[1], "8B", reference)
+	depth := Higher("depth-4B", res.Ratio[2], "width-4B", res.Ratio[1])
+	r.Reproduced = width.Holds && depth.Holds
 	dm, ds := meanStd(res.Ratio[2])
 	wm, wsd := meanStd(res.Ratio[1])
-	r.Verdict = fmt.Sprintf("Generation throughput relative to the 8B shape in the same round, over %d interleaved rounds: depth-4B %.2f× ± %.2f, width-4B %.2f× ± %.2f (blog: 2.7× and 1.8×); depth %s width beyond the spread, width %s the 8B shape.",
-		sz.Repeats, dm, ds, wm, wsd, map[bool]string{true: "beats", false: "does not beat"}[depthFaster], map[bool]string{true: "beats", false: "does not beat"}[widthFaster])
-	r.Notes = append(r.Notes, fmt.Sprintf("random weights in %s, batch %d, %d prompt + %d generated tokens, %s backend; each measurement is one timed generation after a warm-up; the machine may be shared, so the spread is part of the result",
-		sz.DTypeName, sz.Batch, sz.InputLen, sz.OutputLen, e.Backend.Name()))
-	r.Details = res
+	r.Verdict = fmt.Sprintf("Generation throughput relative to the 8B shape in the same round, over %d interleaved rounds: depth-4B %.2f× ± %.2f, width-4B %.2f× ± %.2f (blog: 2.7× and 1.8×). Width faster than 8B: %s. Depth faster than width: %s.",
+		len(res.Rounds), dm, ds, wm, wsd, width, depth)
+	r.Notes = []string{fmt.Sprintf("random weights in %s, batch %d, %d prompt + %d generated tokens; each measurement is one timed generation after a warm-up; the rounds are the repeats of the rule (rotated order); the machine may be shared, so the spread is part of the result",
+		res.Sizes.DTypeName, res.Sizes.Batch, res.Sizes.InputLen, res.Sizes.OutputLen)}
+	if res.Backend != "" {
+		r.Notes[0] += "; backend " + res.Backend
+	}
 	r.addFigure("rounds", func() (*plot.Plot, error) {
 		var series []plots.Series
 		for s := range ns {
@@ -161,8 +185,7 @@ func (e *Env) Throughput() (*Report, error) {
 		return plots.Lines(series, plots.LinesOptions{Title: "Generation throughput per interleaved round", XLabel: "round",
 			YLabel: "generated tokens/s", IntegerX: true})
 	})
-	r.ElapsedSec = time.Since(start).Seconds()
-	return r, nil
+	return nil
 }
 
 // pm1 formats mean ± std with no decimals (throughputs).

@@ -94,16 +94,12 @@ func (e *Env) WidthVsDepth() (*Report, error) {
 		res.CrossStep = append(res.CrossStep, crossStep(pair[1], pair[0]))
 		r.Runs = append(r.Runs, pair...)
 	}
-	return judged(r, res, judgeWidthVsDepth, start)
+	return judged(r, res, judgeAs(judgeWidthVsDepth), start)
 }
 
 // judgeWidthVsDepth: reproduced when depth < width right after pruning and
 // width < depth after distillation, both beyond the seed spread (Lower).
-func judgeWidthVsDepth(r *Report) error {
-	res, err := detailsAs[WidthDepthResult](r)
-	if err != nil {
-		return err
-	}
+func judgeWidthVsDepth(r *Report, res *WidthDepthResult) error {
 	if len(res.Students) != 2 {
 		return fmt.Errorf("reproduce: width-vs-depth result has %d students, want depth and width", len(res.Students))
 	}
@@ -208,16 +204,12 @@ func (e *Env) KDvsCE() (*Report, error) {
 			}
 		}
 	}
-	return judged(r, res, judgeKDvsCE, start)
+	return judged(r, res, judgeAs(judgeKDvsCE), start)
 }
 
 // judgeKDvsCE: reproduced when KD < CE after the steps beyond the seed
 // spread (Lower).
-func judgeKDvsCE(r *Report) error {
-	res, err := detailsAs[KDvsCEResult](r)
-	if err != nil {
-		return err
-	}
+func judgeKDvsCE(r *Report, res *KDvsCEResult) error {
 	r.Headers = []string{"objective", "student", "LM loss after pruning", fmt.Sprintf("LM loss after %d steps", res.Steps)}
 	r.Rows = [][]string{
 		{"KD (forward KL, τ=1)", res.Shape.String(), pm(res.LossAtStep0), pm(res.KD)},
@@ -231,11 +223,4 @@ func judgeKDvsCE(r *Report) error {
 	}
 	r.curvesFigure("curves", "KD vs CE: validation LM loss", nil)
 	return nil
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

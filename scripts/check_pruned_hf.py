@@ -30,39 +30,29 @@ the argmax agrees at every position; 1 otherwise. Prints one JSON line.
 """
 import argparse
 import json
-import struct
 import sys
 
 import numpy as np
 
+from gpu_check import safetensors_raw  # the header and byte ranges, read once (standard library)
+
+
+# numpy dtype of each safetensors dtype read here (BF16: the top 16 bits of a float32).
+NUMPY_DTYPES = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "I32": "<i4", "I64": "<i8"}
+
 
 def read_safetensors(path):
     """Minimal safetensors reader (F32, F16, BF16, I32, I64) into numpy."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    body = data[8 + n :]
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        raw = body[b:e]
-        dt = info["dtype"]
-        if dt == "F32":
-            a = np.frombuffer(raw, dtype="<f4")
-        elif dt == "F16":
-            a = np.frombuffer(raw, dtype="<f2").astype(np.float32)
-        elif dt == "BF16":
-            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        elif dt == "I32":
-            a = np.frombuffer(raw, dtype="<i4")
-        elif dt == "I64":
-            a = np.frombuffer(raw, dtype="<i8")
-        else:
+    for name, (dt, dims, raw) in safetensors_raw(path).items():
+        if dt not in NUMPY_DTYPES:
             raise SystemExit(f"{path}: tensor {name}: dtype {dt} not handled")
-        out[name] = a.reshape(info["shape"])
+        a = np.frombuffer(raw, dtype=NUMPY_DTYPES[dt])
+        if dt == "BF16":
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        elif dt == "F16":
+            a = a.astype(np.float32)
+        out[name] = a.reshape(dims)
     return out
 
 

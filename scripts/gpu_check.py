@@ -16,19 +16,22 @@ import struct
 import sys
 
 
-def read_safetensors(path):
-    """name -> (dims, flat list of floats/ints)."""
+def safetensors_raw(path):
+    """name -> (dtype, dims, raw little-endian bytes) of every tensor in a
+    safetensors file (the __metadata__ entry aside); check_pruned_hf.py
+    decodes the same bytes with numpy."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
         data = f.read()
+    return {name: (info["dtype"], info["shape"], data[info["data_offsets"][0] : info["data_offsets"][1]])
+            for name, info in header.items() if name != "__metadata__"}
+
+
+def read_safetensors(path):
+    """name -> (dims, flat list of floats/ints)."""
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        raw = data[a:b]
-        dt = info["dtype"]
+    for name, (dt, dims, raw) in safetensors_raw(path).items():
         if dt == "F32":
             vals = list(struct.unpack("<%df" % (len(raw) // 4), raw))
         elif dt == "BF16":
@@ -40,7 +43,7 @@ def read_safetensors(path):
             vals = list(struct.unpack("<%dq" % (len(raw) // 8), raw))
         else:
             raise SystemExit("%s: tensor %s has unsupported dtype %s" % (path, name, dt))
-        out[name] = (info["shape"], vals)
+        out[name] = (dims, vals)
     return out
 
 

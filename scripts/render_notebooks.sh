@@ -19,7 +19,7 @@ cd "$ROOT"
 export GOMINITRON_SCALE="${GOMINITRON_SCALE:-cpu}"
 export NOTEBOOKS_FRESH="${NOTEBOOKS_FRESH:-0}"
 DEST="docs/notebooks"
-if [[ $# -gt 0 ]]; then notebooks=("$@"); else notebooks=(notebooks/0*.ipynb notebooks/1*.ipynb); fi
+if [[ $# -gt 0 ]]; then notebooks=("$@"); else notebooks=(notebooks/0*.ipynb notebooks/1[0-7]-*.ipynb); fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/gominitron-render.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

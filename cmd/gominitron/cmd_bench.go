@@ -22,19 +22,13 @@ func runBench(args []string) error {
 	batches := fs.String("batch", "1", "batch size(s), e.g. 32 or 1,8,32")
 	inputs := fs.String("input-len", "128", "prompt length(s) in tokens")
 	outputs := fs.String("output-len", "128", "generated length(s) in tokens")
-	dtypeName := fs.String("dtype", "bfloat16", "weights and compute dtype: float32, bfloat16 or float16")
+	dtype := dtypeFlag(fs, "bfloat16", "weights and compute dtype: float32, bfloat16 or float16")
 	repeats := fs.Int("repeats", 3, "timed repetitions per point (median reported), after one warm-up")
 	seed := fs.Uint64("seed", 1, "seed of the random weights and prompts")
 	shape := fs.String("shape", "", "label of the shape in the result (default: the model folder or config file name)")
 	out := fs.String("out", "", "also write the JSON result to this file (atomically)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, positive("repeats")); err != nil {
 		return err
-	}
-	if err := checkFlags(fs, positive("repeats")); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if (*modelDir == "") == (*configPath == "") {
 		return fmt.Errorf("give exactly one of --model DIR or --config config.json --random")
@@ -45,11 +39,8 @@ func runBench(args []string) error {
 	if *configPath != "" && !*random {
 		return fmt.Errorf("--config needs --random (weights are generated, nothing is downloaded)")
 	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
-	}
 	var grid [3][]int
+	var err error
 	for i, f := range []struct{ name, value string }{{"batch", *batches}, {"input-len", *inputs}, {"output-len", *outputs}} {
 		if grid[i], err = parseIntList(f.name, f.value); err != nil {
 			return err
@@ -62,7 +53,7 @@ func runBench(args []string) error {
 	var m *llm.Model
 	label := *shape
 	if *modelDir != "" {
-		if m, err = llm.LoadModel(*modelDir, dtype); err != nil {
+		if m, err = llm.LoadModel(*modelDir, *dtype); err != nil {
 			return err
 		}
 		if label == "" {
@@ -77,7 +68,7 @@ func runBench(args []string) error {
 		if err != nil {
 			return fmt.Errorf("--config %s: %w", *configPath, err)
 		}
-		if m, err = llm.InitWeights(cfg, dtype, *seed); err != nil {
+		if m, err = llm.InitWeights(cfg, *dtype, *seed); err != nil {
 			return err
 		}
 		if label == "" {
@@ -88,14 +79,14 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	runner.WithDType(dtype)
+	runner.WithDType(*dtype)
 	defer runner.Close()
 	var all []*evaluate.BenchResult
 	for _, b := range grid[0] {
 		for _, in := range grid[1] {
 			for _, o := range grid[2] {
 				res, err := evaluate.Bench(runner, evaluate.BenchOptions{Shape: label, Batch: b, InputLen: in, OutputLen: o,
-					Repeats: *repeats, DType: dtype, Seed: *seed})
+					Repeats: *repeats, DType: *dtype, Seed: *seed})
 				if err != nil {
 					return fmt.Errorf("batch %d, input %d, output %d: %w", b, in, o, err)
 				}

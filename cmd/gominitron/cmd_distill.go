@@ -1,21 +1,20 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"github.com/gominitron/gominitron/internal/progress"
 	"os"
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/progress"
 	"github.com/gominitron/gominitron/ops/distill"
 	"github.com/gominitron/gominitron/ops/train"
 )
 
 const distillUsage = `usage: gominitron distill --teacher DIR --student DIR --data PATH --steps N --out DIR
     [--batch B --seq-len L --accum K --lr --min-lr --warmup --clip --seed]
-    [--loss kl|rkl|jsd|ce --temperature T --jsd-beta B --top-k K --ce-weight W]
+    [--loss kl|rkl|jsd --temperature T --jsd-beta B --top-k K --ce-weight W]
     [--intermediate MAP --intermediate-loss cosine|mse --embedding-loss --alpha A]
     [--chunk C --pad-id ID --dtype float32|bfloat16 --val-batches N --eval-every N --checkpoint-every N]
     [--resume --stop-after N --run-dir DIR --log-every N --dry-run]`
@@ -37,7 +36,7 @@ func runDistill(args []string) error {
 	fs.IntVar(&o.Warmup, "warmup", -1, "linear warm-up updates (-1: 40, capped at --steps)")
 	fs.Float64Var(&o.ClipNorm, "clip", distill.DefaultClipNorm, "global gradient-norm clip")
 	seed := fs.Uint64("seed", 1, "data order and projection init seed")
-	loss := fs.String("loss", "kl", "kl (forward KL, the paper's), rkl, jsd, or ce (no teacher: plain LM-loss retraining baseline)")
+	loss := fs.String("loss", "kl", "kl (forward KL, the paper's), rkl or jsd (plain LM-loss retraining, no teacher: gominitron finetune)")
 	fs.Float64Var(&o.Loss.Logits.Temperature, "temperature", 1, "softmax temperature τ (losses × τ² when τ ≠ 1)")
 	fs.Float64Var(&o.Loss.Logits.Beta, "jsd-beta", 0.5, "β of the generalized JSD")
 	fs.IntVar(&o.Loss.Logits.TopK, "top-k", 0, "keep the teacher's top-K logits (kl only; 0 = full vocabulary)")
@@ -56,16 +55,14 @@ func runDistill(args []string) error {
 	fs.IntVar(&o.StopAfter, "stop-after", 0, "stop after this many updates with a checkpoint (continue with --resume)")
 	logEvery := fs.Int("log-every", 10, "progress line on stderr every N updates")
 	dryRun := fs.Bool("dry-run", false, "print the plan (memory, tokens per step, time estimated from two measured steps) as JSON; write and lock nothing")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkFlags(fs, positive("batch"), positive("seq-len"), positive("accum"), positive("lr"), positive("min-lr"), atLeast("warmup", -1), positive("clip"),
+	if err := parseFlags(fs, args, positive("batch"), positive("seq-len"), positive("accum"), positive("lr"), positive("min-lr"), atLeast("warmup", -1), positive("clip"),
 		positive("temperature"), nonNegative("jsd-beta"), nonNegative("top-k"), nonNegative("ce-weight"), nonNegative("alpha"), nonNegative("chunk"), atLeast("pad-id", -1),
 		atLeast("val-batches", -1), nonNegative("eval-every"), nonNegative("checkpoint-every"), nonNegative("stop-after"), nonNegative("log-every")); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q\n%s", fs.Args(), distillUsage)
+	if *loss == "ce" {
+		return fmt.Errorf("--loss ce: plain LM-loss retraining has no teacher and is `gominitron finetune` now; distill's schedule is " +
+			"gominitron finetune --model STUDENT --data DATA --out DIR --steps N --peak-lr 1e-4 --min-lr 1e-5 --warmup 40")
 	}
 	if o.Student == "" || o.Data == "" || o.Out == "" || o.Steps <= 0 {
 		return fmt.Errorf("--student, --data, --out and --steps are required\n%s", distillUsage)
@@ -74,19 +71,13 @@ func runDistill(args []string) error {
 	if *padID >= 0 {
 		o.Loss.PadID = padID
 	}
-	if *loss == "ce" {
-		o.Mode = distill.ModeCE
-	} else {
-		kind, err := distill.ParseDivergence(*loss)
-		if err != nil {
-			return fmt.Errorf("--loss: %w", err)
-		}
-		o.Mode, o.Loss.Logits.Kind = distill.ModeDistill, kind
-		if o.Teacher == "" {
-			return fmt.Errorf("--teacher is required for --loss %s", *loss)
-		}
-	}
 	var err error
+	if o.Loss.Logits.Kind, err = distill.ParseDivergence(*loss); err != nil {
+		return fmt.Errorf("--loss: %w", err)
+	}
+	if o.Teacher == "" {
+		return fmt.Errorf("--teacher is required")
+	}
 	if o.Loss.ISLoss, err = distill.ParseISLoss(*isLoss); err != nil {
 		return fmt.Errorf("--intermediate-loss: %w", err)
 	}
@@ -112,10 +103,5 @@ func runDistill(args []string) error {
 	if err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(lin, "", "  ")
-	if err != nil {
-		return err
-	}
-	fmt.Println(string(js))
-	return nil
+	return printJSON(lin, "")
 }

@@ -22,6 +22,7 @@ func TestDistillFlagErrors(t *testing.T) {
 		{[]string{"--teacher", "t", "--student", "s", "--data", "d", "--out", "o", "--steps", "3", "--intermediate-loss", "l1"}, "unknown intermediate loss"},
 		{[]string{"--teacher", "t", "--student", "s", "--data", "d", "--out", "o", "--steps", "3", "--dtype", "int8"}, "--dtype"},
 		{[]string{"--teacher", "t", "--student", "s", "--data", "d", "--out", "o", "--steps", "3", "extra"}, "unexpected arguments"},
+		{[]string{"--student", "s", "--data", "d", "--out", "o", "--steps", "3", "--loss", "ce"}, "gominitron finetune --model STUDENT"},
 	} {
 		err := runDistill(c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

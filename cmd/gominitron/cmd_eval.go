@@ -30,7 +30,7 @@ func runEval(args []string) error {
 	stride := fs.Int("stride", 0, "new tokens predicted per window (default: seq-len, disjoint windows)")
 	maxTokens := fs.Int64("max-tokens", 0, "stop after this many predicted tokens (0 = all)")
 	batch := fs.Int("batch", 8, "sequences per forward pass")
-	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (weights keep their stored dtype unless this is narrower)")
+	dtype := dtypeFlag(fs, "float32", "compute dtype: float32, bfloat16 or float16 (weights keep their stored dtype unless this is narrower)")
 	task := fs.String("task", "", "multiple-choice task file (JSON Lines)")
 	format := fs.String("format", "", "task format: winogrande, hellaswag, arc, piqa, mmlu or mc")
 	shots := fs.Int("shots", 0, "few-shot examples per prompt, drawn from the task's other examples")
@@ -55,15 +55,9 @@ func runEval(args []string) error {
 	maxGen := fs.Int("max-gen-tokens", 0, "generation tasks: new tokens at most (0 = the harness's 256)")
 	fewshot := fs.String("fewshot", "", "--task: draw the few-shot examples from this file (same format; the harness's few-shot split, e.g. train or dev) instead of the task's other examples")
 	rougeStemmer := fs.Bool("rouge-stemmer", false, "xlsum: Porter-stem ROUGE tokens (rouge_score's use_stemmer=True; off by default, as the harness)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkFlags(fs, nonNegative("seq-len"), nonNegative("stride"), nonNegative("max-tokens"), positive("batch"), nonNegative("shots"), nonNegative("limit"),
+	if err := parseFlags(fs, args, nonNegative("seq-len"), nonNegative("stride"), nonNegative("max-tokens"), positive("batch"), nonNegative("shots"), nonNegative("limit"),
 		nonNegative("blocks"), positive("n"), positive("passage-sentences"), atLeast("choices", 2)); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	for flagName, o := range map[string]string{"out": *out, "make-task": *makeTask} {
 		if err := checkOutputFlag(flagName, o, *modelDir, *data, *task, *tokPath, *mergeInto); err != nil {
@@ -82,11 +76,7 @@ func runEval(args []string) error {
 		if *modelDir != "" || *task != "" || *data != "" {
 			return fmt.Errorf("--suite names its models and tasks itself; do not combine it with --model, --task or --data")
 		}
-		dtype, err := parseDType(*dtypeName)
-		if err != nil {
-			return err
-		}
-		return runEvalSuite(*suite, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, *markdown, *plotPath, emit)
+		return runEvalSuite(*suite, evalOpenOptions{tokPath: *tokPath, dtype: *dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, *markdown, *plotPath, emit)
 	}
 
 	if *makeTask != "" {
@@ -116,10 +106,6 @@ func runEval(args []string) error {
 	if *rougeStemmer && *format != string(evaluate.FormatXLSum) {
 		return fmt.Errorf("--rouge-stemmer applies to --format xlsum only")
 	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
-	}
 	if f, ferr := evaluate.ParseFormat(*format); *task != "" && ferr == nil && (evaluate.IsGenFormat(f) || f == evaluate.FormatTruthfulQAMC1 || f == evaluate.FormatTruthfulQAMC2) {
 		if *blocks > 0 {
 			return fmt.Errorf("--blocks sweeps multiple-choice formats only, not %s", f)
@@ -128,14 +114,14 @@ func runEval(args []string) error {
 			return fmt.Errorf("--dry-run plans --data (LM loss) and multiple-choice --task runs, not the %s format", f)
 		}
 		spec := evaluate.SuiteTask{Task: *task, Format: string(f), Shots: *shots, Seed: seed, Limit: *limit, MaxGenTokens: *maxGen, Sampler: *sampler, RougeStemmer: *rougeStemmer, Fewshot: *fewshot}
-		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
+		return runEvalTask(*modelDir, spec, evalOpenOptions{tokPath: *tokPath, dtype: *dtype, batch: *batch, addBOS: *addBOS, quiet: *quiet}, *logSamples, emit)
 	}
-	m, be, err := loadModel(*modelDir, dtype)
+	m, be, err := loadModel(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
 	cfg := m.Config
-	modelOpts := evaluate.ModelOptions{BatchSize: *batch, DType: dtype}
+	modelOpts := evaluate.ModelOptions{BatchSize: *batch, DType: *dtype}
 	if *tokPath == "" {
 		*tokPath = *modelDir
 	}

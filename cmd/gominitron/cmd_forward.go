@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/safetensors"
@@ -31,20 +29,13 @@ func runForwardCommand(args []string) error {
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json + safetensors)")
 	inPath := fs.String("input", "", "safetensors file with input_ids")
 	outPath := fs.String("out", "", "safetensors file to write (atomically)")
-	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (outputs are float32)")
+	dtype := dtypeFlag(fs, "float32", "compute dtype: float32, bfloat16 or float16 (outputs are float32)")
 	logitsOnly := fs.Bool("logits-only", false, "write only logits")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" || *inPath == "" || *outPath == "" {
 		return fmt.Errorf("--model, --input and --out are required")
-	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
 	}
 	if err := checkOutputFlag("out", *outPath, *modelDir, *inPath); err != nil {
 		return err
@@ -53,7 +44,7 @@ func runForwardCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, runner, err := openRunner(*modelDir, dtype)
+	_, runner, err := openRunner(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
@@ -86,33 +77,9 @@ func runForwardCommand(args []string) error {
 // readForwardInput reads input_ids (as int32) and the optional attention_mask
 // (as bool) from a safetensors file.
 func readForwardInput(path string) (ids, mask *tensors.Tensor, err error) {
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	info, ok := f.Info("input_ids")
-	if !ok {
-		return nil, nil, fmt.Errorf("%s: no tensor \"input_ids\" (has %s)", path, strings.Join(f.Names(), ", "))
-	}
-	if len(info.Shape) != 2 {
-		return nil, nil, fmt.Errorf("%s: input_ids must be [batch, seq], got shape %v", path, info.Shape)
-	}
-	if info.DType != "I32" && info.DType != "I64" {
-		return nil, nil, fmt.Errorf("%s: input_ids must be int32 or int64, got %s", path, info.DType)
-	}
-	if ids, err = f.Tensor("input_ids", dtypes.Int32); err != nil {
-		return nil, nil, err
-	}
-	if _, ok := f.Info("attention_mask"); !ok {
-		return ids, nil, nil
-	}
-	m, err := f.Tensor("attention_mask", dtypes.Int32)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !m.Shape().EqualDimensions(ids.Shape()) {
-		return nil, nil, fmt.Errorf("%s: attention_mask shape %v differs from input_ids %v", path, m.Shape().Dimensions, ids.Shape().Dimensions)
+	ids, m, err := safetensors.ReadInputIDs(path)
+	if err != nil || m == nil {
+		return ids, nil, err
 	}
 	flat := tensors.MustCopyFlatData[int32](m)
 	valid := make([]bool, len(flat))

@@ -31,16 +31,10 @@ func runGenerateCommand(args []string) error {
 	topP := fs.Float64("top-p", 1, "sample among the most likely tokens with total probability ≥ P (1 = all)")
 	seed := fs.Uint64("seed", 0, "sampling seed (same seed → same output)")
 	stopAtEOS := fs.Bool("stop-at-eos", true, "stop after an EOS token id")
-	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16")
+	dtype := dtypeFlag(fs, "float32", "compute dtype: float32, bfloat16 or float16")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nonNegative("top-k")); err != nil {
 		return err
-	}
-	if err := checkFlags(fs, nonNegative("top-k")); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" || (*promptFlag == "") == (*textFlag == "") {
 		return fmt.Errorf("--model and one of --prompt or --text are required")
@@ -73,11 +67,7 @@ func runGenerateCommand(args []string) error {
 	} else if prompt, err = parsePromptIDs(*promptFlag); err != nil {
 		return err
 	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
-	}
-	m, runner, err := openRunner(*modelDir, dtype)
+	m, runner, err := openRunner(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}

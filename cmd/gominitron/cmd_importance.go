@@ -32,18 +32,12 @@ func runImportance(args []string) error {
 	blocks := fs.Int("blocks", 0, "also score every contiguous block of K layers removed (block_lm_loss)")
 	bootstrap := fs.Int("bootstrap", 0, "split the batches into K ≥ 2 disjoint parts and report the Spearman rank correlation of every axis between parts")
 	skipMode := fs.String("skip-mode", "auto", "how ablations remove layers: masked (one compilation for all patterns), static (one per pattern, removed layers not computed) or auto (reuse the full model's per-layer inputs: only layers after the removed ones run)")
-	dtypeName := fs.String("dtype", "float32", "compute dtype: float32, bfloat16 or float16 (reductions are float32; weights keep their stored dtype unless this is narrower)")
+	dtype := dtypeFlag(fs, "float32", "compute dtype: float32, bfloat16 or float16 (reductions are float32; weights keep their stored dtype unless this is narrower)")
 	out := fs.String("out", "", "scores JSON (results.Importance keys; written atomically)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	dryRun := fs.Bool("dry-run", false, "print the plan (batches, passes, memory, time estimated from a run on the first batch) as JSON and write nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, positive("samples"), nonNegative("seq-len"), positive("batch"), nonNegative("blocks"), nonNegative("bootstrap")); err != nil {
 		return err
-	}
-	if err := checkFlags(fs, positive("samples"), nonNegative("seq-len"), positive("batch"), nonNegative("blocks"), nonNegative("bootstrap")); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch {
 	case *modelDir == "":
@@ -59,10 +53,6 @@ func runImportance(args []string) error {
 	agg, err := importance.ParseAggregation(*batchAgg, *seqAgg)
 	if err != nil {
 		return fmt.Errorf("--batch-agg/--seq-agg: %w", err)
-	}
-	dtype, err := parseDType(*dtypeName)
-	if err != nil {
-		return err
 	}
 	skip, ok := map[string]importance.SkipMode{"auto": importance.SkipAuto, "masked": importance.SkipMasked, "static": importance.SkipStatic}[*skipMode]
 	if !ok {
@@ -96,7 +86,7 @@ func runImportance(args []string) error {
 		}
 	}
 
-	m, be, err := loadModel(*modelDir, dtype)
+	m, be, err := loadModel(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
@@ -106,7 +96,7 @@ func runImportance(args []string) error {
 	opts := importance.Options{
 		Aggregation: agg,
 		BatchSize:   *batch,
-		DType:       dtype,
+		DType:       *dtype,
 		DropOne:     true,
 		BlockSize:   *blocks,
 		Parts:       *bootstrap,
@@ -152,8 +142,8 @@ func printImportanceSummary(w io.Writer, s *importance.Scores) {
 	}
 	if s.BlockLMLoss != nil {
 		best := importance.Ranking(negated(s.BlockLMLoss))[0]
-		fmt.Fprintf(w, "block_lm_loss (k=%d): %v → lowest loss removing layers %d..%d\n",
-			s.BlockSize, fmtFloats(s.BlockLMLoss), best, best+s.BlockSize-1)
+		fmt.Fprintf(w, "block_lm_loss (k=%d): %.4f → lowest loss removing layers %d..%d\n",
+			s.BlockSize, s.BlockLMLoss, best, best+s.BlockSize-1)
 	}
 	if s.StabilitySummary != nil {
 		axes := slices.Sorted(maps.Keys(s.StabilitySummary))
@@ -171,12 +161,4 @@ func negated(v []float64) []float64 {
 		out[i] = -x
 	}
 	return out
-}
-
-func fmtFloats(v []float64) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = fmt.Sprintf("%.4f", x)
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/gominitron/gominitron/ops/importance"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
+	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/results"
 )
@@ -33,10 +34,7 @@ func TestImportanceCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := results.LoadImportance(filepath.Join(fixture, "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := fixtures.ImportanceIn(t, fixture)
 	const relTolerance = 1e-3
 	for l := range ref.FFN {
 		for j := range ref.FFN[l] {

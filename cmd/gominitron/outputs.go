@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -17,11 +19,16 @@ func printJSON(v any, out string) error {
 			return err
 		}
 	}
+	return writeIndentedJSON(os.Stdout, v)
+}
+
+// writeIndentedJSON writes v to w as indented JSON and a newline.
+func writeIndentedJSON(w io.Writer, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Println(string(data))
+	_, err = fmt.Fprintf(w, "%s\n", data)
 	return err
 }
 

@@ -254,8 +254,8 @@ func TestLengthsCheckedAgainstMaxPositions(t *testing.T) {
 			"evaluate: seq-len 300 exceeds the model's max length 256"},
 		{"distill", runDistill, []string{"--teacher", demoModel, "--student", demoModel, "--data", corpus, "--out", out, "--steps", "1", "--seq-len", "300"},
 			"seq_len 300 exceeds the model's max_position_embeddings 256"},
-		{"distill --loss ce", runDistill, []string{"--student", demoModel, "--data", corpus, "--out", out, "--steps", "1", "--seq-len", "300", "--loss", "ce"},
-			"sequence length 300 is longer than the model context of 256 tokens"},
+		{"finetune", runFinetune, []string{"--model", demoModel, "--data", corpus, "--out", out, "--steps", "1", "--seq-len", "300"},
+			"seq_len 300 + 1 exceeds the model's max_position_embeddings 256"},
 		{"importance", runImportance, []string{"--model", demoModel, "--data", corpus, "--samples", "2", "--seq-len", "300", "--out", filepath.Join(t.TempDir(), "s.json")},
 			"sequence length 300 is longer than the model context of 256 tokens"},
 	}

@@ -41,12 +41,12 @@ func body(cell string) string {
 var paperShorthand = regexp.MustCompile(`\bP[12]\b`)
 
 // TestNotebooksReadAsLessons checks the workshop style of the committed
-// notebooks: 00–05 start with the one-line set-up, 10–17 are one report
+// notebooks: 00–05 start with the one-line set-up, 10–22 are one report
 // call, no cell carries error boilerplate (kernel.Must/Check/Plot report
 // errors as a readable cell error), and papers are named by their authors
 // (00 links them), never as "P1".
 func TestNotebooksReadAsLessons(t *testing.T) {
-	paths, err := filepath.Glob("../../notebooks/[01]*.ipynb")
+	paths, err := filepath.Glob("../../notebooks/[012]*.ipynb")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no notebooks found (%v)", err)
 	}
@@ -74,7 +74,7 @@ func TestNotebooksReadAsLessons(t *testing.T) {
 			if got := body(cells[0]); got != "kernel.Setup()" {
 				t.Errorf("%s: first code cell runs %q, want the one-line set-up kernel.Setup()", name, got)
 			}
-		case strings.HasPrefix(name, "1"):
+		case strings.HasPrefix(name, "1"), strings.HasPrefix(name, "2"):
 			got := body(cells[len(cells)-1])
 			if !strings.HasPrefix(got, "kernel.MustBanner()\nkernel.Reproduce(\"") || strings.Count(got, "\n") != 1 {
 				t.Errorf("%s: last code cell runs %q, want kernel.MustBanner() and one kernel.Reproduce call", name, got)

@@ -151,19 +151,15 @@ type Tokens struct {
 
 // OpenTokens memory-maps a token file written by Pack.
 func OpenTokens(path string) (*Tokens, error) {
-	f, _, err := fileio.OpenRegular(path)
+	f, st, err := fileio.OpenRegular(path) // st: the opened file's, regular
 	if err != nil {
 		return nil, fmt.Errorf("token file: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("token file: %w", err)
-	}
 	if st.Size() < int64(len(tokenMagic)+4) {
 		return nil, fmt.Errorf("token file %s: too short (%d bytes) to be a token file", path, st.Size())
 	}
-	all, unmap, err := mapFile(f, st.Size())
+	all, unmap, err := fileio.MapFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("token file %s: %w", path, err)
 	}

@@ -25,11 +25,10 @@
 //     before/after, metrics, checkpoints/resume, NaN guard), Session.Export
 //     (the student as a Hugging Face folder with distill.json lineage). A
 //     memory plan or dry run belongs between Open's configs and its weights
-//     (CheckMemory is that step today). ModeCE runs the plain LM-loss (CE)
-//     retraining baseline with the same data and schedule, so `gominitron
-//     distill --loss ce` writes the same distill.json; its loss and trainer
-//     are ops/train's (train.LMLoss; train.TrainLM is the same retraining
-//     without the distillation lineage).
+//     (CheckMemory is that step today). Plain LM-loss (CE) retraining of a
+//     student, the baseline distillation is compared with, has no teacher
+//     and is ops/train's: train.TrainLM on opened values, `gominitron
+//     finetune` on the CLI.
 //
 // Library errors name Options fields ("Options.Steps"), never CLI flags;
 // cmd/gominitron maps the fields to flags.

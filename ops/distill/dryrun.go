@@ -14,8 +14,7 @@ import (
 type Plan struct {
 	Steps         int   `json:"steps"`
 	TokensPerStep int64 `json:"tokens_per_step"` // BatchSize × (SeqLen+1) × Accum
-	// Memory is the estimate CheckMemory prints (llm.DistillBytes); nil in
-	// ModeCE (no teacher).
+	// Memory is the estimate CheckMemory prints (llm.DistillBytes).
 	Memory *llm.DistillMemory `json:"memory,omitempty"`
 	// FirstStepSeconds includes compiling the step; StepSeconds is the
 	// second step alone, the steady rate; EstimatedSeconds = FirstStepSeconds
@@ -32,10 +31,8 @@ type Plan struct {
 func (s *Session) DryRun() (*Plan, error) {
 	o := s.Options
 	p := &Plan{Steps: o.Steps, TokensPerStep: int64(o.BatchSize) * int64(o.SeqLen+1) * int64(o.Accum)}
-	if s.tcfg != nil {
-		m := llm.DistillBytes(s.tcfg, s.scfg, o.DType, o.DType, o.BatchSize, o.SeqLen, o.Loss.ChunkSize)
-		p.Memory = &m
-	}
+	m := llm.DistillBytes(s.tcfg, s.scfg, o.DType, o.DType, o.BatchSize, o.SeqLen, o.Loss.ChunkSize)
+	p.Memory = &m
 	var times [2]float64
 	for i := range times {
 		micro := make([]*tensors.Tensor, o.Accum)
@@ -65,14 +62,10 @@ func DryRun(o Options) (*Plan, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	in, err := Open(o)
+	in, s, err := openSession(o)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	s, err := NewSession(o.Backend, in, o)
-	if err != nil {
-		return nil, err
-	}
 	return s.DryRun()
 }

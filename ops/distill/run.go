@@ -23,14 +23,6 @@ import (
 	"github.com/gominitron/gominitron/results"
 )
 
-// Mode is what Run trains the student with.
-type Mode string
-
-const (
-	ModeDistill Mode = "distill" // teacher → student distillation (Options.Loss)
-	ModeCE      Mode = "ce"      // plain next-token LM loss, no teacher: the retraining baseline
-)
-
 // LineageFile is the lineage record written beside the exported student.
 const LineageFile = "distill.json"
 
@@ -54,7 +46,7 @@ const (
 
 // Options configures Run.
 type Options struct {
-	Teacher string // teacher HF folder (unused in ModeCE, except for lineage)
+	Teacher string // teacher HF folder (frozen)
 	Student string // student HF folder (e.g. a pruned model)
 	// Data is a token file written by `gominitron data pack` (train split
 	// for training, val split for validation), or a text corpus (text /
@@ -65,7 +57,6 @@ type Options struct {
 	// RunDir holds metrics.jsonl and checkpoints/ (default Out + ".run").
 	RunDir string
 
-	Mode      Mode
 	Steps     int
 	BatchSize int // sequences per micro-batch (default DefaultBatchSize)
 	SeqLen    int // predicted positions per sequence; rows hold SeqLen+1 tokens (default DefaultSeqLen)
@@ -95,7 +86,6 @@ type Options struct {
 
 // Lineage is distill.json.
 type Lineage struct {
-	Mode         Mode              `json:"mode"`
 	Teacher      string            `json:"teacher,omitempty"`
 	Student      string            `json:"student_source"`
 	Data         string            `json:"data"`
@@ -130,9 +120,6 @@ type Lineage struct {
 
 // withDefaults fills zero options.
 func (o Options) withDefaults() Options {
-	if o.Mode == "" {
-		o.Mode = ModeDistill
-	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize
 	}
@@ -167,8 +154,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Run distills (or, in ModeCE, retrains) the student and exports it to
-// o.Out with distill.json. It is the composition of the steps a notebook can
+// Run distills the student from the teacher and exports it to o.Out with
+// distill.json (plain LM-loss retraining, no teacher, is ops/train's
+// TrainLM; `gominitron finetune` on the CLI). It is the composition of the steps a notebook can
 // call one by one:
 //
 //	err := o.Check()                                  // fields and paths, before any work
@@ -192,20 +180,31 @@ func Run(o Options) (*Lineage, error) {
 		return nil, fmt.Errorf("distill: run folder: %w", err)
 	}
 	defer lock.Release()
-	in, err := Open(o)
+	in, s, err := openSession(o)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	s, err := NewSession(o.Backend, in, o)
-	if err != nil {
-		return nil, err
-	}
 	lin, err := s.Train()
 	if err != nil || !s.Done() {
 		return lin, err
 	}
 	return lin, s.Export(o.Out, lin)
+}
+
+// openSession is Open then NewSession (on o.Backend), the inputs closed
+// again when the session cannot be built; the caller closes them.
+func openSession(o Options) (*Inputs, *Session, error) {
+	in, err := Open(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := NewSession(o.Backend, in, o)
+	if err != nil {
+		in.Close()
+		return nil, nil, err
+	}
+	return in, s, nil
 }
 
 // Check validates o (after defaults): the fields, and the paths (Out and
@@ -225,7 +224,7 @@ func (o Options) Check() error {
 	return nil
 }
 
-// checkFields validates the numeric and mode fields (after defaults).
+// checkFields validates the numeric fields (after defaults).
 func (o Options) checkFields() error {
 	if o.Steps <= 0 {
 		return fmt.Errorf("distill: Options.Steps must be > 0, got %d", o.Steps)
@@ -238,9 +237,6 @@ func (o Options) checkFields() error {
 			return fmt.Errorf("distill: Options.%s must be ≥ 1 (0 = default), got %d", f.name, f.v)
 		}
 	}
-	if o.Mode != ModeDistill && o.Mode != ModeCE {
-		return fmt.Errorf("distill: unknown Options.Mode %q (want distill or ce)", o.Mode)
-	}
 	return nil
 }
 
@@ -248,7 +244,7 @@ func (o Options) checkFields() error {
 // from models and tokens it already holds (Vocab and StudentPruning are then
 // optional); Open fills them from Options' paths.
 type Inputs struct {
-	Teacher *llm.Model   // frozen teacher, in the compute dtype (nil in ModeCE)
+	Teacher *llm.Model   // frozen teacher, in the compute dtype
 	Student *llm.Model   // student, float32 (the trained masters start from it)
 	Tokens  *data.Tokens // train split trains, val split (if any) validates
 	// Vocab is CheckVocab's outcome (nil: logits compared over
@@ -283,11 +279,8 @@ func Open(o Options) (*Inputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokPath := o.Teacher // a text corpus is packed with the teacher's tokenizer
-	if tokPath == "" {
-		tokPath = o.Student
-	}
-	tokens, err := data.OpenCorpus(o.Data, data.CorpusOptions{TokenizerPath: tokPath, FallbackEOS: scfg.EOSTokenIDs,
+	// A text corpus is packed with the teacher's tokenizer.
+	tokens, err := data.OpenCorpus(o.Data, data.CorpusOptions{TokenizerPath: o.Teacher, FallbackEOS: scfg.EOSTokenIDs,
 		ValFraction: CorpusValFraction, Seed: CorpusSplitSeed, Log: os.Stderr})
 	if err != nil {
 		return nil, fmt.Errorf("distill: Options.Data: %w", err)
@@ -304,51 +297,37 @@ func (in *Inputs) open(o Options, scfg *llm.Config) error {
 	if pj, err := os.ReadFile(filepath.Join(o.Student, prune.LineageFile)); err == nil && json.Valid(pj) {
 		in.StudentPruning = pj
 	}
-	var tcfg *llm.Config
-	if o.Mode == ModeDistill {
-		var err error
-		if tcfg, err = llm.LoadConfig(o.Teacher); err != nil {
-			return err
-		}
-		vi, err := CheckVocab(o.Teacher, o.Student, tcfg, scfg, int(in.Tokens.Header.MaxTokenID))
-		if err != nil {
-			return err
-		}
-		in.Vocab = &vi
-		if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": seq_len", o.SeqLen); err != nil {
-			return err
-		}
-		if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
-			return err
-		}
-	} else if err := in.Tokens.CheckModel(scfg.VocabSize, scfg.MaxPositions, o.SeqLen); err != nil {
-		return fmt.Errorf("distill: %w", err)
+	tcfg, err := llm.LoadConfig(o.Teacher)
+	if err != nil {
+		return err
+	}
+	vi, err := CheckVocab(o.Teacher, o.Student, tcfg, scfg, int(in.Tokens.Header.MaxTokenID))
+	if err != nil {
+		return err
+	}
+	in.Vocab = &vi
+	if err := tcfg.CheckSequenceLength("distill: teacher "+o.Teacher+": seq_len", o.SeqLen); err != nil {
+		return err
+	}
+	if err := scfg.CheckSequenceLength("distill: student "+o.Student+": seq_len", o.SeqLen); err != nil {
+		return err
 	}
 	if err := CheckMemory(tcfg, scfg, o); err != nil {
 		return err
 	}
-	var err error
-	if tcfg != nil {
-		if in.Teacher, err = llm.LoadModel(o.Teacher, o.DType); err != nil {
-			return err
-		}
+	if in.Teacher, err = llm.LoadModel(o.Teacher, o.DType); err != nil {
+		return err
 	}
 	in.Student, err = llm.LoadModel(o.Student, dtypes.Float32)
 	return err
 }
 
 // CheckMemory refuses a run whose memory does not fit (llm.CheckFits),
-// reading only the configs. With a teacher (tcfg; nil in ModeCE) it prints
-// the distillation memory plan to stderr first (memoryPlan: teacher,
-// student, gradients, Adam state, activations, logits, and the largest batch
-// that fits); in ModeCE it checks the student's training alone.
+// reading only the configs. It prints the distillation memory plan to
+// stderr first (memoryPlan: teacher, student, gradients, Adam state,
+// activations, logits, and the largest batch that fits).
 func CheckMemory(tcfg, scfg *llm.Config, o Options) error {
-	o = o.withDefaults()
-	if tcfg != nil {
-		return memoryPlan(os.Stderr, tcfg, scfg, o)
-	}
-	return llm.CheckFits(fmt.Sprintf("distill: student training on batches of %d × %d tokens", o.BatchSize, o.SeqLen),
-		scfg.TrainingBytes(o.DType, o.BatchSize, o.SeqLen))
+	return memoryPlan(os.Stderr, tcfg, scfg, o.withDefaults())
 }
 
 // Session is one training run, set up and ready: the store holding the
@@ -371,7 +350,7 @@ type Session struct {
 // NewSession builds the run on opened inputs: the store (NewStore), the
 // projection (CreateProjection, initialised from the kept hidden channels
 // of in.StudentPruning when its source is the teacher's width), the loss
-// (NewLossFn, or train.LMLoss in ModeCE), the trainer and the batches.
+// (NewLossFn), the trainer and the batches.
 // be nil: backend.New(). o is checked (checkFields), not its paths. The
 // models' weights move into the session's store: do not use in.Teacher or
 // in.Student afterwards (Export writes the trained student).
@@ -380,8 +359,8 @@ func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
 	if err := o.checkFields(); err != nil {
 		return nil, err
 	}
-	if in.Student == nil || in.Tokens == nil || (o.Mode == ModeDistill) != (in.Teacher != nil) {
-		return nil, fmt.Errorf("distill: NewSession needs the student, the tokens and (in mode %s only) the teacher", ModeDistill)
+	if in.Teacher == nil || in.Student == nil || in.Tokens == nil {
+		return nil, fmt.Errorf("distill: NewSession needs the teacher, the student and the tokens")
 	}
 	if be == nil {
 		var err error
@@ -391,7 +370,7 @@ func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
 	}
 	s := &Session{Options: o, Backend: be, scfg: in.Student.Config}
 	scfg := s.scfg
-	s.lineage = Lineage{Mode: o.Mode, Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
+	s.lineage = Lineage{Student: abs(o.Student), Data: abs(o.Data), BatchSize: o.BatchSize, SeqLen: o.SeqLen,
 		Accum: o.Accum, ClipNorm: o.ClipNorm, DType: strings.ToLower(o.DType.String()), StudentShape: prune.ShapeOf(scfg),
 		StudentPruning: in.StudentPruning}
 	store, err := NewStore(in.Teacher, in.Student)
@@ -423,13 +402,10 @@ func NewSession(be compute.Backend, in *Inputs, o Options) (*Session, error) {
 	return s, nil
 }
 
-// newLoss: the distillation loss (with its projection) or, in ModeCE, the
-// student's LM loss; records the teacher side of the lineage.
+// newLoss: the distillation loss (with its projection); records the
+// teacher side of the lineage.
 func (s *Session) newLoss(in *Inputs) (train.LossFn, error) {
 	o := s.Options
-	if o.Mode == ModeCE {
-		return train.LMLoss(s.scfg, StudentScope, o.DType), nil
-	}
 	tcfg, scfg := in.Teacher.Config, s.scfg
 	s.tcfg = tcfg
 	vi := VocabInfo{Teacher: tcfg.VocabSize, Student: scfg.VocabSize, Used: min(tcfg.VocabSize, scfg.VocabSize)}
@@ -548,7 +524,7 @@ func (s *Session) validateBefore(lin *Lineage, studentEval *LMLossEvaluator) err
 	} else if prev := new(Lineage); results.LoadJSON(filepath.Join(o.RunDir, "before.json"), prev) == nil {
 		lin.ValLMLossBefore, lin.TeacherValLMLoss = prev.ValLMLossBefore, prev.TeacherValLMLoss
 	}
-	if s.tcfg != nil && lin.TeacherValLMLoss == nil {
+	if lin.TeacherValLMLoss == nil {
 		te, err := NewLMLossEvaluator(s.Backend, s.Store, s.tcfg, TeacherScope, o.DType)
 		if err != nil {
 			return err
@@ -607,7 +583,7 @@ func checkPaths(o Options) error {
 	if o.Student == "" || o.Data == "" || o.Out == "" {
 		return fmt.Errorf("distill: Options.Student, Options.Data and Options.Out are required")
 	}
-	if o.Mode != ModeCE && o.Teacher == "" {
+	if o.Teacher == "" {
 		return fmt.Errorf("distill: Options.Teacher is required")
 	}
 	for _, dir := range []string{o.Out, o.RunDir} {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/data"
@@ -80,17 +79,9 @@ func ReadTokenDocuments(path string, tok *tokenize.Tokenizer, split string, maxT
 		return [][]int32{ids}, nil
 	}
 	if strings.HasSuffix(path, ".safetensors") {
-		f, err := safetensors.Open(path)
+		t, _, err := safetensors.ReadInputIDs(path) // the rows are documents: an attention_mask is not read
 		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		t, err := f.Tensor("input_ids", dtypes.Int32)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s: %w", path, err)
-		}
-		if t.Rank() != 2 {
-			return nil, fmt.Errorf("evaluate: %s: input_ids must be [rows, seqLen], got %s", path, t.Shape())
+			return nil, fmt.Errorf("evaluate: %w", err)
 		}
 		flat := tensors.MustCopyFlatData[int32](t)
 		rows, cols := t.Shape().Dim(0), t.Shape().Dim(1)

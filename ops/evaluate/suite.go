@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -46,15 +45,9 @@ const DefaultSeed = 1234
 // ReadSuite reads and validates a suite file; paths are made relative to
 // its folder.
 func ReadSuite(path string) (*Suite, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: reading suite: %w", err)
-	}
 	var s Suite
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("evaluate: suite %s: %w", path, err)
+	if err := results.LoadJSON(path, &s); err != nil {
+		return nil, fmt.Errorf("evaluate: suite: %w", err)
 	}
 	if len(s.Models) == 0 || len(s.Tasks) == 0 {
 		return nil, fmt.Errorf("evaluate: suite %s needs at least one model and one task", path)

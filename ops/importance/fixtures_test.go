@@ -39,9 +39,7 @@ func loadTestModel(t testing.TB, name string) *testModel {
 	}
 	m := &testModel{name: name, cfg: cfg, weights: fixtures.ReadSafetensors(t, filepath.Join(dir, "model.safetensors"))}
 	m.ids = fixtures.Rows(fixtures.InputIDs(t, name))
-	if m.ref, err = results.LoadImportance(filepath.Join(dir, "reference_importance.json")); err != nil {
-		t.Fatal(err)
-	}
+	m.ref = fixtures.ImportanceIn(t, dir)
 	return m
 }
 

@@ -3,7 +3,6 @@ package importance
 import (
 	"fmt"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/gominitron/gominitron/ops/safetensors"
@@ -14,16 +13,11 @@ import (
 // [samples, seqLen] (1 = token, 0 = padding; padding must be on the right),
 // as written by Hugging Face tokenizers with padding="max_length".
 func ReadCalibration(path string) (*Calibration, error) {
-	f, err := safetensors.Open(path)
+	ids, maskT, err := safetensors.ReadInputIDs(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("importance: %w", err)
 	}
-	defer f.Close()
-	ids, err := f.Tensor("input_ids", dtypes.Int32)
-	if err != nil {
-		return nil, fmt.Errorf("importance: %s: %w", path, err)
-	}
-	if ids.Rank() != 2 || ids.Shape().Dim(0) < 1 || ids.Shape().Dim(1) < 2 {
+	if ids.Shape().Dim(0) < 1 || ids.Shape().Dim(1) < 2 {
 		return nil, fmt.Errorf("importance: %s: input_ids must be [samples, seqLen ≥ 2], got %v", path, ids.Shape().Dimensions)
 	}
 	rows, cols := ids.Shape().Dim(0), ids.Shape().Dim(1)
@@ -32,15 +26,8 @@ func ReadCalibration(path string) (*Calibration, error) {
 	for r := range rows {
 		c.IDs[r] = flat[r*cols : (r+1)*cols]
 	}
-	if _, ok := f.Info("attention_mask"); !ok {
+	if maskT == nil {
 		return c, nil
-	}
-	maskT, err := f.Tensor("attention_mask", dtypes.Int32)
-	if err != nil {
-		return nil, fmt.Errorf("importance: %s: %w", path, err)
-	}
-	if !maskT.Shape().EqualDimensions(ids.Shape()) {
-		return nil, fmt.Errorf("importance: %s: attention_mask is %v, input_ids %v", path, maskT.Shape().Dimensions, ids.Shape().Dimensions)
 	}
 	mask := tensors.MustCopyFlatData[int32](maskT)
 	c.Lengths = make([]int, rows)

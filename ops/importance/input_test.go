@@ -49,7 +49,7 @@ func TestReadCalibration(t *testing.T) {
 		{"shape.safetensors", []safetensors.NamedTensor{{Name: "input_ids", T: ids},
 			{Name: "attention_mask", T: tensors.FromValue([][]int32{{1, 1, 1, 1}})}}, "attention_mask is"},
 		{"noids.safetensors", []safetensors.NamedTensor{{Name: "tokens", T: ids}}, "input_ids"},
-		{"rank.safetensors", []safetensors.NamedTensor{{Name: "input_ids", T: tensors.FromValue([]int32{1, 2, 3})}}, "[samples, seqLen"},
+		{"rank.safetensors", []safetensors.NamedTensor{{Name: "input_ids", T: tensors.FromValue([]int32{1, 2, 3})}}, "input_ids must be [rows, seqLen]"},
 	} {
 		if _, err := ReadCalibration(write(tc.name, tc.ts...)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)

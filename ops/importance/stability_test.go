@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gominitron/gominitron/internal/fixtures"
 	"github.com/gominitron/gominitron/results"
 )
 
@@ -176,10 +177,7 @@ func TestBlockScorerAndLMLossScorer(t *testing.T) {
 
 func TestScoresSaveLoad(t *testing.T) {
 	// A plain reference file loads.
-	ref, err := results.LoadImportance(filepath.Join(fixtureDir("dev-llama-gqa"), "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := fixtures.ImportanceIn(t, fixtureDir("dev-llama-gqa"))
 	if len(ref.BI) != 2 || len(ref.FFN) != 2 || ref.HeadRankByGroup != nil {
 		t.Errorf("reference loaded as %+v", ref)
 	}

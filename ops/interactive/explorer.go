@@ -210,24 +210,10 @@ func (e *Explorer) Estimate(p prune.Plan) (*Result, error) {
 	r := &Result{
 		Shape: est.To, Params: est.Params.Total, WeightBytes: est.WeightBytes, KVCacheBytesPerToken: est.KVCacheBytesPerToken,
 		ParamsRatio:   float64(est.Params.Total) / float64(cfg.Params().Total),
-		DroppedLayers: dropped(cfg.NumLayers, kept.Layers),
+		DroppedLayers: kept.DroppedLayers(cfg.NumLayers),
 	}
 	r.Plan, _ = p.Resolve(cfg)
 	return r, nil
-}
-
-func dropped(n int, kept []int) []int {
-	in := make([]bool, n)
-	for _, l := range kept {
-		in[l] = true
-	}
-	var d []int
-	for l := range n {
-		if !in[l] {
-			d = append(d, l)
-		}
-	}
-	return d
 }
 
 // Evaluate returns the cost of plan p and its loss and KL on the held-out

@@ -11,7 +11,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/prune"
 	"github.com/gominitron/gominitron/results"
@@ -38,20 +37,24 @@ type fixture struct {
 
 func loadFixture(t testing.TB) *fixture {
 	t.Helper()
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := llm.LoadModel(fixtureDir, dtypes.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp, err := results.LoadImportance(filepath.Join(fixtureDir, "reference_importance.json"))
+	ids := fixtures.Rows(fixtures.InputIDsIn(t, fixtureDir))
+	return &fixture{backend: fixtures.Backend(t), model: m, imp: fixtures.ImportanceIn(t, fixtureDir), ids: ids}
+}
+
+// explorer opens an Explorer on the fixture's model and scores for ids,
+// closed when the test ends.
+func (fx *fixture) explorer(t testing.TB, ids [][]int32) *Explorer {
+	t.Helper()
+	e, err := New(fx.backend, fx.model, fx.imp, ids, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := fixtures.Rows(fixtures.InputIDsIn(t, fixtureDir))
-	return &fixture{backend: b, model: m, imp: imp, ids: ids}
+	t.Cleanup(e.Close)
+	return e
 }
 
 // hostLogProbs runs m on ids and returns log-softmax rows [batch][seq][vocab].
@@ -111,11 +114,7 @@ func hostLossKL(p, q [][][]float64, ids [][]int32) (loss, kl float64) {
 
 func TestExplorerMatchesMaterializedModels(t *testing.T) {
 	fx := loadFixture(t)
-	e, err := New(fx.backend, fx.model, fx.imp, fx.ids, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := fx.explorer(t, fx.ids)
 	full := e.Full()
 	if math.Abs(full.Loss-fx.imp.LMLoss) > lossTolerance || full.KL > klTolerance {
 		t.Fatalf("full model: loss %.6f (transformers %.6f), KL %.2e", full.Loss, fx.imp.LMLoss, full.KL)
@@ -168,11 +167,7 @@ func TestExplorerMatchesMaterializedModels(t *testing.T) {
 
 func TestSweepAndPresets(t *testing.T) {
 	fx := loadFixture(t)
-	e, err := New(fx.backend, fx.model, fx.imp, fx.ids[:2], Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := fx.explorer(t, fx.ids[:2])
 	ps := Presets(fx.model.Config)
 	if len(ps) < 5 || ps[0].Name != "full model" {
 		t.Fatalf("presets %+v", ps)
@@ -193,11 +188,7 @@ func TestSweepAndPresets(t *testing.T) {
 
 func TestMaterialize(t *testing.T) {
 	fx := loadFixture(t)
-	e, err := New(fx.backend, fx.model, fx.imp, fx.ids[:1], Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := fx.explorer(t, fx.ids[:1])
 	p := prune.Plan{Hidden: 48, FFN: 96, HeadsPerGroup: 1, Layers: 1}
 	out := filepath.Join(t.TempDir(), "pruned")
 	lin, err := e.Materialize(p, out, fixtureDir, "")
@@ -241,11 +232,7 @@ func TestErrors(t *testing.T) {
 	if _, err := New(fx.backend, fx.model, &bad, fx.ids, Options{}); err == nil {
 		t.Error("scores with the wrong number of layers accepted")
 	}
-	e, err := New(fx.backend, fx.model, fx.imp, [][]int32{{1, 2, 3}, {4, 5}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := fx.explorer(t, [][]int32{{1, 2, 3}, {4, 5}})
 	if _, err := e.Evaluate(prune.Plan{Hidden: 900}); err == nil || !strings.Contains(err.Error(), "hidden 900") {
 		t.Errorf("too large hidden: %v", err)
 	}
@@ -256,11 +243,7 @@ func TestErrors(t *testing.T) {
 
 func BenchmarkEvaluate(b *testing.B) {
 	fx := loadFixture(b)
-	e, err := New(fx.backend, fx.model, fx.imp, fx.ids, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e := fx.explorer(b, fx.ids)
 	p := prune.Plan{Hidden: 48, FFN: 96, HeadsPerGroup: 1, Layers: 1}
 	for b.Loop() {
 		if _, err := e.Evaluate(p); err != nil {

@@ -103,19 +103,22 @@ func TestInitWeightsRefuses(t *testing.T) {
 	}
 }
 
-func TestArgmax(t *testing.T) {
+func TestArgmaxArgmin(t *testing.T) {
 	for _, tc := range []struct {
-		xs   []float64
-		want int
+		xs               []float64
+		wantMax, wantMin int
 	}{
-		{nil, 0},
-		{[]float64{3}, 0},
-		{[]float64{1, 5, 2}, 1},
-		{[]float64{2, 7, 7, 1}, 1}, // first on ties
-		{[]float64{-3, -1, -2}, 1},
+		{nil, 0, 0},
+		{[]float64{3}, 0, 0},
+		{[]float64{1, 5, 2}, 1, 0},
+		{[]float64{2, 7, 7, 1, 1}, 1, 3}, // first on ties
+		{[]float64{-3, -1, -2}, 1, 0},
 	} {
-		if got := Argmax(tc.xs); got != tc.want {
-			t.Errorf("Argmax(%v) = %d, want %d", tc.xs, got, tc.want)
+		if got := Argmax(tc.xs); got != tc.wantMax {
+			t.Errorf("Argmax(%v) = %d, want %d", tc.xs, got, tc.wantMax)
+		}
+		if got := Argmin(tc.xs); got != tc.wantMin {
+			t.Errorf("Argmin(%v) = %d, want %d", tc.xs, got, tc.wantMin)
 		}
 	}
 }

@@ -42,13 +42,9 @@ func Apply(m *llm.Model, p Plan, imp *results.Importance) (*Pruned, error) {
 // planFor resolves plan p for a source config, selects the kept units from
 // imp and returns the resolved plan, the selection and the pruned config.
 func planFor(src *llm.Config, p Plan, imp *results.Importance) (Plan, *selection, *llm.Config, error) {
-	r, err := p.Resolve(src)
+	sel, err := selectUnits(src, p, imp)
 	if err != nil {
 		return Plan{}, nil, nil, err
 	}
-	sel, err := selectUnits(src, r, imp)
-	if err != nil {
-		return Plan{}, nil, nil, err
-	}
-	return r, sel, targetConfig(src, r, sel.layers), nil
+	return sel.plan, sel, targetConfig(src, sel.plan, sel.layers), nil
 }

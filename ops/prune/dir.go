@@ -99,7 +99,7 @@ func Dir(modelDir, scoresPath, outDir string, p Plan, opts ...DirOption) (*Summa
 	s := &Summary{
 		Out: absOut, Source: modelDir, Scores: scoresPath, Plan: pr.Plan,
 		PlanSummary: results.PlanSummary{
-			From: lin.From, To: lin.To, DroppedLayers: droppedLayers(cfg.NumLayers, pr.Kept.Layers),
+			From: lin.From, To: lin.To, DroppedLayers: pr.Kept.DroppedLayers(cfg.NumLayers),
 			HeadsPerGroup: pr.Plan.HeadsPerGroup, WeightBytes: to.WeightBytes(dtype),
 			KVBytesPerToken: to.KVCacheBytesPerToken(dtype),
 		},
@@ -196,20 +196,6 @@ func StorageDType(cfg *llm.Config) dtypes.DType {
 		return dtypes.Float16
 	}
 	return dtypes.Float32
-}
-
-// droppedLayers returns the source layers not in kept.
-func droppedLayers(n int, kept []int) []int {
-	var d []int
-	j := 0
-	for l := range n {
-		if j < len(kept) && kept[j] == l {
-			j++
-			continue
-		}
-		d = append(d, l)
-	}
-	return d
 }
 
 // DirOption configures Dir.

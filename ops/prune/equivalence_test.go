@@ -2,7 +2,6 @@ package prune
 
 import (
 	"math"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -46,11 +45,7 @@ func loadFixture(t testing.TB, name string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp, err := results.LoadImportance(filepath.Join(dir, "reference_importance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{name: name, dir: dir, m: m, imp: imp, ids: fixtures.InputIDs(t, name)}
+	return &fixture{name: name, dir: dir, m: m, imp: fixtures.ImportanceIn(t, dir), ids: fixtures.InputIDs(t, name)}
 }
 
 func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }

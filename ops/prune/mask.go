@@ -25,14 +25,11 @@ type Masks struct {
 // MaskedView returns the masks that emulate plan p on a model with config
 // cfg, choosing units from imp exactly as Apply does.
 func MaskedView(cfg *llm.Config, p Plan, imp *results.Importance) (*Masks, error) {
-	r, err := p.Resolve(cfg)
+	sel, err := selectUnits(cfg, p, imp)
 	if err != nil {
 		return nil, err
 	}
-	sel, err := selectUnits(cfg, r, imp)
-	if err != nil {
-		return nil, err
-	}
+	r := sel.plan
 	m := &Masks{Plan: r, Kept: sel.kept()}
 	n := cfg.NumLayers
 	if r.Layers < n {

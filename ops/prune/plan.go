@@ -81,19 +81,11 @@ func (p Plan) Resolve(cfg *llm.Config) (Plan, error) {
 	if len(p.DropLayers) > 0 && p.DropBlock != 0 {
 		return p, exclusive()
 	}
-	switch r.LayerScore {
-	case "":
-		r.LayerScore = LayerScoreDropOneLMLoss
-	case LayerScoreDropOneLMLoss, LayerScoreBI:
-	default:
-		return p, fmt.Errorf("layer-score %q unknown (valid %s, %s)", p.LayerScore, LayerScoreDropOneLMLoss, LayerScoreBI)
+	if r.LayerScore, err = resolveChoice("layer-score", p.LayerScore, LayerScoreDropOneLMLoss, LayerScoreBI); err != nil {
+		return p, err
 	}
-	switch r.BlockScore {
-	case "":
-		r.BlockScore = BlockScoreLMLoss
-	case BlockScoreLMLoss, BlockScoreOther:
-	default:
-		return p, fmt.Errorf("block-score %q unknown (valid %s, %s)", p.BlockScore, BlockScoreLMLoss, BlockScoreOther)
+	if r.BlockScore, err = resolveChoice("block-score", p.BlockScore, BlockScoreLMLoss, BlockScoreOther); err != nil {
+		return p, err
 	}
 	switch {
 	case len(p.DropLayers) > 0:
@@ -133,6 +125,18 @@ func (p Plan) Resolve(cfg *llm.Config) (Plan, error) {
 		return p, exclusive()
 	}
 	return r, nil
+}
+
+// resolveChoice returns v, or valid[0] (the default) when v is empty; a
+// value not in valid is an error naming the field and the valid values.
+func resolveChoice(field, v string, valid ...string) (string, error) {
+	switch {
+	case v == "":
+		return valid[0], nil
+	case slices.Contains(valid, v):
+		return v, nil
+	}
+	return "", fmt.Errorf("%s %q unknown (valid %s)", field, v, strings.Join(valid, ", "))
 }
 
 // resolveWidth validates a hidden/ffn target and applies rounding.
@@ -219,11 +223,7 @@ func targetConfig(cfg *llm.Config, r Plan, keptLayers []int) *llm.Config {
 // applied with: the shape checks of Resolve, plus that the scores exist for
 // every axis the plan cuts, have the model's dimensions and are finite.
 func (p Plan) Validate(cfg *llm.Config, imp *results.Importance) error {
-	r, err := p.Resolve(cfg)
-	if err != nil {
-		return err
-	}
-	_, err = selectUnits(cfg, r, imp)
+	_, err := selectUnits(cfg, p, imp)
 	return err
 }
 

@@ -196,3 +196,22 @@ func TestParseLayerList(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptDroppedLayers: the dropped layers are the complement of the kept
+// ones in 0..n-1, ascending, nil when all are kept.
+func TestKeptDroppedLayers(t *testing.T) {
+	for _, tc := range []struct {
+		kept []int
+		n    int
+		want []int
+	}{
+		{[]int{0, 1, 2, 3}, 4, nil},
+		{[]int{0, 3}, 4, []int{1, 2}},
+		{[]int{2}, 4, []int{0, 1, 3}},
+		{nil, 2, []int{0, 1}},
+	} {
+		if got := (&Kept{Layers: tc.kept}).DroppedLayers(tc.n); !slices.Equal(got, tc.want) || (tc.want == nil) != (got == nil) {
+			t.Errorf("Kept{Layers: %v}.DroppedLayers(%d) = %v, want %v", tc.kept, tc.n, got, tc.want)
+		}
+	}
+}

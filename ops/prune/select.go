@@ -20,6 +20,22 @@ type Kept struct {
 	Heads  [][]int `json:"heads"`  // [newNumLayers][newNumHeads] kept query heads of source layer Layers[i]
 }
 
+// DroppedLayers lists the source layers 0..n-1 that k does not keep (n: the
+// source model's number of layers), ascending; nil when it keeps them all.
+func (k *Kept) DroppedLayers(n int) []int {
+	in := make([]bool, n)
+	for _, l := range k.Layers {
+		in[l] = true
+	}
+	var d []int
+	for l := range n {
+		if !in[l] {
+			d = append(d, l)
+		}
+	}
+	return d
+}
+
 // selection is the kept indices of a resolved plan in source numbering:
 // ffn and heads are indexed by source layer (all layers, dropped ones too).
 type selection struct {
@@ -43,19 +59,20 @@ func (s *selection) kept() *Kept {
 // Select returns the indices a plan keeps for cfg with the given scores,
 // without touching any weight (the same choice Apply and MaskedView make).
 func Select(cfg *llm.Config, p Plan, imp *results.Importance) (*Kept, error) {
-	r, err := p.Resolve(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := selectUnits(cfg, r, imp)
+	s, err := selectUnits(cfg, p, imp)
 	if err != nil {
 		return nil, err
 	}
 	return s.kept(), nil
 }
 
-// selectUnits picks the kept indices of a resolved plan r.
-func selectUnits(cfg *llm.Config, r Plan, imp *results.Importance) (*selection, error) {
+// selectUnits resolves plan p for cfg (Plan.Resolve; the result is the
+// selection's plan) and picks the kept indices.
+func selectUnits(cfg *llm.Config, p Plan, imp *results.Importance) (*selection, error) {
+	r, err := p.Resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
 	n := cfg.NumLayers
 	s := &selection{plan: r}
 	need := func(what string) error {
@@ -115,50 +132,68 @@ func selectUnits(cfg *llm.Config, r Plan, imp *results.Importance) (*selection, 
 	}
 
 	// FFN neurons, per layer.
-	s.ffn = make([][]int, n)
+	ffn := perLayerAxis{name: "ffn", unit: "neurons", size: cfg.FFN}
 	if r.FFN < cfg.FFN {
-		what := fmt.Sprintf("ffn %d < %d", r.FFN, cfg.FFN)
-		if err := need(what); err != nil {
+		ffn.what = fmt.Sprintf("ffn %d < %d", r.FFN, cfg.FFN)
+		if err := need(ffn.what); err != nil {
 			return nil, err
 		}
-		if len(imp.FFN) != n {
-			return nil, fmt.Errorf("%s: scores ffn has %d layers, model has %d (scores of another model?)", what, len(imp.FFN), n)
-		}
-		for l := range n {
-			if err := checkScores(fmt.Sprintf("ffn[%d]", l), imp.FFN[l], cfg.FFN, "neurons"); err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			s.ffn[l] = topK(imp.FFN[l], r.FFN)
-		}
-	} else {
-		for l := range n {
-			s.ffn[l] = iota(cfg.FFN)
-		}
+		ffn.scores = imp.FFN
+		ffn.pick = func(scores []float64) []int { return topK(scores, r.FFN) }
+	}
+	if s.ffn, err = ffn.kept(n); err != nil {
+		return nil, err
 	}
 
 	// Query heads, ranked within each KV group.
-	perGroup := cfg.NumHeads / cfg.NumKVHeads
-	s.heads = make([][]int, n)
-	if r.HeadsPerGroup < perGroup {
-		what := fmt.Sprintf("heads-per-group %d < %d", r.HeadsPerGroup, perGroup)
-		if err := need(what); err != nil {
+	heads := perLayerAxis{name: "heads", unit: "query heads", size: cfg.NumHeads}
+	if perGroup := cfg.NumHeads / cfg.NumKVHeads; r.HeadsPerGroup < perGroup {
+		heads.what = fmt.Sprintf("heads-per-group %d < %d", r.HeadsPerGroup, perGroup)
+		if err := need(heads.what); err != nil {
 			return nil, err
 		}
-		if len(imp.Heads) != n {
-			return nil, fmt.Errorf("%s: scores heads has %d layers, model has %d (scores of another model?)", what, len(imp.Heads), n)
-		}
-		for l := range n {
-			if err := checkScores(fmt.Sprintf("heads[%d]", l), imp.Heads[l], cfg.NumHeads, "query heads"); err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			s.heads[l] = topHeadsPerGroup(imp.Heads[l], cfg.NumKVHeads, r.HeadsPerGroup)
-		}
-	} else {
-		for l := range n {
-			s.heads[l] = iota(cfg.NumHeads)
-		}
+		heads.scores = imp.Heads
+		heads.pick = func(scores []float64) []int { return topHeadsPerGroup(scores, cfg.NumKVHeads, r.HeadsPerGroup) }
+	}
+	if s.heads, err = heads.kept(n); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// perLayerAxis is a width axis scored per layer (FFN neurons, query heads).
+type perLayerAxis struct {
+	name, unit string // in the scores file ("ffn") and in messages ("neurons")
+	size       int    // units per layer in the source model
+	// When the plan cuts the axis: what says how ("ffn 96 < 192"), scores
+	// are the importance rows ([layer][unit]) and pick chooses a layer's
+	// kept units from its row. pick nil: the axis is kept whole.
+	what   string
+	scores [][]float64
+	pick   func(row []float64) []int
+}
+
+// kept returns each of the n layers' kept units: all a.size of them when
+// the axis is not cut, else a.pick of the layer's row, after checking that
+// there is one row of a.size finite scores per layer.
+func (a perLayerAxis) kept(n int) ([][]int, error) {
+	out := make([][]int, n)
+	if a.pick == nil {
+		for l := range n {
+			out[l] = iota(a.size)
+		}
+		return out, nil
+	}
+	if len(a.scores) != n {
+		return nil, fmt.Errorf("%s: scores %s has %d layers, model has %d (scores of another model?)", a.what, a.name, len(a.scores), n)
+	}
+	for l, row := range a.scores {
+		if err := checkScores(fmt.Sprintf("%s[%d]", a.name, l), row, a.size, a.unit); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.what, err)
+		}
+		out[l] = a.pick(row)
+	}
+	return out, nil
 }
 
 // bestBlock returns the start of the contiguous block of r.DropBlock layers to
@@ -179,7 +214,7 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 		if bs.HigherIsBetter {
 			return topK(bs.Values, 1)[0], nil
 		}
-		return bottom1(bs.Values), nil
+		return llm.Argmin(bs.Values), nil
 	}
 	if imp == nil || len(imp.BlockLMLoss) == 0 {
 		return 0, fmt.Errorf("drop-block %d needs block_lm_loss in scores (run importance with importance.Options.BlockSize %d)", k, k)
@@ -194,7 +229,7 @@ func bestBlock(n int, r Plan, imp *results.Importance) (int, error) {
 	if err := checkScores("block_lm_loss", imp.BlockLMLoss, n-k+1, "block starts"); err != nil {
 		return 0, err
 	}
-	return bottom1(imp.BlockLMLoss), nil
+	return llm.Argmin(imp.BlockLMLoss), nil
 }
 
 // checkScores checks that a score vector has want finite entries.
@@ -221,17 +256,6 @@ func topK(scores []float64, k int) []int {
 	idx = idx[:k]
 	slices.Sort(idx)
 	return idx
-}
-
-// bottom1 returns the index of the smallest score (lowest index on ties).
-func bottom1(scores []float64) int {
-	best := 0
-	for i, x := range scores {
-		if x < scores[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // topHeadsPerGroup keeps the perGroup best query heads inside each KV group

@@ -17,6 +17,8 @@
 //
 // File.Tensor converts one tensor to a GoMLX host tensor of the requested
 // dtype (F32/F64/BF16/F16 among themselves, integer dtypes among themselves).
+// ReadInputIDs reads token rows as tokenizers save them (input_ids and the
+// optional attention_mask), for the forward, importance and eval inputs.
 // Write / WriteAs write a file atomically (temporary file in the same folder,
 // then rename), streaming one tensor at a time.
 package safetensors

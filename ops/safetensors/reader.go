@@ -43,9 +43,9 @@ func (ti TensorInfo) NumElements() int64 {
 // concurrent reads; Close invalidates every slice returned by Bytes.
 type File struct {
 	path     string
-	mapped   []byte // whole file (mmapped), nil after Close
-	isMmap   bool   // mapped must be munmapped on Close
-	data     []byte // data section (a sub-slice of mapped)
+	mapped   []byte       // whole file (mmapped), nil after Close
+	unmap    func() error // unmaps mapped on Close (nil: FromBytes, nothing to unmap)
+	data     []byte       // data section (a sub-slice of mapped)
 	infos    map[string]TensorInfo
 	names    []string // sorted
 	metadata map[string]string
@@ -53,18 +53,11 @@ type File struct {
 
 // Open memory-maps the safetensors file at path and validates its header.
 func Open(path string) (*File, error) {
-	fd, _, err := fileio.OpenRegular(path) // a FIFO or device is refused before opening
+	fd, st, err := fileio.OpenRegular(path) // a FIFO or device is refused before opening; st is the opened file's
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
 	size := st.Size()
 	if size < headerLenBytes {
 		return nil, fmt.Errorf("safetensors: %s: file is %d bytes, too short for the 8-byte header length (truncated or not a safetensors file)", path, size)
@@ -72,16 +65,16 @@ func Open(path string) (*File, error) {
 	if size > math.MaxInt {
 		return nil, fmt.Errorf("safetensors: %s: file too large to map (%d bytes)", path, size)
 	}
-	mapped, err := syscall.Mmap(int(fd.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	mapped, unmap, err := fileio.MapFile(fd, size)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %s: mmap: %w", path, err)
 	}
 	f, err := parse(path, mapped)
 	if err != nil {
-		_ = syscall.Munmap(mapped)
+		_ = unmap()
 		return nil, err
 	}
-	f.isMmap = true
+	f.unmap = unmap
 	return f, nil
 }
 
@@ -260,8 +253,8 @@ func (f *File) Close() error {
 		return nil
 	}
 	var err error
-	if f.isMmap {
-		err = syscall.Munmap(f.mapped)
+	if f.unmap != nil {
+		err = f.unmap()
 	}
 	f.mapped, f.data = nil, nil
 	if err != nil {
@@ -313,7 +306,7 @@ func (f *File) Release(name string) {
 // that reads a tensor front to back releases what it has read as it goes.
 func (f *File) ReleaseRange(name string, begin, end int64) {
 	ti, ok := f.infos[name]
-	if !ok || !f.isMmap || f.mapped == nil {
+	if !ok || f.unmap == nil || f.mapped == nil {
 		return
 	}
 	begin, end = max(begin, 0), min(end, ti.End-ti.Begin)

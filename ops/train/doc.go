@@ -22,7 +22,9 @@
 //   - Finetune (`gominitron finetune`, teacher correction): a loaded model
 //     through the same TrainLM → ExportLM → GreedySamples;
 //   - TrainLM alone is the plain LM-loss (CE) retraining of any *llm.Model
-//     on a *data.Tokens.
+//     on a *data.Tokens: the baseline a distilled student is compared with
+//     (ops/distill has no CE mode; on the CLI, `gominitron finetune` with
+//     distill's schedule).
 //
 // # Why not GoMLX's optimizer, schedule and checkpoints
 //

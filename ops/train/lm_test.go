@@ -43,7 +43,7 @@ func newLMTrainer(tb testing.TB, cfg *llm.Config, seed uint64, dt dtypes.DType, 
 func TestLMLossDTypes(t *testing.T) {
 	cfg := tinyLlama()
 	seqs := toySequences(4, 9, 2)
-	batch := batchTensor(seqs)
+	batch := rowsTensor(seqs)
 	losses := map[dtypes.DType]float64{}
 	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
 		tr := newLMTrainer(t, cfg, 3, dt, Config{Schedule: Schedule{PeakLR: 1e-2, TotalSteps: 3}, AdamW: DefaultAdamW()})
@@ -78,7 +78,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			seqs[i][j] = (seqs[i][j]*7 + int32(j)) % int32(cfg.VocabSize)
 		}
 	}
-	batch := []*tensors.Tensor{batchTensor(seqs)}
+	batch := []*tensors.Tensor{rowsTensor(seqs)}
 	if _, err := tr.TrainStep(batch); err != nil { // compile
 		b.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +10,6 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 
-	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/data"
 	"github.com/gominitron/gominitron/ops/llm"
 	"github.com/gominitron/gominitron/ops/tokenize"
@@ -87,15 +84,9 @@ type TrainParams struct {
 
 // LoadRecipe reads and validates a recipe file.
 func LoadRecipe(path string) (*Recipe, error) {
-	raw, err := fileio.ReadRegular(path, fileio.MaxSideFileBytes)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
 	var r Recipe
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("train: recipe %s: %w", path, err)
+	if err := results.LoadJSON(path, &r); err != nil {
+		return nil, fmt.Errorf("train: recipe: %w", err)
 	}
 	if err := r.validate(); err != nil {
 		return nil, fmt.Errorf("train: recipe %s: %w", path, err)

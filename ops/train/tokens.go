@@ -87,6 +87,8 @@ func ValBatches(tokens *data.Tokens, split string, batchSize, seqLen, maxBatches
 	return out, nil
 }
 
+// rowsTensor packs equal-length rows into a [len(rows), len(rows[0])] int32
+// tensor (a batch of token rows).
 func rowsTensor(rows [][]int32) *tensors.Tensor {
 	flat := make([]int32, 0, len(rows)*len(rows[0]))
 	for _, r := range rows {

@@ -11,19 +11,12 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/gominitron/gominitron/ops/backend"
+	"github.com/gominitron/gominitron/internal/fixtures"
 )
 
-// testBackend returns the process backend (tests run with GOMLX_BACKEND=go,
-// which ops/backend opens as go:ops_sequential).
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// testBackend is the process backend (fixtures.Backend: GOMLX_BACKEND, a
+// plain "go" opened as go:ops_sequential).
+func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }
 
 // toyVocab, toyDim: sizes of the toy bigram LM used by the trainer tests.
 const (
@@ -97,15 +90,6 @@ func toySequences(n, seqLen int, seed uint64) [][]int32 {
 		seqs[i] = s
 	}
 	return seqs
-}
-
-// batchTensor packs rows into a [len(rows), seqLen] int32 tensor.
-func batchTensor(rows [][]int32) *tensors.Tensor {
-	flat := make([]int32, 0, len(rows)*len(rows[0]))
-	for _, r := range rows {
-		flat = append(flat, r...)
-	}
-	return tensors.FromFlatDataAndDimensions(flat, len(rows), len(rows[0]))
 }
 
 // variableValues copies every variable's float32 data, keyed by path.

@@ -171,7 +171,7 @@ func TestAccumulationEquivalence(t *testing.T) {
 			var micro []*tensors.Tensor
 			per := len(seqs) / accum
 			for k := 0; k < accum; k++ {
-				micro = append(micro, batchTensor(seqs[k*per:(k+1)*per]))
+				micro = append(micro, rowsTensor(seqs[k*per:(k+1)*per]))
 			}
 			r, err := tr.TrainStep(micro)
 			if err != nil {
@@ -230,7 +230,7 @@ func TestNonFiniteStepKeepsWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := batchTensor(toySequences(2, 5, 1))
+	b := rowsTensor(toySequences(2, 5, 1))
 	if _, err := tr.TrainStep([]*tensors.Tensor{b}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestFrozenScopeAndExtraMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := tr.TrainStep([]*tensors.Tensor{batchTensor(toySequences(2, 5, 1))})
+	res, err := tr.TrainStep([]*tensors.Tensor{rowsTensor(toySequences(2, 5, 1))})
 	if err != nil {
 		t.Fatal(err)
 	}
