@@ -98,14 +98,13 @@ func (e *Env) Aggregation() (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("(%s, %s)%s", row.Batch, row.Seq, seedTag(seed)), Teacher: e.Teacher, Student: student,
+			atStep0, final, err := e.trainInto(r, RunSpec{Name: fmt.Sprintf("(%s, %s)%s", row.Batch, row.Seq, seedTag(seed)), Teacher: e.Teacher, Student: student,
 				Steps: e.Sizes.ShortSteps, EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			r.Runs = append(r.Runs, run)
-			row.LossAfterPrune = append(row.LossAfterPrune, firstVal(run))
-			row.LossAfterKD = append(row.LossAfterKD, finalVal(run))
+			row.LossAfterPrune = append(row.LossAfterPrune, atStep0)
+			row.LossAfterKD = append(row.LossAfterKD, final)
 		}
 	}
 	return judged(r, res, judgeAs(judgeAggregation), start)

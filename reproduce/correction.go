@@ -143,14 +143,13 @@ func (e *Env) TeacherCorrection(o CorrectionOptions) (*Report, error) {
 		}
 		arm.Student = prune.ShapeOf(student.Config).String()
 		for _, seed := range seeds {
-			run, _, err := sub.Train(RunSpec{Name: "student of the " + t.name + seedTag(seed), Teacher: t.model, Student: student, Steps: e.Sizes.Steps,
+			atStep0, final, err := sub.trainInto(r, RunSpec{Name: "student of the " + t.name + seedTag(seed), Teacher: t.model, Student: student, Steps: e.Sizes.Steps,
 				EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			r.Runs = append(r.Runs, run)
-			arm.LossAtStep0 = append(arm.LossAtStep0, firstVal(run))
-			arm.Final = append(arm.Final, finalVal(run))
+			arm.LossAtStep0 = append(arm.LossAtStep0, atStep0)
+			arm.Final = append(arm.Final, final)
 		}
 		res.Arms = append(res.Arms, arm)
 	}

@@ -94,15 +94,14 @@ func (e *Env) Iterative() (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			run, _, err := e.Train(RunSpec{Name: fmt.Sprintf("%d round(s)%s", row.Rounds, seedTag(seed)), Teacher: e.Teacher, Student: student,
+			atStep0, final, err := e.trainInto(r, RunSpec{Name: fmt.Sprintf("%d round(s)%s", row.Rounds, seedTag(seed)), Teacher: e.Teacher, Student: student,
 				Steps: e.Sizes.Steps, EvalEvery: e.Sizes.EvalEvery, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			r.Runs = append(r.Runs, run)
 			row.Shapes = shapes
-			row.LossAtStep0 = append(row.LossAtStep0, firstVal(run))
-			row.FinalLoss = append(row.FinalLoss, finalVal(run))
+			row.LossAtStep0 = append(row.LossAtStep0, atStep0)
+			row.FinalLoss = append(row.FinalLoss, final)
 		}
 	}
 	return judged(r, res, judgeAs(judgeIterative), start)

@@ -118,13 +118,12 @@ func (e *Env) SDGvsKD() (*Report, error) {
 					return nil, err
 				}
 			}
-			run, _, err := e.Train(spec)
+			atStep0, final, err := e.trainInto(r, spec)
 			if err != nil {
 				return nil, err
 			}
-			r.Runs = append(r.Runs, run)
-			arm.LossAtStep0 = append(arm.LossAtStep0, firstVal(run))
-			arm.Final = append(arm.Final, finalVal(run))
+			arm.LossAtStep0 = append(arm.LossAtStep0, atStep0)
+			arm.Final = append(arm.Final, final)
 		}
 	}
 	return judged(r, res, judgeAs(judgeSDGvsKD), start)

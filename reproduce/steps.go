@@ -298,3 +298,14 @@ func (e *Env) blockSweep(m *llm.Model, k int) (*results.BlockScores, error) {
 }
 
 func defaultAgg() importance.Aggregation { return importance.DefaultAggregation() }
+
+// trainInto trains spec (Train), keeps the run in r and returns its
+// validation loss at step 0 (right after pruning) and at the end.
+func (e *Env) trainInto(r *Report, spec RunSpec) (atStep0, final float64, err error) {
+	run, _, err := e.Train(spec)
+	if err != nil {
+		return 0, 0, err
+	}
+	r.Runs = append(r.Runs, run)
+	return firstVal(run), finalVal(run), nil
+}

@@ -13,10 +13,10 @@ import (
 // relTolerance is the bound: max |ours - ref| ≤ relTolerance × max |ref|.
 const relTolerance = fixtures.RelTolerance
 
-// runForward executes Forward for ids with the fixture's weights passed as
-// graph inputs; extra builds more outputs from the graph (may be nil).
-func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.Tensor, opts func(g *Graph) *ForwardOptions,
-	extra func(ids *Node, out *Outputs) []*Node) []*tensors.Tensor {
+// runWithWeights compiles build with the fixture's weights passed as graph
+// inputs (params looks them up by name) and runs it on ids.
+func runWithWeights(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.Tensor,
+	build func(g *Graph, ids *Node, params func(name string) *Node) []*Node) []*tensors.Tensor {
 	t.Helper()
 	names := f.weightNames()
 	exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
@@ -24,16 +24,7 @@ func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.
 		for i, n := range names {
 			byName[n] = inputs[1+i]
 		}
-		var o *ForwardOptions
-		if opts != nil {
-			o = opts(g)
-		}
-		out := Forward(f.cfg, func(name string) *Node { return byName[name] }, inputs[0], o)
-		res := append([]*Node{out.Logits, out.LastLayerRaw}, out.Hidden...)
-		if extra != nil {
-			res = append(res, extra(inputs[0], out)...)
-		}
-		return res
+		return build(g, inputs[0], func(name string) *Node { return byName[name] })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +36,28 @@ func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.
 	}
 	res, err := exec.Exec(args...)
 	if err != nil {
-		t.Fatalf("%s: forward: %v", f.name, err)
+		t.Fatalf("%s: %v", f.name, err)
 	}
 	return res
+}
+
+// runForward executes Forward for ids with the fixture's weights passed as
+// graph inputs; extra builds more outputs from the graph (may be nil).
+func runForward(t testing.TB, backend compute.Backend, f *fixture, ids *tensors.Tensor, opts func(g *Graph) *ForwardOptions,
+	extra func(ids *Node, out *Outputs) []*Node) []*tensors.Tensor {
+	t.Helper()
+	return runWithWeights(t, backend, f, ids, func(g *Graph, ids *Node, params func(string) *Node) []*Node {
+		var o *ForwardOptions
+		if opts != nil {
+			o = opts(g)
+		}
+		out := Forward(f.cfg, params, ids, o)
+		res := append([]*Node{out.Logits, out.LastLayerRaw}, out.Hidden...)
+		if extra != nil {
+			res = append(res, extra(ids, out)...)
+		}
+		return res
+	})
 }
 
 // TestForwardMatchesHuggingFace compares logits, every hidden state and the

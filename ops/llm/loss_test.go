@@ -166,17 +166,10 @@ func TestNextTokenLossSumChunked(t *testing.T) {
 		f := loadFixture(t, name)
 		ids := f.ref["input_ids"]
 		seqLen := ids.Shape().Dim(1)
-		names := f.weightNames()
 		for _, masked := range []bool{false, true} {
 			for _, chunk := range []int{1, 3, 0} {
 				t.Run(fmt.Sprintf("%s/masked=%v/chunk=%d", name, masked, chunk), func(t *testing.T) {
-					exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
-						byName := map[string]*Node{}
-						for i, n := range names {
-							byName[n] = inputs[1+i]
-						}
-						params := func(name string) *Node { return byName[name] }
-						idsNode := inputs[0]
+					res := runWithWeights(t, backend, f, ids, func(g *Graph, idsNode *Node, params func(string) *Node) []*Node {
 						var mask *Node
 						if masked { // the last two tokens of every row are padding
 							pos := Iota(g, shapesOf(dtypes.Int32, idsNode.Shape().Dimensions...), 1)
@@ -187,18 +180,6 @@ func TestNextTokenLossSumChunked(t *testing.T) {
 						sum, count := NextTokenLossSumChunked(out.Hidden[f.cfg.NumLayers], LMHeadWeight(f.cfg, params), idsNode, mask, dtypes.Float32, chunk)
 						return []*Node{wholeSum, wholeCount, sum, count}
 					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer exec.Finalize()
-					args := []any{ids}
-					for _, n := range names {
-						args = append(args, f.weights[n])
-					}
-					res, err := exec.Exec(args...)
-					if err != nil {
-						t.Fatal(err)
-					}
 					v := make([]float64, len(res))
 					for i, r := range res {
 						v[i] = float64(tensors.ToScalar[float32](r))
