@@ -149,7 +149,7 @@ func decodeGraph(cfg *Config, params ParamFn, tokens, lengths, step, promptLen *
 	visible := LogicalOr(LessThan(t, InsertAxes(lengths, -1)),   // the row's prompt
 		LogicalAnd(GreaterOrEqual(t, promptLen), LessOrEqual(t, slot))) // generated so far, this token included
 	bias := attentionBias(InsertAxes(visible, 1), nil) // [batchSize, 1, 1, 1, cacheLen]
-	kv := newKVSlot(g, slot)
+	kv := newKVSlot(g, slot, cacheLen)
 	x := d.embed(InsertAxes(tokens, -1)) // [batchSize, 1, hidden]
 	outputs := []*Node{nil}
 	for l := 0; l < cfg.NumLayers; l++ {

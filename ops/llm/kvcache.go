@@ -15,18 +15,21 @@ type kvCache struct {
 	// inPlace: the backend has DynamicUpdateSlice, so store writes only the
 	// slot's [batchSize, numKVHeads, 1, headDim] slice (XLA; with the cache
 	// buffer donated, an in-place update). Otherwise (the Go backend, which
-	// has no DynamicUpdateSlice) store scatters the slice into the slot: a
-	// ScatterMin of −Inf then a ScatterMax of the update, which replaces the
-	// slot exactly whatever it held, O(batchSize·numKVHeads·headDim) per
-	// token (a one-hot Where over the broadcast cache was O(cacheLen), ~20%
-	// of the Go backend's decode time; docs/performance.md).
+	// has no DynamicUpdateSlice) store selects with a one-hot slot mask over
+	// the whole cache — O(cacheLen) per token, same values.
 	inPlace bool
+	write   *Node // [1, 1, cacheLen, 1] bool one-hot of slot (only without inPlace)
 }
 
-// newKVSlot prepares the cache write of a decode step at slot (scalar int32);
-// keys/values are set per layer.
-func newKVSlot(g *Graph, slot *Node) *kvCache {
-	return &kvCache{slot: slot, inPlace: kvWriteInPlace(g.Backend().Capabilities())}
+// newKVSlot prepares the cache write of a decode step at slot (scalar int32)
+// for a cache of cacheLen positions; keys/values are set per layer.
+func newKVSlot(g *Graph, slot *Node, cacheLen int) *kvCache {
+	c := &kvCache{slot: slot, inPlace: kvWriteInPlace(g.Backend().Capabilities())}
+	if !c.inPlace {
+		t := Iota(g, shapesOf(dtypes.Int32, 1, 1, cacheLen, 1), 2)
+		c.write = Equal(t, slot)
+	}
+	return c
 }
 
 // kvWriteInPlace reports whether a backend with these capabilities writes the
@@ -42,12 +45,6 @@ func (c *kvCache) store(cache, update *Node) *Node {
 		zero := ScalarZero(cache.Graph(), c.slot.DType())
 		return DynamicUpdateSlice(cache, update, []*Node{zero, zero, c.slot, zero})
 	}
-	g := cache.Graph()
-	batchSize, heads, headDim := cache.Shape().Dim(0), cache.Shape().Dim(1), cache.Shape().Dim(3)
-	at := shapesOf(dtypes.Int32, batchSize, heads, 1)
-	indices := Concatenate([]*Node{Iota(g, at, 0), Iota(g, at, 1), // [batchSize, heads, 3]: (row, head, slot)
-		BroadcastToShape(Reshape(ConvertDType(c.slot, dtypes.Int32), 1, 1, 1), at)}, -1)
-	slice := Reshape(update, batchSize, heads, headDim)
-	emptied := ScatterMin(cache, indices, BroadcastToShape(Infinity(g, cache.DType(), -1), slice.Shape()), true, true)
-	return ScatterMax(emptied, indices, slice, true, true)
+	shape := cache.Shape()
+	return Where(BroadcastToShape(c.write, shape), BroadcastToShape(update, shape), cache)
 }

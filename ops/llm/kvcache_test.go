@@ -30,8 +30,7 @@ func TestKVWriteInPlaceByCapability(t *testing.T) {
 
 // TestKVCacheStoreWritesOneSlot: storing a step's keys replaces exactly the
 // slot along the cache axis, for every row and head, on the test backend
-// (the ScatterMin/ScatterMax path on the Go backend; DynamicUpdateSlice where
-// the backend has it).
+// (the Where path on the Go backend; DynamicUpdateSlice where the backend has it).
 func TestKVCacheStoreWritesOneSlot(t *testing.T) {
 	const batchSize, heads, cacheLen, headDim = 2, 3, 5, 4
 	cache := make([]float32, batchSize*heads*cacheLen*headDim)
@@ -44,7 +43,7 @@ func TestKVCacheStoreWritesOneSlot(t *testing.T) {
 	}
 	for _, slot := range []int32{0, 2, cacheLen - 1} {
 		exec, err := NewExec(testBackend(t), func(g *Graph, inputs []*Node) *Node {
-			kv := newKVSlot(g, inputs[2])
+			kv := newKVSlot(g, inputs[2], cacheLen)
 			return kv.store(inputs[0], inputs[1])
 		})
 		if err != nil {
