@@ -300,10 +300,11 @@ func (t *Trainer) buildAccumulate(_ *model.Scope, batch *graph.Node) []*graph.No
 // host-computed scalars stepSize = lr·sqrt(bc2)/bc1 and epsHat = ε·sqrt(bc2)
 // (the same value: numerator and denominator multiplied by sqrt(bc2)), the
 // clip scale folded into the moment coefficients, and the non-finite guard
-// applied to scalars and one Where on the gradient. That is 13–14 elementwise
-// passes over each parameter instead of 22: on the pure-Go backend, which
-// runs every op as its own loop over memory, the update's cost is the number
-// of passes (docs/performance.md).
+// applied to scalars and one Where on the gradient: 14 elementwise passes
+// over each decayed parameter (13 otherwise) instead of 19, plus the two of
+// the gradient norm. On the pure-Go backend, which runs every op as its own
+// loop over memory, the update's cost is the number of passes
+// (docs/performance.md).
 func (t *Trainer) buildUpdate(_ *model.Scope, batch, stepSize, epsHat, decayFactor *graph.Node) []*graph.Node {
 	g := batch.Graph()
 	t.store.SetTraining(g, true)
