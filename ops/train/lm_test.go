@@ -125,7 +125,7 @@ func TestLMLossMatchesFullLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, err := exec.Exec(batchTensor(toySequences(3, 11, 4)))
+	outs, err := exec.Exec(rowsTensor(toySequences(3, 11, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
