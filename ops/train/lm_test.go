@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -89,4 +90,51 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*8*33)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// lmLossTol: LMLoss (logits of the predicting positions only) vs
+// llm.NextTokenLoss of the full logits, relative, in float32 — the same dot
+// products and sums, so only summation order can differ.
+const lmLossTol = 1e-6
+
+// TestLMLossMatchesFullLogits: LMLoss and its gradient equal the loss of the
+// full forward's logits (llm.NextTokenLoss), the definition it shortcuts.
+func TestLMLossMatchesFullLogits(t *testing.T) {
+	cfg := tinyLlama()
+	m, err := llm.InitWeights(cfg, dtypes.Float32, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore()
+	if err := m.ToStore(store, ModelScope); err != nil {
+		t.Fatal(err)
+	}
+	embed := store.GetVariable(ModelScope + "/" + llm.EmbedTokensName)
+	if embed == nil {
+		t.Fatalf("no %s in the store", llm.EmbedTokensName)
+	}
+	exec, err := model.NewExec(testBackend(t), store, func(_ *model.Scope, batch *graph.Node) []*graph.Node {
+		g := batch.Graph()
+		short, _ := LMLoss(cfg, ModelScope, dtypes.Float32)(g, store, batch)
+		full := llm.NextTokenLoss(llm.Forward(cfg, llm.StoreParams(g, store, ModelScope), batch, nil).Logits, batch, nil)
+		w := embed.NodeValue(g)
+		gradShort, gradFull := graph.Gradient(short, w)[0], graph.Gradient(full, w)[0]
+		return []*graph.Node{short, full, graph.Sqrt(graph.ReduceAllSum(graph.Square(graph.Sub(gradShort, gradFull)))),
+			graph.Sqrt(graph.ReduceAllSum(graph.Square(gradFull)))}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(rowsTensor(toySequences(3, 11, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, full := tensors.ToScalar[float32](outs[0]), tensors.ToScalar[float32](outs[1])
+	if math.Abs(float64(short-full)) > lmLossTol*math.Abs(float64(full)) {
+		t.Errorf("LMLoss %g, NextTokenLoss of the full logits %g", short, full)
+	}
+	diff, norm := tensors.ToScalar[float32](outs[2]), tensors.ToScalar[float32](outs[3])
+	if norm == 0 || float64(diff) > 10*lmLossTol*float64(norm) {
+		t.Errorf("embedding gradient differs by %g (norm %g)", diff, norm)
+	}
 }
