@@ -13,7 +13,8 @@
 #   BENCH_1B=1 scripts/bench_cpu.sh      # + the Llama-3.2-1B shape forward, batch 1 (≈ 5 GB RAM per side)
 #   SMOKE=1 scripts/bench_cpu.sh         # seconds (scripts/test.sh): our side only, demo teacher, tiny batches, 1 round
 #
-# Torch is Debian's python3-torch (apt-get install -y python3-torch); PYTHON
+# Torch is Debian's python3-torch with OpenBLAS (apt-get install -y python3-torch
+# libopenblas0-pthread; with the reference BLAS the script stops); PYTHON
 # picks the interpreter (default: /usr/bin/python3 when it imports torch).
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the torch runs only
 # (they slow its BLAS kernels).
@@ -39,6 +40,15 @@ if [[ $SMOKE == 1 ]]; then
 elif ! "$PYTHON" -c 'import torch' 2>/dev/null; then
   TORCH=0
   echo "bench_cpu: PyTorch is not installed for $PYTHON (apt-get install -y python3-torch): gominitron numbers only"
+else
+  # Debian's torch calls whichever libblas.so.3 is installed: without OpenBLAS
+  # it is the reference (netlib) BLAS, ~30× slower, and every ratio is void.
+  blas=$("$PYTHON" -c 'import torch; torch.ones(64, 64) @ torch.ones(64, 64)
+print(" ".join(sorted({l.split()[-1] for l in open("/proc/self/maps") if "/libblas.so" in l})))')
+  if [[ -n $blas && ! $blas =~ openblas|mkl|blis|atlas ]]; then
+    echo "bench_cpu: PyTorch uses the reference BLAS ($blas), not OpenBLAS: install it (apt-get install -y libopenblas0-pthread) before comparing" >&2
+    exit 1
+  fi
 fi
 
 # shape config | row | batch | seq | new tokens (generate)

@@ -20,9 +20,9 @@ func tinyLlama() *llm.Config {
 		MaxPositions: 32, RMSNormEps: 1e-5, HiddenAct: "silu", RopeTheta: 10000, Rope: llm.RopeScaling{Type: "default"}}
 }
 
-// newLMTrainer is a trainer of the LM loss (compute dtype dt) on a
-// llm.InitWeights(cfg, float32, seed).
-func newLMTrainer(tb testing.TB, cfg *llm.Config, seed uint64, dt dtypes.DType, c Config) *Trainer {
+// randomStore is a store holding llm.InitWeights(cfg, float32, seed) under
+// ModelScope.
+func randomStore(tb testing.TB, cfg *llm.Config, seed uint64) *model.Store {
 	tb.Helper()
 	m, err := llm.InitWeights(cfg, dtypes.Float32, seed)
 	if err != nil {
@@ -32,7 +32,14 @@ func newLMTrainer(tb testing.TB, cfg *llm.Config, seed uint64, dt dtypes.DType, 
 	if err := m.ToStore(store, ModelScope); err != nil {
 		tb.Fatal(err)
 	}
-	tr, err := New(testBackend(tb), store, LMLoss(cfg, ModelScope, dt), c)
+	return store
+}
+
+// newLMTrainer is a trainer of the LM loss (compute dtype dt) on a
+// llm.InitWeights(cfg, float32, seed).
+func newLMTrainer(tb testing.TB, cfg *llm.Config, seed uint64, dt dtypes.DType, c Config) *Trainer {
+	tb.Helper()
+	tr, err := New(testBackend(tb), randomStore(tb, cfg, seed), LMLoss(cfg, ModelScope, dt), c)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -101,14 +108,7 @@ const lmLossTol = 1e-6
 // full forward's logits (llm.NextTokenLoss), the definition it shortcuts.
 func TestLMLossMatchesFullLogits(t *testing.T) {
 	cfg := tinyLlama()
-	m, err := llm.InitWeights(cfg, dtypes.Float32, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := model.NewStore()
-	if err := m.ToStore(store, ModelScope); err != nil {
-		t.Fatal(err)
-	}
+	store := randomStore(t, cfg, 5)
 	embed := store.GetVariable(ModelScope + "/" + llm.EmbedTokensName)
 	if embed == nil {
 		t.Fatalf("no %s in the store", llm.EmbedTokensName)
@@ -136,5 +136,43 @@ func TestLMLossMatchesFullLogits(t *testing.T) {
 	diff, norm := tensors.ToScalar[float32](outs[2]), tensors.ToScalar[float32](outs[3])
 	if norm == 0 || float64(diff) > 10*lmLossTol*float64(norm) {
 		t.Errorf("embedding gradient differs by %g (norm %g)", diff, norm)
+	}
+}
+
+// BenchmarkAdamWUpdate times one Trainer update whose loss is Σ over the
+// parameters of ReduceAllSum(p) (its gradient is all ones, a single
+// broadcast), so the step is the gradient norm, clipping and AdamW on the
+// demo teacher's parameters (1.3M floats in 38 tensors):
+//
+//	GOEXPERIMENT=simd GOMLX_BACKEND=go go test -run '^$' -bench AdamWUpdate ./ops/train
+func BenchmarkAdamWUpdate(b *testing.B) {
+	cfg, err := llm.LoadConfig("../../models/demo-teacher")
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := randomStore(b, cfg, 1)
+	sumOfParams := func(g *graph.Graph, s *model.Store, _ *graph.Node) (*graph.Node, map[string]*graph.Node) {
+		loss := graph.ScalarZero(g, dtypes.Float32)
+		for v := range s.IterVariables() {
+			if v.Trainable {
+				loss = graph.Add(loss, graph.ReduceAllSum(v.NodeValue(g)))
+			}
+		}
+		return loss, nil
+	}
+	tr, err := New(testBackend(b), store, sumOfParams,
+		Config{Schedule: Schedule{PeakLR: 1e-4, TotalSteps: 1 << 20}, AdamW: DefaultAdamW(), ClipNorm: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := []*tensors.Tensor{tensors.FromValue([][]int32{{0, 1}})}
+	if _, err := tr.TrainStep(batch); err != nil { // compiles
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := tr.TrainStep(batch); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
