@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -56,24 +55,9 @@ const (
 
 // nlpCorpus is the nlp corpus, fetched when missing ("" when unavailable).
 func (e *Env) nlpCorpus() string {
-	dataDir := os.Getenv("GOMINITRON_DATA")
-	if dataDir == "" {
-		dataDir = filepath.Join(e.Root, "data")
-	}
-	p := filepath.Join(dataDir, "nlp", "nlp.jsonl")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	if e.Scale == "smoke" {
-		return ""
-	}
-	m, err := data.FetchNLP(data.FetchOptions{Dir: dataDir, Log: e.Log})
+	p, err := e.corpusPath(filepath.Join("nlp", "nlp.jsonl"), data.FetchNLP)
 	if err != nil {
 		e.note("note: fetching the nlp corpus failed (%v)", err)
-		return ""
-	}
-	if p = m.Path(); !filepath.IsAbs(p) {
-		p = filepath.Join(m.Dir, filepath.Base(p))
 	}
 	return p
 }

@@ -235,24 +235,12 @@ func (e *Env) logf(format string, args ...any) {
 // defaultCorpus is the Brown corpus (fetched when missing), else the small
 // test corpus.
 func (e *Env) defaultCorpus() string {
-	dataDir := os.Getenv("GOMINITRON_DATA")
-	if dataDir == "" {
-		dataDir = filepath.Join(e.Root, "data")
+	p, err := e.corpusPath(filepath.Join("brown", "brown.jsonl"), data.FetchBrown)
+	if err != nil {
+		e.note("note: fetching the Brown corpus failed (%v)", err)
 	}
-	brown := filepath.Join(dataDir, "brown", "brown.jsonl")
-	if _, err := os.Stat(brown); err == nil {
-		return brown
-	}
-	if e.Scale != "smoke" {
-		if m, err := data.FetchBrown(data.FetchOptions{Dir: dataDir}); err == nil {
-			p := m.Path()
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(m.Dir, filepath.Base(p))
-			}
-			return p
-		} else {
-			e.note("note: fetching the Brown corpus failed (%v)", err)
-		}
+	if p != "" {
+		return p
 	}
 	c := filepath.Join(e.Root, smokeCorpusRelPath)
 	e.note("note: using the small test corpus %s", c)
@@ -260,3 +248,29 @@ func (e *Env) defaultCorpus() string {
 }
 
 // fresh reports whether target exists and is newer than every source.
+
+// corpusPath is the corpus file rel inside the data folder ($GOMINITRON_DATA,
+// else <Root>/data), fetched there by fetch when missing; "" (and no fetch)
+// at smoke scale or when the fetch fails (its error).
+func (e *Env) corpusPath(rel string, fetch func(data.FetchOptions) (*data.Manifest, error)) (string, error) {
+	dir := os.Getenv("GOMINITRON_DATA")
+	if dir == "" {
+		dir = filepath.Join(e.Root, "data")
+	}
+	if p := filepath.Join(dir, rel); isFile(p) {
+		return p, nil
+	}
+	if e.Scale == "smoke" {
+		return "", nil
+	}
+	m, err := fetch(data.FetchOptions{Dir: dir, Log: e.Log})
+	if err != nil {
+		return "", err
+	}
+	return m.Path(), nil
+}
+
+func isFile(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
