@@ -253,10 +253,7 @@ func (e *Env) defaultCorpus() string {
 // else <Root>/data), fetched there by fetch when missing; "" (and no fetch)
 // at smoke scale or when the fetch fails (its error).
 func (e *Env) corpusPath(rel string, fetch func(data.FetchOptions) (*data.Manifest, error)) (string, error) {
-	dir := os.Getenv("GOMINITRON_DATA")
-	if dir == "" {
-		dir = filepath.Join(e.Root, "data")
-	}
+	dir := data.DataDirIn(e.Root)
 	if p := filepath.Join(dir, rel); isFile(p) {
 		return p, nil
 	}

@@ -129,11 +129,14 @@ type corpusDoc struct {
 }
 
 // DefaultDataDir is $GOMINITRON_DATA, or ./data.
-func DefaultDataDir() string {
+func DefaultDataDir() string { return DataDirIn("") }
+
+// DataDirIn is $GOMINITRON_DATA, or root/data (the checkout's data folder).
+func DataDirIn(root string) string {
 	if d := os.Getenv("GOMINITRON_DATA"); d != "" {
 		return d
 	}
-	return "data"
+	return filepath.Join(root, "data")
 }
 
 // FetchOptions configures FetchBrown/FetchNLP.

@@ -107,7 +107,7 @@ func OpenDemo(opts DemoOptions) (*Demo, error) {
 	if corpus == "" {
 		corpus = findBrown(root)
 		if corpus == "" && opts.FetchCorpus {
-			m, err := data.FetchBrown(data.FetchOptions{Dir: dataDir(root)})
+			m, err := data.FetchBrown(data.FetchOptions{Dir: data.DataDirIn(root)})
 			if err != nil {
 				note("note: fetching the Brown corpus failed (%v)", err)
 			} else {
@@ -191,16 +191,9 @@ func (d *Demo) Out(name string) string { return filepath.Join(d.Root, "out", nam
 // StorageDType is the dtype the model is stored (and exported) in.
 func (d *Demo) StorageDType() dtypes.DType { return prune.StorageDType(d.Model.Config) }
 
-func dataDir(root string) string {
-	if d := os.Getenv("GOMINITRON_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join(root, "data")
-}
-
 // findBrown returns the fetched Brown corpus file, or "".
 func findBrown(root string) string {
-	p := filepath.Join(dataDir(root), "brown", "brown.jsonl")
+	p := filepath.Join(data.DataDirIn(root), "brown", "brown.jsonl")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
