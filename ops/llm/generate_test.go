@@ -173,17 +173,19 @@ func TestGenerateSampling(t *testing.T) {
 
 // TestSamplerFilters checks temperature/top-k/top-p semantics of the device
 // sampler on fixed logits (transformers order: temperature → top-k → top-p),
-// one row per draw, and that a seed fixes the draws.
+// one row per draw, that both draws (the sorted one for filters, Gumbel-max
+// without) follow softmax(logits/T), and that a seed fixes the draws.
 func TestSamplerFilters(t *testing.T) {
 	logits := []float32{2, 1, 0.5, 3, -1} // probabilities at T=1 ≈ .23 .08 .05 .63 .01
 	const rows = 4000
 	backend := testBackend(t)
-	// draw samples rows tokens from the same logits (one graph per top-k).
+	// draw samples rows tokens from the same logits, picked as Generate picks
+	// for the options (one graph per pick).
 	draw := func(o GenerateOptions) []int32 {
 		t.Helper()
 		exec, err := NewExec(backend, func(g *Graph, inputs []*Node) []*Node {
 			tiled := BroadcastToDims(InsertAxes(Const(g, logits), 0), rows, len(logits))
-			ids, state := sampleTokens(tiled, inputs[0], inputs[1], inputs[2], o.TopK)
+			ids, state := pickFor(o).apply(tiled, inputs)
 			return []*Node{ids, state}
 		})
 		if err != nil {
@@ -225,20 +227,50 @@ func TestSamplerFilters(t *testing.T) {
 			t.Errorf("%s: drew %v, want every one of %v", c.name, seen, c.allowed)
 		}
 	}
-	// Frequencies follow softmax(logits/T): P(3) = e³/Σe^l ≈ 0.634 at T=1
-	// (binomial σ over 4000 draws ≈ 0.008; ±0.03 is ~4σ).
-	const freqTolerance = 0.03
-	want := math.Exp(3) / (math.Exp(2) + math.Exp(1) + math.Exp(0.5) + math.Exp(3) + math.Exp(-1))
-	a := draw(GenerateOptions{Temperature: 1, Seed: 5})
-	n := 0
-	for _, id := range a {
-		if id == 3 {
-			n++
+	// Which draw Generate uses: Gumbel-max only where no filter applies.
+	for _, c := range []struct {
+		opts   GenerateOptions
+		gumbel bool
+	}{
+		{GenerateOptions{Temperature: 1}, true},
+		{GenerateOptions{Temperature: 1, TopP: 1}, true},
+		{GenerateOptions{Temperature: 1, TopK: 2}, false},
+		{GenerateOptions{Temperature: 1, TopP: 0.9}, false},
+		{GenerateOptions{Temperature: 0}, false},
+	} {
+		if p := pickFor(c.opts); p.gumbel != c.gumbel {
+			t.Errorf("pickFor(%+v).gumbel = %v, want %v", c.opts, p.gumbel, c.gumbel)
 		}
 	}
-	if f := float64(n) / rows; math.Abs(f-want) > freqTolerance {
-		t.Errorf("P(token 3) sampled %.3f, want %.3f ± %.2f", f, want, freqTolerance)
+	// Frequencies follow softmax(logits/T) for every token, through both draws
+	// (top-p 0.999999 keeps all five tokens but takes the sorted path). The
+	// binomial σ over 4000 draws is at most 0.008; ±0.03 is ~4σ.
+	const freqTolerance = 0.03
+	for _, c := range []struct {
+		name string
+		opts GenerateOptions
+	}{
+		{"gumbel-max, T=1", GenerateOptions{Temperature: 1, Seed: 5}},
+		{"gumbel-max, T=2", GenerateOptions{Temperature: 2, Seed: 9}},
+		{"sorted, T=1", GenerateOptions{Temperature: 1, TopP: 0.999999, Seed: 5}},
+		{"sorted, T=2", GenerateOptions{Temperature: 2, TopP: 0.999999, Seed: 9}},
+	} {
+		var z float64
+		for _, l := range logits {
+			z += math.Exp(float64(l) / c.opts.Temperature)
+		}
+		counts := make([]int, len(logits))
+		for _, id := range draw(c.opts) {
+			counts[id]++
+		}
+		for id, l := range logits {
+			want := math.Exp(float64(l)/c.opts.Temperature) / z
+			if f := float64(counts[id]) / rows; math.Abs(f-want) > freqTolerance {
+				t.Errorf("%s: P(token %d) sampled %.3f, want %.3f ± %.2f", c.name, id, f, want, freqTolerance)
+			}
+		}
 	}
+	a := draw(GenerateOptions{Temperature: 1, Seed: 5})
 	if b := draw(GenerateOptions{Temperature: 1, Seed: 5}); !slices.Equal(a, b) {
 		t.Error("same seed, different draws")
 	}

@@ -10,6 +10,10 @@ import (
 type tokenPick struct {
 	kind pickKind
 	topK int // pickSample: keep the topK most likely tokens (0 = all)
+	// gumbel (pickSample without top-k or top-p): draw by the Gumbel-max trick,
+	// argmax(logits/T + Gumbel noise), one pass over the vocabulary instead of
+	// the sort the filters need (the same distribution, another random stream).
+	gumbel bool
 }
 
 type pickKind int
@@ -20,16 +24,20 @@ const (
 	pickSample                 // ids [batchSize] int32 drawn on the device (sampleTokens)
 )
 
-// pickFor is the pick of decoding options: greedy for Temperature ≤ 0, else sampling.
+// pickFor is the pick of decoding options: greedy for Temperature ≤ 0, else
+// sampling; by the Gumbel-max trick when neither top-k nor top-p filters.
 func pickFor(opts GenerateOptions) tokenPick {
 	if opts.Temperature <= 0 {
 		return tokenPick{kind: pickGreedy}
 	}
-	return tokenPick{kind: pickSample, topK: opts.TopK}
+	unfiltered := opts.TopK == 0 && topPInput(opts.TopP) > 1
+	return tokenPick{kind: pickSample, topK: opts.TopK, gumbel: unfiltered}
 }
 
 // numInputs is how many graph inputs the pick adds: pickSample takes the RNG
-// state (graph.RNGStateShape), the temperature and top-p (scalars float32).
+// state (graph.RNGStateShape), the temperature and top-p (scalars float32;
+// the Gumbel-max draw takes top-p too and ignores it, so every sampling graph
+// has the same inputs).
 func (p tokenPick) numInputs() int {
 	if p.kind == pickSample {
 		return 3
@@ -44,6 +52,9 @@ func (p tokenPick) apply(logits *Node, inputs []*Node) (next, newRNGState *Node)
 	case pickGreedy:
 		return ArgMax(logits, -1, dtypes.Int32), nil
 	case pickSample:
+		if p.gumbel {
+			return sampleGumbelMax(logits, inputs[0], inputs[1])
+		}
 		return sampleTokens(logits, inputs[0], inputs[1], inputs[2], p.topK)
 	}
 	return logits, nil
@@ -78,6 +89,20 @@ func sampleTokens(logits, rngState, temperature, topP *Node, topK int) (ids, new
 	chosen := Equal(Iota(g, shapesOf(dtypes.Int32, batchSize, k), 1), InsertAxes(pos, -1))
 	ids = ReduceSum(Where(chosen, indices, ZerosLike(indices)), -1)
 	return ids, newRNGState
+}
+
+// sampleGumbelMax draws one token per row of logits [batchSize, vocab] float32
+// from softmax(logits / temperature) (scalar) by the Gumbel-max trick:
+// argmax(logits/T − log(−log u)) with u uniform in [0, 1) per entry is
+// distributed as the softmax (u = 0 gives −∞: never chosen). One uniform per
+// vocabulary entry and one argmax, where sampleTokens sorts the whole
+// vocabulary (TopK with k = vocab): the pure-Go backend's sort made sampling
+// ~40× slower than greedy decoding. It returns ids [batchSize] int32 and the
+// new RNG state.
+func sampleGumbelMax(logits, rngState, temperature *Node) (ids, newRNGState *Node) {
+	newRNGState, u := RandomUniform(rngState, logits.Shape()) // [batchSize, vocab] in [0, 1)
+	gumbel := Neg(Log(Neg(Log(u))))
+	return ArgMax(Add(Div(logits, temperature), gumbel), -1, dtypes.Int32), newRNGState
 }
 
 // topPInput is the top-p graph input for GenerateOptions.TopP: 0 or ≥ 1 mean
