@@ -187,6 +187,18 @@ def speed_summary(speed_dir):
         return (6 * s_ + 2 * t) * tps / peak
     row("distillation MFU (6·student + 2·teacher matmul params)", mfu("ours-distill", kd_o), mfu("ref-distill", kd_r),
         "fraction of peak", "≥ 0.35", ours_over_ref=False)
+    # The same two with the backend's fused attention (GOMINITRON_SPEED_FUSED=1), when run.
+    if get("ours-forward-fused", "forward_tokens_per_sec") is not None:
+        row("forward, fused attention", get("ours-forward-fused", "forward_tokens_per_sec"), get("ref-forward", "forward_tokens_per_sec"),
+            "tokens/s", "≥ 1.0× (goal 1.2×)", peak_mib(speed_dir, "ours-forward-fused"), peak_mib(speed_dir, "ref-forward"))
+        row("importance pass / forward, fused attention (with LM loss)", get("ours-forward-fused", "pass_with_loss_over_forward"),
+            get("ref-forward", "hooks_over_forward"), "× a forward", "≤ 1.10×", ours_over_ref=False)
+    kd_f = get("ours-distill-fused", "tokens_per_sec")
+    if kd_f is not None:
+        row("distillation step, fused attention", kd_f, kd_r, "tokens/s", "MFU ≥ 35 %",
+            peak_mib(speed_dir, "ours-distill-fused"), peak_mib(speed_dir, "ref-distill"))
+        row("distillation MFU, fused attention", mfu("ours-distill-fused", kd_f), mfu("ref-distill", kd_r),
+            "fraction of peak", "≥ 0.35", ours_over_ref=False)
     gen = {}
     for g in ("gen-8b", "gen-width", "gen-depth"):
         o, r = get("ours-" + g, "requests_per_sec"), get("ref-" + g, "requests_per_sec")

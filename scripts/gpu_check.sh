@@ -291,9 +291,16 @@ ref() { # name timeout gpu_ref.py arguments...
 }
 export GOMINITRON_SPEED_DTYPE=bfloat16 GOMINITRON_SPEED_ROUNDS=$ROUNDS
 ref ref-forward "$T_SPEED" forward "$FWD_CFG" "$FWD_B" "$FWD_S" "$ROUNDS"
-MEM=1 step ours-forward "$T_SPEED" "rm -f '$SPEED/ours-forward.json' && cd ops/importance && GOMLX_BACKEND='$ACCEL' GOMINITRON_SPEED_CONFIG='$ROOT/$FWD_CFG' GOMINITRON_SPEED_BATCH=$FWD_B GOMINITRON_SPEED_SEQ=$FWD_S GOMINITRON_SPEED_OUT='$SPEED/ours-forward.json' '$BIN/ops_importance.test' -test.count=1 -test.run '^TestSpeedForwardVsPass\$' -test.v | grep -E '^(--- |ok|FAIL|PASS)' && test -s '$SPEED/ours-forward.json'"
+# ours-forward and ours-distill, then the same with the backend's fused attention
+# (GOMINITRON_SPEED_FUSED=1: cuDNN flash attention on XLA/CUDA, the decomposed
+# attention on the Go backend).
+for fused in "" -fused; do
+  MEM=1 step "ours-forward$fused" "$T_SPEED" "rm -f '$SPEED/ours-forward$fused.json' && cd ops/importance && GOMLX_BACKEND='$ACCEL' GOMINITRON_SPEED_FUSED=${fused:+1} GOMINITRON_SPEED_CONFIG='$ROOT/$FWD_CFG' GOMINITRON_SPEED_BATCH=$FWD_B GOMINITRON_SPEED_SEQ=$FWD_S GOMINITRON_SPEED_OUT='$SPEED/ours-forward$fused.json' '$BIN/ops_importance.test' -test.count=1 -test.run '^TestSpeedForwardVsPass\$' -test.v | grep -E '^(--- |ok|FAIL|PASS)' && test -s '$SPEED/ours-forward$fused.json'"
+done
 ref ref-distill "$T_SPEED" distill "$FWD_CFG" "$FWD_STUDENT" "$KD_B" "$KD_S" "$KD_CHUNK" "$ROUNDS"
-MEM=1 step ours-distill "$T_SPEED" "rm -f '$SPEED/ours-distill.json' && cd ops/distill && GOMLX_BACKEND='$ACCEL' GOMINITRON_SPEED_CONFIG='$ROOT/$FWD_CFG' GOMINITRON_SPEED_STUDENT='$ROOT/$FWD_STUDENT' GOMINITRON_SPEED_BATCH=$KD_B GOMINITRON_SPEED_SEQ=$KD_S GOMINITRON_SPEED_OUT='$SPEED/ours-distill.json' '$BIN/ops_distill.test' -test.count=1 -test.run '^TestSpeedDistillStep\$' -test.v | grep -E '^(--- |ok|FAIL|PASS)' && test -s '$SPEED/ours-distill.json'"
+for fused in "" -fused; do
+  MEM=1 step "ours-distill$fused" "$T_SPEED" "rm -f '$SPEED/ours-distill$fused.json' && cd ops/distill && GOMLX_BACKEND='$ACCEL' GOMINITRON_SPEED_FUSED=${fused:+1} GOMINITRON_SPEED_CONFIG='$ROOT/$FWD_CFG' GOMINITRON_SPEED_STUDENT='$ROOT/$FWD_STUDENT' GOMINITRON_SPEED_BATCH=$KD_B GOMINITRON_SPEED_SEQ=$KD_S GOMINITRON_SPEED_OUT='$SPEED/ours-distill$fused.json' '$BIN/ops_distill.test' -test.count=1 -test.run '^TestSpeedDistillStep\$' -test.v | grep -E '^(--- |ok|FAIL|PASS)' && test -s '$SPEED/ours-distill$fused.json'"
+done
 for g in "gen-8b $GEN_8B $GEN_B8" "gen-width $GEN_W $GEN_B4" "gen-depth $GEN_D $GEN_B4"; do
   set -- $g
   ref "ref-$1" "$T_GEN" generate "$2" "$3" "$ISL" "$OSL" "$GEN_REPEATS"

@@ -58,6 +58,10 @@ type Loss struct {
 	// [batchSize, ChunkSize, vocab] logits of each model need be alive.
 	ChunkSize int          `json:"chunk_size,omitempty"`
 	DType     dtypes.DType `json:"-"` // compute dtype of both forwards (default float32); losses are float32
+	// FusedAttention asks for the backend's fused attention in both forwards
+	// (llm.ForwardOptions.FusedAttention: XLA's cuDNN flash attention for
+	// bf16/f16; elsewhere the decomposed attention runs).
+	FusedAttention bool `json:"fused_attention,omitempty"`
 	// VocabUsed > 0 compares logits over ids [0, VocabUsed) only (padding
 	// rows cut, see CheckVocab). 0: both vocab sizes must be equal.
 	VocabUsed int `json:"vocab_used,omitempty"`
@@ -141,8 +145,9 @@ func NewLossFn(teacher, student *llm.Config, o Loss) (train.LossFn, error) {
 	return func(g *Graph, store *model.Store, batch *Node) (*Node, map[string]*Node) {
 		tp := frozen(llm.StoreParams(g, store, TeacherScope))
 		sp := llm.StoreParams(g, store, StudentScope)
-		tOut := llm.Forward(teacher, tp, batch, &llm.ForwardOptions{DType: o.DType, NoLogits: true})
-		sOut := llm.Forward(student, sp, batch, &llm.ForwardOptions{DType: o.DType, NoLogits: true})
+		fwd := &llm.ForwardOptions{DType: o.DType, NoLogits: true, FusedAttention: o.FusedAttention}
+		tOut := llm.Forward(teacher, tp, batch, fwd)
+		sOut := llm.Forward(student, sp, batch, fwd)
 		var mask *Node
 		if o.PadID != nil {
 			mask = NotEqual(batch, Scalar(g, batch.DType(), *o.PadID))

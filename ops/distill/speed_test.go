@@ -51,7 +51,7 @@ func TestSpeedDistillStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	backend := testBackend(t)
-	tr := newDistillTrainer(t, backend, teacher, student, Loss{ChunkSize: speedChunk, DType: dtype}, 1e-5)
+	tr := newDistillTrainer(t, backend, teacher, student, Loss{ChunkSize: speedChunk, DType: dtype, FusedAttention: shape.FusedAttention}, 1e-5)
 	batch := randomBatch(rand.New(rand.NewPCG(1, 1)), shape.Batch, shape.SeqLen, tcfg.VocabSize)
 	secs := fixtures.TimeRounds(t, shape.Rounds, func() error {
 		_, err := tr.TrainStep([]*tensors.Tensor{batch}) // reads the loss back: waits for the device
@@ -63,5 +63,6 @@ func TestSpeedDistillStep(t *testing.T) {
 		"shape": shape.String(), "student": shape.StudentPath, "backend": backend.Name(), "device": backend.Description(),
 		"step_seconds": secs[0], "tokens_per_sec": float64(shape.Batch*shape.SeqLen) / secs[0],
 		"teacher_matmul_params": matmulParams(tcfg), "student_matmul_params": matmulParams(scfg), "chunk": speedChunk,
+		"fused_attention": shape.FusedAttention,
 	})
 }

@@ -59,7 +59,7 @@ type speedModel struct {
 	args    []any // params, ids
 }
 
-func newSpeedModel(t testing.TB, cfg *llm.Config, dtype dtypes.DType, batchSize, seqLen int) *speedModel {
+func newSpeedModel(t testing.TB, cfg *llm.Config, dtype dtypes.DType, batchSize, seqLen int, fusedAttention bool) *speedModel {
 	t.Helper()
 	m, err := llm.InitWeights(cfg, dtype, 1)
 	if err != nil {
@@ -69,6 +69,7 @@ func newSpeedModel(t testing.TB, cfg *llm.Config, dtype dtypes.DType, batchSize,
 	if err != nil {
 		t.Fatal(err)
 	}
+	net.fusedAttention = fusedAttention
 	s := &speedModel{backend: testBackend(t), cfg: cfg, net: net, calib: randomCalibration(cfg, batchSize, seqLen, 3)}
 	s.bt = s.calib.batch(0, batchSize)
 	np := len(net.weights)
@@ -114,7 +115,7 @@ func (s *speedModel) passRunners(t testing.TB) (noLoss, withLoss *batchRunner) {
 
 // BenchmarkPlainForward: llm.Forward with logits on one batch.
 func BenchmarkPlainForward(b *testing.B) {
-	s := newSpeedModel(b, benchConfig(), dtypes.Float32, benchBatch, benchSeqLen)
+	s := newSpeedModel(b, benchConfig(), dtypes.Float32, benchBatch, benchSeqLen, false)
 	if err := s.forward(); err != nil { // compile outside the timing
 		b.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func BenchmarkPlainForward(b *testing.B) {
 // BenchmarkPass runs the all-axes statistics graph on one batch, without
 // logits (activation scores only) and with logits + LM loss.
 func BenchmarkPass(b *testing.B) {
-	s := newSpeedModel(b, benchConfig(), dtypes.Float32, benchBatch, benchSeqLen)
+	s := newSpeedModel(b, benchConfig(), dtypes.Float32, benchBatch, benchSeqLen, false)
 	noLoss, withLoss := s.passRunners(b)
 	for _, runner := range []*batchRunner{noLoss, withLoss} {
 		b.Run(fmt.Sprintf("loss=%v", runner.wantLoss), func(b *testing.B) {
@@ -161,7 +162,7 @@ func TestPassCostRatio(t *testing.T) {
 		rounds = v
 	}
 	cfg := benchConfig()
-	s := newSpeedModel(t, cfg, dtypes.Float32, benchBatch, benchSeqLen)
+	s := newSpeedModel(t, cfg, dtypes.Float32, benchBatch, benchSeqLen, false)
 	np := len(s.net.weights)
 	plainNoLogits, err := NewExec(s.backend, func(g *Graph, in []*Node) *Node {
 		var sum *Node

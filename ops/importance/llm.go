@@ -18,6 +18,10 @@ type llmNetwork struct {
 	names   []string
 	weights []*tensors.Tensor
 	dtype   dtypes.DType
+	// fusedAttention asks for the backend's fused attention
+	// (llm.ForwardOptions.FusedAttention); set by the speed runs only, until
+	// it is checked on a GPU (docs/gpu.md).
+	fusedAttention bool
 }
 
 // newLLMNetwork checks the weights against the config's needs (by running
@@ -55,6 +59,8 @@ func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep
 		DType:         n.dtype,
 		NoLogits:      true, // the loss applies the lm_head a chunk of positions at a time
 		LayerMask:     keep, // nil or [numLayers]: 0 removes the layer
+
+		FusedAttention: n.fusedAttention,
 	}
 	if tap != nil {
 		opts.Tap = tap
@@ -68,7 +74,7 @@ func (n *llmNetwork) forward(params []*Node, ids, valid *Node, skip []bool, keep
 }
 
 func (n *llmNetwork) forwardFrom(params []*Node, x, ids, valid *Node, first int) (lossSum, lossCount *Node) {
-	opts := &llm.ForwardOptions{AttentionMask: valid, DType: n.dtype, NoLogits: true}
+	opts := &llm.ForwardOptions{AttentionMask: valid, DType: n.dtype, NoLogits: true, FusedAttention: n.fusedAttention}
 	paramFn := n.paramFn(params)
 	return n.loss(llm.ForwardFrom(n.cfg, paramFn, x, first, opts), paramFn, ids, valid)
 }

@@ -17,7 +17,7 @@ func speedShape(t *testing.T) (fixtures.SpeedShape, *speedModel) {
 	if err != nil {
 		t.Fatalf("%s: %v", shape.ConfigPath, err)
 	}
-	return shape, newSpeedModel(t, cfg, speedDType(t, shape.DType), shape.Batch, shape.SeqLen)
+	return shape, newSpeedModel(t, cfg, speedDType(t, shape.DType), shape.Batch, shape.SeqLen, shape.FusedAttention)
 }
 
 // TestSpeedForwardVsPass (scripts/gpu_check.sh, scripts/bench_cpu.sh;
@@ -38,7 +38,7 @@ func TestSpeedForwardVsPass(t *testing.T) {
 		"forward_seconds": secs[0], "forward_tokens_per_sec": tokens / secs[0],
 		"pass_seconds": secs[1], "pass_with_loss_seconds": secs[2],
 		"pass_over_forward": secs[1] / secs[0], "pass_with_loss_over_forward": secs[2] / secs[0],
-		"pass_tokens_per_sec": tokens / secs[1],
+		"pass_tokens_per_sec": tokens / secs[1], "fused_attention": shape.FusedAttention,
 	})
 }
 

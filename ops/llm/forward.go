@@ -76,8 +76,9 @@ type ForwardOptions struct {
 	// Validated against the decomposed attention and the transformers
 	// references by TestFusedAttentionMatchesDecomposed
 	// (fused_attention_test.go), which runs only on a backend with the op:
-	// scripts/gpu_check.sh runs it on XLA/CUDA (its full mode runs every
-	// ops/llm test); see docs/gpu.md for the state of that run.
+	// scripts/gpu_check.sh runs it on XLA/CUDA (its tests-llm step); see
+	// docs/gpu.md for the state of that run. Production paths leave it off
+	// until then; the speed runs time it (GOMINITRON_SPEED_FUSED=1).
 	FusedAttention bool
 
 	// NoLogits skips the lm_head (Outputs.Logits is nil), for passes that
