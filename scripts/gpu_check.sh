@@ -202,6 +202,10 @@ if [[ ${SKIP_EXACT:-0} == 1 ]]; then
   FIXTURES=() PRUNE_AXES=()
 else
 step selftest 30 "python3 scripts/gpu_check_test.py 2>&1 | tail -3 && echo 'comparisons self-test passes'"
+# Backend discovery with nothing set (no --backend, no GOMLX_BACKEND): on a GPU
+# machine it must find JAX's CUDA plugin by itself; elsewhere it says go.
+WANT_BACKEND=xla; [[ $MODE == gpu ]] || WANT_BACKEND=go
+step backend-discovery "$T_CLI" "env -u GOMLX_BACKEND -u GOPJRT_CUDA_CHECKS '$G' forward --model testdata/hf/dev-llama-gqa --input testdata/hf/dev-llama-gqa/reference.safetensors --logits-only --out '$OUT/exact/discovery.safetensors' 2>&1 >/dev/null | grep -m1 '^gominitron: backend' | tee /dev/stderr | grep -q '^gominitron: backend $WANT_BACKEND ' && echo 'found backend $WANT_BACKEND by itself'"
 
 # Per fixture, through the CLI, accelerator and Go backend side by side. The
 # fixtures run in parallel (each step is a few small processes; on the H200
