@@ -80,19 +80,17 @@ func parseFlags(fs *flag.FlagSet, args []string, rules ...flagRule) error {
 }
 
 // loadModel opens the backend (ops/backend, one line on stderr) and loads
-// the --model folder's weights for computing in dtype: they keep their
-// stored dtype unless dtype is narrower (llm.LoadModelForCompute), so a
-// bfloat16 checkpoint takes 2 bytes a weight even when computing in float32.
+// the --model folder's weights onto its device for computing in dtype: they
+// keep their stored dtype unless dtype is narrower (llm.LoadModelOnDevice),
+// so a bfloat16 checkpoint takes 2 bytes a weight even when computing in
+// float32, and the model is never held twice.
 func loadModel(modelDir string, dtype dtypes.DType) (*llm.Model, compute.Backend, error) {
 	be, err := backend.New()
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := llm.LoadModelForCompute(modelDir, dtype)
+	m, err := llm.LoadModelOnDevice(modelDir, dtype, be)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := m.MoveToDevice(be); err != nil {
 		return nil, nil, err
 	}
 	return m, be, nil

@@ -224,7 +224,7 @@ func LoadModel(dir string, dtype dtypes.DType) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
 	}
-	return loadModel(dir, strings.ToLower(dtype.String()), func(dtypes.DType) dtypes.DType { return dtype })
+	return loadModel(dir, strings.ToLower(dtype.String()), func(dtypes.DType) dtypes.DType { return dtype }, nil)
 }
 
 // LoadModelForCompute loads dir (as LoadModel) for computing in
@@ -238,7 +238,27 @@ func LoadModelForCompute(dir string, computeDType dtypes.DType) (*Model, error) 
 	if err != nil {
 		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
 	}
-	return loadModel(dir, "stored-dtype", func(stored dtypes.DType) dtypes.DType { return WeightDTypeFor(stored, computeDType) })
+	return loadModel(dir, "stored-dtype", func(stored dtypes.DType) dtypes.DType { return WeightDTypeFor(stored, computeDType) }, nil)
+}
+
+// LoadModelOnDevice loads dir as LoadModelForCompute does, straight onto
+// backend's device 0, one tensor at a time: on a backend with shared
+// buffers (the Go backend) each weight is converted from the mapped file
+// into its device buffer, with no host copy at all; elsewhere (XLA) each
+// tensor is read to the host and moved before the next is read. Loading
+// then holds the model once plus one tensor (LoadModelForCompute followed
+// by MoveToDevice held the whole model and, during the move, a second copy
+// of the tensor being moved: 1.27× the weights on Qwen2.5-0.5B's shape,
+// whose embeddings are 0.27× of them).
+func LoadModelOnDevice(dir string, computeDType dtypes.DType, backend compute.Backend) (*Model, error) {
+	if backend == nil {
+		return nil, fmt.Errorf("llm: loading %s onto a device: nil backend", dir)
+	}
+	computeDType, err := checkFloatDType(computeDType)
+	if err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", dir, err)
+	}
+	return loadModel(dir, "stored-dtype", func(stored dtypes.DType) dtypes.DType { return WeightDTypeFor(stored, computeDType) }, backend)
 }
 
 // WeightDTypeFor is the dtype a weight stored as stored is held in for
@@ -252,8 +272,9 @@ func WeightDTypeFor(stored, computeDType dtypes.DType) dtypes.DType {
 }
 
 // loadModel loads dir with each tensor converted to dtypeOf(its stored
-// dtype); what names the choice in the memory check's message.
-func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType) (*Model, error) {
+// dtype), on the host or, with a backend, on its device 0 (see
+// LoadModelOnDevice); what names the choice in the memory check's message.
+func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType, backend compute.Backend) (*Model, error) {
 	ck, err := OpenCheckpoint(dir)
 	if err != nil {
 		return nil, err
@@ -270,10 +291,26 @@ func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType)
 		return nil, err
 	}
 	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(names)), Source: dir}
+	var moved int64 // host bytes moved to the device since the last collection
 	for _, name := range names {
-		t, err := ck.Tensor(name, dtypeOf(ck.found[name].info.DType.GoMLX()))
+		dtype := dtypeOf(ck.found[name].info.DType.GoMLX())
+		var t *tensors.Tensor
+		if backend != nil && backend.HasSharedBuffers() {
+			t, err = ck.tensorShared(name, dtype, backend)
+		} else {
+			t, err = ck.Tensor(name, dtype)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if backend != nil && !t.IsShared() {
+			if err := t.ToDevice(backend, 0); err != nil {
+				return nil, fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
+			}
+			if moved += int64(t.Memory()); moved >= gcEveryBytes {
+				debug.FreeOSMemory() // return the freed host copies
+				moved = 0
+			}
 		}
 		m.Weights[name] = t
 	}
@@ -354,6 +391,30 @@ func (c *Checkpoint) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, e
 	}
 	loc.file.Release(name)
 	if err := checkFiniteTensor(name, t); err != nil {
+		return nil, fmt.Errorf("llm: loading %s: %w", c.Dir, err)
+	}
+	return t, nil
+}
+
+// tensorShared reads the named tensor converted to dtype into a new shared
+// buffer of backend's device 0 (backend.HasSharedBuffers), releases the file
+// pages it was read from, and checks it is finite, as Tensor does.
+func (c *Checkpoint) tensorShared(name string, dtype dtypes.DType, backend compute.Backend) (*tensors.Tensor, error) {
+	loc, ok := c.found[name]
+	if !ok {
+		return nil, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
+	}
+	t, err := tensors.FromShapeForBackend(backend, 0, shapes.Make(dtype, loc.info.Shape...))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: weight %q: %w", c.Dir, name, err)
+	}
+	if err := loc.file.TensorInto(name, t); err != nil {
+		t.FinalizeAll()
+		return nil, fmt.Errorf("llm: %w", err)
+	}
+	loc.file.Release(name)
+	if err := checkFiniteTensor(name, t); err != nil {
+		t.FinalizeAll()
 		return nil, fmt.Errorf("llm: loading %s: %w", c.Dir, err)
 	}
 	return t, nil

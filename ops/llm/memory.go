@@ -114,11 +114,10 @@ func (c *Config) InferenceBytes(dtype dtypes.DType, batchSize, inputLen, outputL
 
 // ForwardPeakWeightFactor is the stated bound on weight memory of
 // forward-only work (forward, generate, eval, importance): a model loaded
-// with LoadModelForCompute and moved with MoveToDevice peaks at this many
-// times its weight bytes in the stored dtype (the move copies one tensor at a
-// time; the graph converts one layer's weights and one lm_head chunk at a
-// time to the compute dtype), plus activations and KV cache
-// (ForwardPeakBytes).
+// with LoadModelOnDevice peaks at this many times its weight bytes in the
+// stored dtype (loading holds one tensor beyond the model; the graph
+// converts one layer's weights and one lm_head chunk at a time to the
+// compute dtype), plus activations and KV cache (ForwardPeakBytes).
 const ForwardPeakWeightFactor = 1.3
 
 // ForwardPeakBytes is the memory bound of forward-only work over

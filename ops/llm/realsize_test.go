@@ -114,18 +114,15 @@ func reportPeakRSS(t *testing.T) {
 	t.Fatal("no VmHWM in /proc/self/status")
 }
 
-// loadChildModel loads dir for float32 compute and moves it to the device,
-// as the forward-only commands do.
+// loadChildModel loads dir onto the device for float32 compute, as the
+// forward-only commands do.
 func loadChildModel(t *testing.T, dir string) (compute.Backend, *llm.Model) {
 	be, err := backend.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := llm.LoadModelForCompute(dir, dtypes.Float32)
+	m, err := llm.LoadModelOnDevice(dir, dtypes.Float32, be)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.MoveToDevice(be); err != nil {
 		t.Fatal(err)
 	}
 	return be, m
@@ -140,8 +137,8 @@ func childTokens(cfg *llm.Config) []int32 {
 	return ids
 }
 
-// runForwardChild is the child's work: load for float32 compute, move to
-// the device, one forward pass.
+// runForwardChild is the child's work: load onto the device for float32
+// compute, one forward pass.
 func runForwardChild(t *testing.T, dir string) {
 	be, m := loadChildModel(t, dir)
 	r, err := llm.NewRunner(be, m)

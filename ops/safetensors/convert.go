@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/dtypes/bfloat16"
@@ -29,24 +30,50 @@ func (f *File) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error) 
 			return nil, fmt.Errorf("safetensors: %s: tensor %q: dtype %s has no GoMLX equivalent", f.path, name, ti.DType)
 		}
 	}
-	dst := FromGoMLX(dtype)
-	if dst == unknown {
+	if FromGoMLX(dtype) == unknown {
 		return nil, fmt.Errorf("safetensors: %s: tensor %q: cannot convert to GoMLX dtype %s", f.path, name, dtype)
 	}
 	t := tensors.FromShape(shapes.Make(dtype, ti.Shape...))
-	if t.Size() == 0 {
-		return t, nil
-	}
-	err = nil
-	if mutErr := t.MutableBytes(func(out []byte) {
-		err = ConvertBytes(out, dst, src, ti.DType)
-	}); mutErr != nil {
-		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", f.path, name, mutErr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", f.path, name, err)
+	if err := f.convertInto(name, src, t); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// TensorInto converts the named tensor into t, whose dimensions must equal
+// the stored ones and whose dtype is the target (as Tensor's dtype). t may
+// be a backend's shared buffer (tensors.FromShapeForBackend), so a weight
+// goes from the mapped file to the device's memory with no host copy between.
+func (f *File) TensorInto(name string, t *tensors.Tensor) error {
+	src, err := f.Bytes(name)
+	if err != nil {
+		return err
+	}
+	ti := f.infos[name]
+	if got := t.Shape().Dimensions; !slices.Equal(got, ti.Shape) {
+		return fmt.Errorf("safetensors: %s: tensor %q has dimensions %v, the destination %v", f.path, name, ti.Shape, got)
+	}
+	if FromGoMLX(t.DType()) == unknown {
+		return fmt.Errorf("safetensors: %s: tensor %q: cannot convert to GoMLX dtype %s", f.path, name, t.DType())
+	}
+	return f.convertInto(name, src, t)
+}
+
+// convertInto converts src (the named tensor's stored bytes) into t.
+func (f *File) convertInto(name string, src []byte, t *tensors.Tensor) error {
+	if t.Size() == 0 {
+		return nil
+	}
+	var err error
+	if mutErr := t.MutableBytes(func(out []byte) {
+		err = ConvertBytes(out, FromGoMLX(t.DType()), src, f.infos[name].DType)
+	}); mutErr != nil {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", f.path, name, mutErr)
+	}
+	if err != nil {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", f.path, name, err)
+	}
+	return nil
 }
 
 // ConvertBytes converts little-endian elements of srcType in src to dstType in
