@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -91,5 +93,47 @@ func TestOpenEnvFailureIsAnError(t *testing.T) {
 		if _, _, err := open(Choice{Config: "xla:/nonexistent.so", Reason: EnvVar + " is set"}); err == nil {
 			t.Error("want an error for a broken GOMLX_BACKEND plugin")
 		}
+	}
+}
+
+// TestGoConfig: a Go backend configuration gets ops_sequential (the parallel
+// op scheduler can deadlock in GoMLX v0.28.8) unless it names a scheduling.
+func TestGoConfig(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"go", "go:ops_sequential"},
+		{"go:", "go:ops_sequential"},
+		{"go:parallelism=2", "go:ops_sequential,parallelism=2"},
+		{"go:ops_sequential,parallelism=2", "go:ops_sequential,parallelism=2"},
+		{"go:parallelism=2,ops_parallel", "go:parallelism=2,ops_parallel"},
+	} {
+		if got := goConfig(c.in); got != c.want {
+			t.Errorf("goConfig(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestOpenGoParallelismQuiet: "go:parallelism=N" is applied, and the Go
+// backend's "parallelism set to N" line does not reach stdout (where the
+// CLI writes JSON).
+func TestOpenGoParallelismQuiet(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	b, line, err := open(Choice{Config: "go:parallelism=3", Reason: "test"})
+	os.Stdout = stdout
+	w.Close()
+	printed, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if len(printed) != 0 {
+		t.Errorf("opening the backend printed %q on stdout", printed)
+	}
+	if !strings.Contains(line, "parallelism=3") {
+		t.Errorf("banner %q does not show parallelism=3", line)
 	}
 }
