@@ -291,25 +291,16 @@ func loadModel(dir, what string, dtypeOf func(stored dtypes.DType) dtypes.DType,
 		return nil, err
 	}
 	m := &Model{Config: cfg, Weights: make(map[string]*tensors.Tensor, len(names)), Source: dir}
-	var moved int64 // host bytes moved to the device since the last collection
+	mover := deviceMover{backend: backend}
 	for _, name := range names {
 		dtype := dtypeOf(ck.found[name].info.DType.GoMLX())
-		var t *tensors.Tensor
-		if backend != nil && backend.HasSharedBuffers() {
-			t, err = ck.tensorShared(name, dtype, backend)
-		} else {
-			t, err = ck.Tensor(name, dtype)
-		}
+		t, err := ck.tensorOn(name, dtype, backend)
 		if err != nil {
 			return nil, err
 		}
 		if backend != nil && !t.IsShared() {
-			if err := t.ToDevice(backend, 0); err != nil {
-				return nil, fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
-			}
-			if moved += int64(t.Memory()); moved >= gcEveryBytes {
-				debug.FreeOSMemory() // return the freed host copies
-				moved = 0
+			if err := mover.move(name, t); err != nil {
+				return nil, err
 			}
 		}
 		m.Weights[name] = t
@@ -388,35 +379,32 @@ func (c *Checkpoint) ReleaseRaw(name string, begin, end int64) {
 // its stored dtype) into a new host tensor, releases the file pages it was
 // read from, and checks it is finite (ErrNonFinite names it).
 func (c *Checkpoint) Tensor(name string, dtype dtypes.DType) (*tensors.Tensor, error) {
-	loc, ok := c.found[name]
-	if !ok {
-		return nil, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
-	}
-	t, err := loc.file.Tensor(name, dtype)
-	if err != nil {
-		return nil, fmt.Errorf("llm: %w", err)
-	}
-	loc.file.Release(name)
-	if err := checkFiniteTensor(name, t); err != nil {
-		return nil, fmt.Errorf("llm: loading %s: %w", c.Dir, err)
-	}
-	return t, nil
+	return c.tensorOn(name, dtype, nil)
 }
 
-// tensorShared reads the named tensor converted to dtype into a new shared
-// buffer of backend's device 0 (backend.HasSharedBuffers), releases the file
-// pages it was read from, and checks it is finite, as Tensor does.
-func (c *Checkpoint) tensorShared(name string, dtype dtypes.DType, backend compute.Backend) (*tensors.Tensor, error) {
+// tensorOn is Tensor, except that on a backend with shared buffers (the Go
+// backend) the tensor is converted straight into a new shared buffer of its
+// device 0, with no host copy; for a nil backend or one without shared
+// buffers it is a host tensor.
+func (c *Checkpoint) tensorOn(name string, dtype dtypes.DType, backend compute.Backend) (*tensors.Tensor, error) {
 	loc, ok := c.found[name]
 	if !ok {
 		return nil, fmt.Errorf("llm: %s: checkpoint has no tensor %q", c.Dir, name)
 	}
-	t, err := tensors.FromShapeForBackend(backend, 0, shapes.Make(dtype, loc.info.Shape...))
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s: weight %q: %w", c.Dir, name, err)
+	var t *tensors.Tensor
+	var err error
+	if backend != nil && backend.HasSharedBuffers() && dtype != dtypes.InvalidDType {
+		if t, err = tensors.FromShapeForBackend(backend, 0, shapes.Make(dtype, loc.info.Shape...)); err != nil {
+			return nil, fmt.Errorf("llm: %s: weight %q: %w", c.Dir, name, err)
+		}
+		err = loc.file.TensorInto(name, t)
+	} else {
+		t, err = loc.file.Tensor(name, dtype)
 	}
-	if err := loc.file.TensorInto(name, t); err != nil {
-		t.FinalizeAll()
+	if err != nil {
+		if t != nil {
+			t.FinalizeAll()
+		}
 		return nil, fmt.Errorf("llm: %w", err)
 	}
 	loc.file.Release(name)
@@ -830,20 +818,33 @@ const gcEveryBytes = 128 << 20
 // the live weights before collecting). Reading a weight afterwards
 // (ConstFlatData, SaveModel) copies it back to the host.
 func (m *Model) MoveToDevice(backend compute.Backend) error {
-	var moved int64
+	mover := deviceMover{backend: backend}
 	for _, name := range m.Config.TensorNames() {
-		t := m.Weights[name]
-		if t == nil {
-			continue
-		}
-		if err := t.ToDevice(backend, 0); err != nil {
-			return fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
-		}
-		if moved += int64(t.Memory()); moved >= gcEveryBytes {
-			debug.FreeOSMemory()
-			moved = 0
+		if t := m.Weights[name]; t != nil {
+			if err := mover.move(name, t); err != nil {
+				return err
+			}
 		}
 	}
 	debug.FreeOSMemory()
+	return nil
+}
+
+// deviceMover moves weights to a backend's device 0 one at a time, freeing
+// each host copy and returning the freed copies to the operating system every
+// gcEveryBytes (MoveToDevice, LoadModelOnDevice).
+type deviceMover struct {
+	backend compute.Backend
+	moved   int64 // host bytes moved since the last collection
+}
+
+func (d *deviceMover) move(name string, t *tensors.Tensor) error {
+	if err := t.ToDevice(d.backend, 0); err != nil {
+		return fmt.Errorf("llm: moving weight %q to the device: %w", name, err)
+	}
+	if d.moved += int64(t.Memory()); d.moved >= gcEveryBytes {
+		debug.FreeOSMemory()
+		d.moved = 0
+	}
 	return nil
 }
