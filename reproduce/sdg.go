@@ -153,8 +153,8 @@ func judgeSDGvsKD(r *Report, res *SDGResult) error {
 	r.Reproduced = overKD.Holds && overSDG.Holds
 	r.Verdict = fmt.Sprintf("Validation LM loss on real held-out text after %d steps. %s. %s. Claim (complementary): SDG + KD below both. Not judged: %s.",
 		res.Steps, overKD, overSDG, Lower("KD", kd, "SDG", sdg))
-	r.Notes = []string{fmt.Sprintf("synthetic text: %d sequences per seed, each a %d-token corpus prompt continued greedily by the teacher to %d tokens; the KD run sees %d corpus sequences of the same length",
-		res.Sequences, res.PromptLen, r.Sizes.SeqLen+1, res.Sequences)}
+	r.Notes = []string{fmt.Sprintf("synthetic text: %d sequences per seed, each a %d-token corpus prompt continued by the teacher to %d tokens, sampled at temperature %g (no top-k or top-p); the KD run sees %d corpus sequences of the same length",
+		res.Sequences, res.PromptLen, r.Sizes.SeqLen+1, sdgTemperature, res.Sequences)}
 	r.curvesFigure("curves", "SDG vs KD: validation LM loss on real text", nil)
 	return nil
 }

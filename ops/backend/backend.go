@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -93,27 +94,48 @@ func Choose(getenv func(string) string, fs fileSystem) Choice {
 	return Choice{Config: "xla:" + plugin, Reason: "found CUDA PJRT plugin " + plugin}
 }
 
-// GoConfig is the configuration a plain "go" backend is opened with. With
-// ops executed in parallel, GoMLX v0.28.8's Go backend can deadlock (several
-// matmuls saturating the same worker pool, seen within minutes of training on
-// a 2-core machine); sequential op scheduling avoids it, and matmuls still
-// use all cores (no measurable slowdown).
-const GoConfig = "go:ops_sequential"
+// GoConfig is the configuration a plain "go" backend is opened with.
+//
+// ops_sequential: with ops executed in parallel, GoMLX v0.28.8's Go backend
+// can deadlock (several matmuls saturating the same worker pool, seen within
+// minutes of training on a 2-core machine); sequential op scheduling avoids
+// it, and matmuls still use all cores (no measurable slowdown).
+//
+// creation_order: the backend's default schedule runs the nodes with the
+// longest path to an output first, which defers every short branch to the
+// end of the graph: a per-layer statistic (importance's activation taps), a
+// layer's hidden-state output or the next chunk's weight conversion waits,
+// and what it reads stays alive meanwhile. Creation order is the order the
+// model code builds the graph (layer by layer), so each buffer is released
+// as soon as its layer is done. Measured on a random Qwen2.5-0.5B-shape bf16
+// model (0.97 GB resident after loading), importance's activation pass over
+// 4×256 tokens peaked at 1891 MB with the default schedule and 1144 MB in
+// creation order (2×128: 1239 → 1050 MB), in the same time.
+const GoConfig = "go:ops_sequential,creation_order"
 
-// goConfig completes a Go backend configuration with ops_sequential (see
-// GoConfig) unless it names an op scheduling itself: "go:parallelism=2"
-// opened as given hung at 0 % CPU in 6 of 12 benchmark runs here.
+// goConfig completes a Go backend configuration with GoConfig's op
+// scheduling (ops_sequential) and node schedule (creation_order), each
+// unless the configuration names one itself: "go:parallelism=2" opened as
+// given hung at 0 % CPU in 6 of 12 benchmark runs here.
 func goConfig(config string) string {
 	_, opts, _ := strings.Cut(config, ":")
+	var named []string
 	for _, o := range strings.Split(opts, ",") {
-		if o == "ops_sequential" || o == "ops_parallel" {
-			return config
+		if o != "" {
+			named = append(named, o)
 		}
 	}
-	if opts == "" {
-		return GoConfig
+	var add []string
+	if !slices.Contains(named, "ops_sequential") && !slices.Contains(named, "ops_parallel") {
+		add = append(add, "ops_sequential")
 	}
-	return GoConfig + "," + opts
+	if !slices.Contains(named, "creation_order") && !slices.Contains(named, "dependency_order") {
+		add = append(add, "creation_order")
+	}
+	if len(add) == 0 {
+		return config
+	}
+	return "go:" + strings.Join(append(add, named...), ",")
 }
 
 // newQuietly is compute.NewWithConfig with the process's stdout closed to

@@ -97,14 +97,18 @@ func TestOpenEnvFailureIsAnError(t *testing.T) {
 }
 
 // TestGoConfig: a Go backend configuration gets ops_sequential (the parallel
-// op scheduler can deadlock in GoMLX v0.28.8) unless it names a scheduling.
+// op scheduler can deadlock in GoMLX v0.28.8) unless it names an op
+// scheduling, and creation_order (memory: see GoConfig) unless it names a
+// node schedule.
 func TestGoConfig(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"go", "go:ops_sequential"},
-		{"go:", "go:ops_sequential"},
-		{"go:parallelism=2", "go:ops_sequential,parallelism=2"},
-		{"go:ops_sequential,parallelism=2", "go:ops_sequential,parallelism=2"},
-		{"go:parallelism=2,ops_parallel", "go:parallelism=2,ops_parallel"},
+		{"go", "go:ops_sequential,creation_order"},
+		{"go:", "go:ops_sequential,creation_order"},
+		{"go:parallelism=2", "go:ops_sequential,creation_order,parallelism=2"},
+		{"go:ops_sequential,parallelism=2", "go:creation_order,ops_sequential,parallelism=2"},
+		{"go:parallelism=2,ops_parallel", "go:creation_order,parallelism=2,ops_parallel"},
+		{"go:dependency_order", "go:ops_sequential,dependency_order"},
+		{"go:ops_parallel,creation_order", "go:ops_parallel,creation_order"},
 	} {
 		if got := goConfig(c.in); got != c.want {
 			t.Errorf("goConfig(%q) = %q, want %q", c.in, got, c.want)

@@ -1,9 +1,9 @@
 package llm
 
-// SetLMHeadChunkBytes sets the lm_head conversion chunk for a test and
+// SetWeightChunkBytes sets the weight conversion chunk for a test and
 // returns the function restoring it.
-func SetLMHeadChunkBytes(n int) (restore func()) {
-	old := lmHeadChunkBytes
-	lmHeadChunkBytes = n
-	return func() { lmHeadChunkBytes = old }
+func SetWeightChunkBytes(n int) (restore func()) {
+	old := weightChunkBytes
+	weightChunkBytes = n
+	return func() { weightChunkBytes = old }
 }

@@ -256,8 +256,12 @@ func (d *decoder) cast(x *Node) *Node {
 
 // linear applies an HF nn.Linear: x [..., in] · weightᵀ [out, in] (+ bias [out]).
 func (d *decoder) linear(x *Node, prefix string) *Node {
-	w := d.weight(prefix + ".weight")                              // [out, in]
-	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil) // [..., out]
+	name := prefix + ".weight"
+	w := d.params(name) // [out, in]
+	if w == nil {
+		panic(fmt.Sprintf("llm.Forward: weight %q is missing", name))
+	}
+	y := dotRowsConverted(x, w, d.dtype, false) // [..., out]
 	if b := d.optional(prefix + ".bias"); b != nil {
 		y = Add(y, alignLast(b, y.Rank()))
 	}
@@ -313,48 +317,69 @@ func (d *decoder) rmsNorm(x *Node, weightName string) *Node {
 
 // lmHead maps the final hidden states [..., hidden] to float32 logits [..., vocab].
 func (d *decoder) lmHead(h *Node) *Node {
-	return lmHeadLogits(h, LMHeadWeight(d.cfg, d.params), d.dtype)
+	return lmHeadLogits(h, LMHeadWeight(d.cfg, d.params), d.dtype, false)
 }
 
 // lmHeadLogits is h [..., hidden] (in dtype) · wᵀ for the output projection
-// w [vocab, hidden], as float32 logits [..., vocab]. A w stored in another
-// dtype (a bfloat16 checkpoint computed in float32) is converted and
-// multiplied lmHeadChunkBytes of rows at a time, each chunk's row indices
-// depending on the previous chunk's product, so the backend never holds the
-// whole converted table (which would be 2× the embeddings on top of the
-// stored weights). The result equals the unchunked product: every logit is
-// the same dot product of one row.
-func lmHeadLogits(h, w *Node, dtype dtypes.DType) *Node {
-	if w.DType() == dtype {
-		return ConvertDType(DotGeneral(h, []int{h.Rank() - 1}, nil, w, []int{1}, nil), dtypes.Float32) // [..., vocab]
-	}
-	vocab, hidden := w.Shape().Dim(0), w.Shape().Dim(1)
-	rows := max(1, lmHeadChunkBytes/(hidden*dtype.Size()))
-	g := h.Graph()
-	var parts []*Node
-	var after *Node // int32 [1, 1] of zeros computed from the previous chunk: orders the chunks
-	for start := 0; start < vocab; start += rows {
-		n := min(rows, vocab-start)
-		index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start)) // [n, 1]: rows start..start+n-1
-		if after != nil {
-			index = Add(index, after)
-		}
-		chunk := ConvertDType(Gather(w, index), dtype)                        // [n, hidden]
-		part := DotGeneral(h, []int{h.Rank() - 1}, nil, chunk, []int{1}, nil) // [..., n]
-		parts = append(parts, part)
-		e := part
-		for axis := range part.Rank() {
-			e = SliceAxis(e, axis, AxisElem(0))
-		}
-		e = Reshape(e, 1, 1)
-		after = MulScalar(ConvertDType(Equal(e, e), dtypes.Int32), 0)
-	}
-	return ConvertDType(Concatenate(parts, -1), dtypes.Float32)
+// w [vocab, hidden], as float32 logits [..., vocab] (see dotRowsConverted).
+// repeated is true when the graph applies w more than once (the chunked
+// LM loss, once per chunk of positions).
+func lmHeadLogits(h, w *Node, dtype dtypes.DType, repeated bool) *Node {
+	return ConvertDType(dotRowsConverted(h, w, dtype, repeated), dtypes.Float32)
 }
 
-// lmHeadChunkBytes bounds the converted copy of the lm_head rows that
-// lmHeadLogits holds at a time (a variable so tests can force many chunks).
-var lmHeadChunkBytes = 64 << 20
+// dotRowsConverted is x [..., in] (in dtype) · wᵀ for a weight w [out, in]
+// stored in any dtype, in dtype [..., out]. A w stored in another dtype (a
+// bfloat16 checkpoint computed in float32) whose converted copy exceeds
+// weightChunkBytes is converted and multiplied weightChunkBytes of rows at a
+// time, so the backend never holds the whole converted weight (a
+// 128k-vocabulary lm_head in float32 is 2× the stored embeddings; one
+// Mistral-7B MLP projection is 235 MB). Each chunk's rows depend on the
+// previous chunk's product, so the chunks run one after another under any
+// schedule. The rows are sliced (+ 0 computed from the previous product),
+// except when the graph converts w repeatedly (repeated): the Go backend
+// merges identical nodes, so the same rows' slice would be one node kept
+// alive from the first use to the last (every chunk of the head, 0.27× the
+// weights of Qwen2.5-0.5B); there the rows are gathered with indices that
+// depend on the previous product. Gathering makes generation ~30% slower on
+// the Go backend, so it is kept to the repeated case. The result equals the
+// unchunked product: every output is the same dot product of one row.
+func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
+	contract := func(x, w *Node) *Node { return DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil) }
+	if w.DType() == dtype {
+		return contract(x, w)
+	}
+	out, in := w.Shape().Dim(0), w.Shape().Dim(1)
+	rows := max(1, weightChunkBytes/(in*dtype.Size()))
+	if rows >= out {
+		return contract(x, ConvertDType(w, dtype))
+	}
+	g := x.Graph()
+	var parts []*Node
+	prev := x // the rows of a chunk depend on the previous chunk's product (on x for the first)
+	for start := 0; start < out; start += rows {
+		n := min(rows, out-start)
+		e := prev
+		for axis := range e.Rank() {
+			e = SliceAxis(e, axis, AxisElem(0))
+		}
+		zero := StopGradient(MulScalar(ConvertDType(Equal(e, e), dtypes.Int32), 0)) // 0 computed from prev
+		var chunk *Node                                                             // [n, in]: rows start..start+n-1
+		if repeated {
+			index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start)) // [n, 1]
+			chunk = ConvertDType(Gather(w, Add(index, Reshape(zero, 1, 1))), dtype)
+		} else {
+			chunk = Add(ConvertDType(SliceAxis(w, 0, AxisRange(start, start+n)), dtype), Reshape(ConvertDType(zero, dtype), 1, 1))
+		}
+		prev = contract(x, chunk) // [..., n]
+		parts = append(parts, prev)
+	}
+	return Concatenate(parts, -1)
+}
+
+// weightChunkBytes bounds the converted copy of a weight's rows that
+// dotRowsConverted holds at a time (a variable so tests can force many chunks).
+var weightChunkBytes = 16 << 20
 
 // ropeTables are cos/sin of the rotary angles, [batchSize|1, seqLen, 1, headDim/2]
 // in the compute dtype.

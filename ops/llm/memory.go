@@ -81,10 +81,10 @@ func (c *Config) ForwardActivationBytes(dtype dtypes.DType, batchSize, seqLen in
 
 // ChunkedForwardActivationBytes is ForwardActivationBytes for a pass whose
 // lm_head is applied a chunk of positions at a time (NextTokenLossSumChunked,
-// TargetLogProbsChunked): one decoder layer's working set plus at most
-// LogitsChunkBytes of float32 logits.
+// TargetLogProbsChunked): one decoder layer's working set plus one chunk's
+// LogitsChunkCopies float32 logits (at most LogitsChunkBytes).
 func (c *Config) ChunkedForwardActivationBytes(dtype dtypes.DType, batchSize, seqLen int) int64 {
-	logits := c.logitsBytes(batchSize, min(seqLen, LogitsChunkPositions(batchSize, c.VocabSize)))
+	logits := satMul(c.logitsBytes(batchSize, min(seqLen, LogitsChunkPositions(batchSize, c.VocabSize))), LogitsChunkCopies)
 	return satAdd(logits, c.layerActivationBytes(dtype, batchSize, seqLen))
 }
 
@@ -124,11 +124,17 @@ const ForwardPeakWeightFactor = 1.3
 // [batchSize, seqLen] tokens computed in computeDType, with cacheTokens KV
 // cache positions per sequence (0 without generation), for weights stored in
 // weightDType: ForwardPeakWeightFactor × the weight bytes, plus
-// ForwardActivationBytes and KVCacheBytes. It leaves out the process's own
+// ForwardActivationBytes (with a second copy of the logits when the weights
+// are converted: the head's per-chunk products beside their concatenation)
+// and KVCacheBytes. It leaves out the process's own
 // baseline (runtime, binary, compiled graphs: tens of MB).
 func (c *Config) ForwardPeakBytes(weightDType, computeDType dtypes.DType, batchSize, seqLen, cacheTokens int) int64 {
 	weights := int64(math.Ceil(ForwardPeakWeightFactor * float64(c.WeightBytes(weightDType))))
-	return SaturatingSum(weights, c.ForwardActivationBytes(computeDType, batchSize, seqLen), c.KVCacheBytes(computeDType, batchSize, cacheTokens))
+	activations := c.ForwardActivationBytes(computeDType, batchSize, seqLen)
+	if weightDType != computeDType { // the head converted a chunk of rows at a time: its products beside their concatenation
+		activations = satAdd(activations, c.logitsBytes(batchSize, seqLen))
+	}
+	return SaturatingSum(weights, activations, c.KVCacheBytes(computeDType, batchSize, cacheTokens))
 }
 
 // TrainingBytes estimates the memory of training (or distilling into) this

@@ -71,16 +71,17 @@ func TestEstimatesByHand(t *testing.T) {
 	if got, want := cfg.ForwardActivationBytes(dtypes.Float32, 2, 8), int64(32768+58368+4096); got != want {
 		t.Errorf("ForwardActivationBytes = %d, want %d", got, want)
 	}
-	// Chunked: a small vocabulary fits one chunk (same as above); Qwen2.5's
-	// 151936 at batch 8 × 2048 keeps 256 MiB / (8·151936·4) = 55 positions:
-	// 8·55·151936·4 = 267,407,360 bytes of logits instead of 9.96 GB.
-	if got, want := cfg.ChunkedForwardActivationBytes(dtypes.Float32, 2, 8), int64(32768+58368+4096); got != want {
+	// Chunked: a chunk holds 3 copies of its logits (LogitsChunkCopies); a
+	// small vocabulary fits one chunk: 3 × 32768. Qwen2.5's 151936 at batch
+	// 8 × 2048 keeps 256 MiB / (3·8·151936·4) = 18 positions: 3 copies of
+	// 8·18·151936·4 = 87,515,136 bytes instead of 9.96 GB.
+	if got, want := cfg.ChunkedForwardActivationBytes(dtypes.Float32, 2, 8), int64(3*32768+58368+4096); got != want {
 		t.Errorf("ChunkedForwardActivationBytes (one chunk) = %d, want %d", got, want)
 	}
 	big := *cfg
 	big.VocabSize = 151936
 	layer := big.ForwardActivationBytes(dtypes.Float32, 8, 2048) - 8*2048*151936*4
-	if got, want := big.ChunkedForwardActivationBytes(dtypes.Float32, 8, 2048), layer+267_407_360; got != want {
+	if got, want := big.ChunkedForwardActivationBytes(dtypes.Float32, 8, 2048), layer+3*87_515_136; got != want {
 		t.Errorf("ChunkedForwardActivationBytes (152k vocabulary) = %d, want %d", got, want)
 	}
 }

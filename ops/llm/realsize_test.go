@@ -2,6 +2,7 @@ package llm_test
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,12 @@ const pruneWindowBytes = 32 << 20
 
 // forwardTokens is the child's forward pass: [1, forwardTokens] tokens.
 const forwardTokens = 8
+
+// importanceBatch × importanceSeqLen are the importance child's calibration
+// tokens: enough positions that the LM loss takes two chunks of logits
+// (llm.LogitsChunkPositions is 73 for 2 × 151936), so the bound's
+// activations and the chunked head's working set are both exercised.
+const importanceBatch, importanceSeqLen = 2, 128
 
 // writeRandomCheckpoint saves a random bfloat16 model of config under
 // t.TempDir in shards of shardBytes and returns the folder and config.
@@ -158,13 +165,20 @@ func runForwardChild(t *testing.T, dir string) {
 	}
 }
 
-// runImportanceChild is the child's work: importance.EstimateModel on one
-// sequence of forwardTokens tokens, with the ablation of each block of 22
-// layers (3 removals: the reuse path's per-layer inputs and 3 compiled
-// tails; drop-one's 24 would take minutes on 2 cores).
+// runImportanceChild is the child's work: importance.EstimateModel on
+// importanceBatch sequences of importanceSeqLen tokens, with the ablation of
+// each block of 22 layers (3 removals: the reuse path's per-layer inputs and
+// 3 compiled tails; drop-one's 24 would take minutes on 2 cores).
 func runImportanceChild(t *testing.T, dir string) {
 	be, m := loadChildModel(t, dir)
-	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: [][]int32{childTokens(m.Config)}}, importance.Options{BlockSize: 22})
+	ids := make([][]int32, importanceBatch)
+	for i := range ids {
+		ids[i] = make([]int32, importanceSeqLen)
+		for j := range ids[i] {
+			ids[i][j] = int32((i*importanceSeqLen+j)*9973) % int32(m.Config.VocabSize)
+		}
+	}
+	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: ids}, importance.Options{BlockSize: 22})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +232,8 @@ func TestRealSizePeakRSS(t *testing.T) {
 		bound int64
 	}{
 		{"forward:" + dir, cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0)},
-		{"importance:" + dir, cfg.ForwardPeakBytes(dtypes.BFloat16, dtypes.Float32, 1, forwardTokens, 0)},
+		{"importance:" + dir, int64(math.Ceil(llm.ForwardPeakWeightFactor*float64(weights))) +
+			cfg.ChunkedForwardActivationBytes(dtypes.Float32, importanceBatch, importanceSeqLen)},
 		{"prune:" + dir + "|" + filepath.Join(t.TempDir(), "pruned"), largestTensorBytes(cfg, dtypes.BFloat16) + pruneWindowBytes},
 	} {
 		kind, _, _ := strings.Cut(tc.work, ":")

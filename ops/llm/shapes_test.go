@@ -64,7 +64,7 @@ func TestStoredDTypeFamilies(t *testing.T) {
 				}
 				return tensors.MustCopyFlatData[float32](out)
 			}
-			restore := llm.SetLMHeadChunkBytes(7 * cfg.Hidden * 4) // 7 rows a chunk: 143 chunks
+			restore := llm.SetWeightChunkBytes(7 * cfg.Hidden * 4) // 7 rows of the lm_head a chunk: 143 chunks; every linear layer chunked too
 			a := logitsOf(stored)
 			restore()
 			b := logitsOf(wide)

@@ -15,7 +15,7 @@ import (
 )
 
 // testBackend is the process backend (fixtures.Backend: GOMLX_BACKEND, a
-// plain "go" opened as go:ops_sequential).
+// plain "go" opened as go:ops_sequential,creation_order).
 func testBackend(t testing.TB) compute.Backend { return fixtures.Backend(t) }
 
 // toyVocab, toyDim: sizes of the toy bigram LM used by the trainer tests.
