@@ -334,15 +334,18 @@ func lmHeadLogits(h, w *Node, dtype dtypes.DType, repeated bool) *Node {
 // weightChunkBytes is converted and multiplied weightChunkBytes of rows at a
 // time, so the backend never holds the whole converted weight (a
 // 128k-vocabulary lm_head in float32 is 2× the stored embeddings; one
-// Mistral-7B MLP projection is 235 MB). Each chunk's rows depend on the
-// previous chunk's product, so the chunks run one after another under any
-// schedule. The rows are sliced (+ 0 computed from the previous product),
-// except when the graph converts w repeatedly (repeated): the Go backend
+// Mistral-7B MLP projection is 235 MB). The rows are sliced, and each
+// chunk's product takes x + 0 computed from the previous chunk's product, so
+// the products run one after another (the conversions too in the Go
+// backend's creation order, ops/backend's default; an explicit
+// dependency_order may convert them all first). When the graph converts w
+// repeatedly (repeated) the Go backend
 // merges identical nodes, so the same rows' slice would be one node kept
 // alive from the first use to the last (every chunk of the head, 0.27× the
 // weights of Qwen2.5-0.5B); there the rows are gathered with indices that
-// depend on the previous product. Gathering makes generation ~30% slower on
-// the Go backend, so it is kept to the repeated case. The result equals the
+// depend on the previous product (ordered under any schedule). Gathering
+// made generation ~30% slower on the Go backend, so it is kept to the
+// repeated case. The result equals the
 // unchunked product: every output is the same dot product of one row.
 func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
 	contract := func(x, w *Node) *Node { return DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil) }
@@ -356,7 +359,7 @@ func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
 	}
 	g := x.Graph()
 	var parts []*Node
-	prev := x // the rows of a chunk depend on the previous chunk's product (on x for the first)
+	prev := x // each chunk waits for the previous chunk's product (for x, the first)
 	for start := 0; start < out; start += rows {
 		n := min(rows, out-start)
 		e := prev
@@ -364,14 +367,14 @@ func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
 			e = SliceAxis(e, axis, AxisElem(0))
 		}
 		zero := StopGradient(MulScalar(ConvertDType(Equal(e, e), dtypes.Int32), 0)) // 0 computed from prev
-		var chunk *Node                                                             // [n, in]: rows start..start+n-1
 		if repeated {
 			index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start)) // [n, 1]
-			chunk = ConvertDType(Gather(w, Add(index, Reshape(zero, 1, 1))), dtype)
+			chunk := ConvertDType(Gather(w, Add(index, Reshape(zero, 1, 1))), dtype)     // [n, in]: rows start..start+n-1
+			prev = contract(x, chunk)                                                    // [..., n]
 		} else {
-			chunk = Add(ConvertDType(SliceAxis(w, 0, AxisRange(start, start+n)), dtype), Reshape(ConvertDType(zero, dtype), 1, 1))
+			chunk := ConvertDType(SliceAxis(w, 0, AxisRange(start, start+n)), dtype)       // [n, in]
+			prev = contract(Add(x, alignLast(ConvertDType(zero, dtype), x.Rank())), chunk) // [..., n]
 		}
-		prev = contract(x, chunk) // [..., n]
 		parts = append(parts, prev)
 	}
 	return Concatenate(parts, -1)
