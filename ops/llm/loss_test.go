@@ -200,6 +200,49 @@ func TestNextTokenLossSumChunked(t *testing.T) {
 	}
 }
 
+// TestChunkedLossConvertedHead: with a bfloat16 head computed in float32
+// and the head converted a few rows at a time (weightChunkBytes forced to 7
+// rows), the chunked LM loss and target log-probabilities equal those from
+// the same head converted whole beforehand, within chunkedLossTolerance: the
+// gathered rows (several chunks of positions: the head applied repeatedly in
+// one graph) and the sliced rows (one chunk) are the same dot products, but
+// the Go backend picks its matmul kernel by shape, so a 7-row product may sum
+// in another order than the whole head's (measured: up to ~1e-7 relative).
+func TestChunkedLossConvertedHead(t *testing.T) {
+	backend := testBackend(t)
+	for _, name := range fixtureNames {
+		f := loadFixture(t, name)
+		ids := f.ref["input_ids"]
+		for _, chunk := range []int{1, 3, 0} {
+			t.Run(fmt.Sprintf("%s/chunk=%d", name, chunk), func(t *testing.T) {
+				old := weightChunkBytes
+				weightChunkBytes = 7 * f.cfg.Hidden * 4
+				defer func() { weightChunkBytes = old }()
+				res := runWithWeights(t, backend, f, ids, func(g *Graph, idsNode *Node, params func(string) *Node) []*Node {
+					out := Forward(f.cfg, params, idsNode, &ForwardOptions{NoLogits: true})
+					hidden := out.Hidden[f.cfg.NumLayers]
+					stored := ConvertDType(LMHeadWeight(f.cfg, params), dtypes.BFloat16) // [vocab, hidden] bf16
+					wide := ConvertDType(stored, dtypes.Float32)
+					sum, _ := NextTokenLossSumChunked(hidden, stored, idsNode, nil, dtypes.Float32, chunk)
+					wantSum, _ := NextTokenLossSumChunked(hidden, wide, idsNode, nil, dtypes.Float32, chunk)
+					logp, _ := TargetLogProbsChunked(hidden, stored, idsNode, dtypes.Float32, chunk)
+					wantLogp, _ := TargetLogProbsChunked(hidden, wide, idsNode, dtypes.Float32, chunk)
+					return []*Node{sum, wantSum, logp, wantLogp}
+				})
+				if got, want := float64(tensors.ToScalar[float32](res[0])), float64(tensors.ToScalar[float32](res[1])); math.Abs(got-want) > chunkedLossTolerance*math.Abs(want) || want == 0 {
+					t.Errorf("loss sum %.9g from the bf16 head in chunks of rows, %.9g from the head converted whole", got, want)
+				}
+				got, want := tensors.MustCopyFlatData[float32](res[2]), tensors.MustCopyFlatData[float32](res[3])
+				for i := range want {
+					if math.Abs(float64(got[i])-float64(want[i])) > chunkedLossTolerance*math.Abs(float64(want[i])) {
+						t.Fatalf("log-prob %d: %.9g from the bf16 head in chunks of rows, %.9g converted whole", i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestTargetLogProbsChunked: per-position target log-probabilities and
 // greedy flags computed from hidden states a few positions at a time equal
 // log softmax and argmax of the whole logits, computed here in float64 from
