@@ -4,6 +4,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better with dot import
+
+	"github.com/gominitron/gominitron/ops/llm"
 )
 
 // logitsTerms builds L_logits and L_ce from the final (normed) hidden states
@@ -138,7 +140,7 @@ func (lt *logitsTerms) build() (lossLogits, lossCE, total *Node) {
 		} else {
 			headGrad = Add(headGrad, grads[1])
 		}
-		after = MulScalar(StopGradient(ReduceAllSum(ConvertDType(grads[0], dtypes.Float32))), 0)
+		after = llm.ZeroAfter(grads[0], dtypes.Float32)
 		divSum = Add(divSum, StopGradient(div))
 		ceSum = Add(ceSum, StopGradient(ce))
 	}

@@ -231,12 +231,15 @@ func (d *decoder) tap(l int, name string, x *Node) {
 }
 
 // weight returns the named weight in the compute dtype; it panics if missing.
-func (d *decoder) weight(name string) *Node {
+func (d *decoder) weight(name string) *Node { return d.cast(d.stored(name)) }
+
+// stored returns the named weight as stored (any dtype); it panics if missing.
+func (d *decoder) stored(name string) *Node {
 	w := d.params(name)
 	if w == nil {
 		panic(fmt.Sprintf("llm.Forward: weight %q is missing", name))
 	}
-	return d.cast(w)
+	return w
 }
 
 // optional returns the named weight in the compute dtype, or nil.
@@ -256,12 +259,7 @@ func (d *decoder) cast(x *Node) *Node {
 
 // linear applies an HF nn.Linear: x [..., in] · weightᵀ [out, in] (+ bias [out]).
 func (d *decoder) linear(x *Node, prefix string) *Node {
-	name := prefix + ".weight"
-	w := d.params(name) // [out, in]
-	if w == nil {
-		panic(fmt.Sprintf("llm.Forward: weight %q is missing", name))
-	}
-	y := dotRowsConverted(x, w, d.dtype, false) // [..., out]
+	y := dotRowsConverted(x, d.stored(prefix+".weight"), d.dtype, false) // [..., out]
 	if b := d.optional(prefix + ".bias"); b != nil {
 		y = Add(y, alignLast(b, y.Rank()))
 	}
@@ -366,18 +364,13 @@ func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
 	prev := x // each chunk waits for the previous chunk's product (for x, the first)
 	for start := 0; start < out; start += rows {
 		n := min(rows, out-start)
-		e := prev
-		for axis := range e.Rank() {
-			e = SliceAxis(e, axis, AxisElem(0))
-		}
-		zero := StopGradient(MulScalar(ConvertDType(Equal(e, e), dtypes.Int32), 0)) // 0 computed from prev
 		if repeated {
-			index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start)) // [n, 1]
-			chunk := ConvertDType(Gather(w, Add(index, Reshape(zero, 1, 1))), dtype)     // [n, in]: rows start..start+n-1
-			prev = contract(x, chunk)                                                    // [..., n]
+			index := AddScalar(Iota(g, shapesOf(dtypes.Int32, n, 1), 0), float64(start))       // [n, 1]
+			chunk := ConvertDType(Gather(w, Add(index, ZeroAfter(prev, dtypes.Int32))), dtype) // [n, in]: rows start..start+n-1
+			prev = contract(x, chunk)                                                          // [..., n]
 		} else {
-			chunk := ConvertDType(SliceAxis(w, 0, AxisRange(start, start+n)), dtype)       // [n, in]
-			prev = contract(Add(x, alignLast(ConvertDType(zero, dtype), x.Rank())), chunk) // [..., n]
+			chunk := ConvertDType(SliceAxis(w, 0, AxisRange(start, start+n)), dtype) // [n, in]
+			prev = contract(Add(x, ZeroAfter(prev, dtype)), chunk)                   // [..., n]
 		}
 		parts = append(parts, prev)
 	}

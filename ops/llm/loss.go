@@ -182,11 +182,7 @@ func forEachLogitsChunk(hidden, head *Node, dtype dtypes.DType, n, chunkPosition
 			h = ConvertDType(h, dtype)
 		}
 		if prev != nil { // + 0 computed from the previous chunk: the chunks run one after another
-			for axis := range prev.Rank() {
-				prev = SliceAxis(prev, axis, AxisElem(0))
-			}
-			zero := StopGradient(MulScalar(ConvertDType(Equal(prev, prev), dtype), 0))
-			h = Add(h, Reshape(zero, 1, 1, 1))
+			h = Add(h, ZeroAfter(prev, dtype))
 		}
 		prev = fn(start, end, lmHeadLogits(h, head, dtype, chunkPositions < n)) // logits [batchSize, c, vocab] float32
 	}

@@ -215,9 +215,7 @@ func TestChunkedLossConvertedHead(t *testing.T) {
 		ids := f.ref["input_ids"]
 		for _, chunk := range []int{1, 3, 0} {
 			t.Run(fmt.Sprintf("%s/chunk=%d", name, chunk), func(t *testing.T) {
-				old := weightChunkBytes
-				weightChunkBytes = 7 * f.cfg.Hidden * 4
-				defer func() { weightChunkBytes = old }()
+				defer SetWeightChunkBytes(7 * f.cfg.Hidden * 4)()
 				res := runWithWeights(t, backend, f, ids, func(g *Graph, idsNode *Node, params func(string) *Node) []*Node {
 					out := Forward(f.cfg, params, idsNode, &ForwardOptions{NoLogits: true})
 					hidden := out.Hidden[f.cfg.NumLayers]

@@ -135,11 +135,14 @@ func loadChildModel(t *testing.T, dir string) (compute.Backend, *llm.Model) {
 	return be, m
 }
 
-// childTokens are forwardTokens token ids spread over the vocabulary.
-func childTokens(cfg *llm.Config) []int32 {
-	ids := make([]int32, forwardTokens)
-	for i := range ids {
-		ids[i] = int32(i*9973) % int32(cfg.VocabSize)
+// childTokens are batchSize rows of seqLen token ids spread over the vocabulary.
+func childTokens(cfg *llm.Config, batchSize, seqLen int) [][]int32 {
+	ids := make([][]int32, batchSize)
+	for b := range ids {
+		ids[b] = make([]int32, seqLen)
+		for s := range ids[b] {
+			ids[b][s] = int32((b*seqLen+s)*9973) % int32(cfg.VocabSize)
+		}
 	}
 	return ids
 }
@@ -153,7 +156,7 @@ func runForwardChild(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	logits, err := r.Logits([][]int32{childTokens(m.Config)})
+	logits, err := r.Logits(childTokens(m.Config, 1, forwardTokens))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,13 +174,7 @@ func runForwardChild(t *testing.T, dir string) {
 // 3 compiled tails; drop-one's 24 would take minutes on 2 cores).
 func runImportanceChild(t *testing.T, dir string) {
 	be, m := loadChildModel(t, dir)
-	ids := make([][]int32, importanceBatch)
-	for i := range ids {
-		ids[i] = make([]int32, importanceSeqLen)
-		for j := range ids[i] {
-			ids[i][j] = int32((i*importanceSeqLen+j)*9973) % int32(m.Config.VocabSize)
-		}
-	}
+	ids := childTokens(m.Config, importanceBatch, importanceSeqLen)
 	s, err := importance.EstimateModel(be, m, &importance.Calibration{IDs: ids}, importance.Options{BlockSize: 22})
 	if err != nil {
 		t.Fatal(err)
