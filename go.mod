@@ -77,3 +77,5 @@ require (
 	mvdan.cc/gofumpt v0.10.0 // indirect
 	mvdan.cc/xurls/v2 v2.6.0 // indirect
 )
+
+replace github.com/gomlx/compute => ./third_party/compute
