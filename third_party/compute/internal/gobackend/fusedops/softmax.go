@@ -1,6 +1,7 @@
 package fusedops
 
 import (
+	"github.com/gomlx/compute/internal/simdf32"
 	"math"
 
 	"github.com/gomlx/compute"
@@ -59,7 +60,12 @@ func execFusedSoftmax(backend *gobackend.Backend, node *gobackend.Node, inputs [
 
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
+		if _, axisSize, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 && axisSize > 0 {
+			// gominitron patch: softmax over the last axis, vectorized.
+			simdf32.SoftmaxRows(output.Flat.([]float32), input.Flat.([]float32), axisSize)
+		} else {
+			fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
+		}
 	case dtypes.Float64:
 		fusedSoftmax(input.Flat.([]float64), output.Flat.([]float64), axis, node.Shape, math.Exp)
 	default:

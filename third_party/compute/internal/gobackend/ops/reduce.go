@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"github.com/gomlx/compute/internal/simdf32"
 	"slices"
 
 	"github.com/gomlx/compute"
@@ -146,8 +147,19 @@ func execReduce(backend *gobackend.Backend, node *gobackend.Node, inputs []*goba
 	if err != nil {
 		return nil, err
 	}
-	it := NewReduceOutputIterator(operand.RawShape.Dimensions, reduceAxes)
 	dtype := output.RawShape.DType
+	if rowLen, ok := trailingReduceLen(operand.RawShape.Dimensions, reduceAxes); ok && dtype == dtypes.Float32 && rowLen > 0 {
+		// gominitron patch: contiguous rows, vectorized (the iterator costs ~5 ns per element).
+		switch node.OpType { //nolint:exhaustive
+		case compute.OpTypeReduceMax:
+			simdf32.MaxRows(output.Flat.([]float32), operand.Flat.([]float32), rowLen)
+			return output, nil
+		case compute.OpTypeReduceSum:
+			simdf32.SumRows(output.Flat.([]float32), operand.Flat.([]float32), rowLen)
+			return output, nil
+		}
+	}
+	it := NewReduceOutputIterator(operand.RawShape.Dimensions, reduceAxes)
 
 	var reduceFn GenericReduceFn
 	switch node.OpType { //nolint:exhaustive
@@ -595,4 +607,21 @@ func execReduceLogicalXor(operand, output *gobackend.Buffer, it *ReduceOutputIte
 		outputFlat[outputIdx] = outputFlat[outputIdx] != value
 	}
 	return nil
+}
+
+// trailingReduceLen returns the number of elements reduced into each output element when
+// reduceAxes are exactly the last len(reduceAxes) axes (in any order), so that each output
+// element reduces one contiguous row of the operand.
+func trailingReduceLen(dims, reduceAxes []int) (int, bool) {
+	rank := len(dims)
+	seen := make([]bool, rank)
+	rowLen := 1
+	for _, axis := range reduceAxes {
+		if axis < rank-len(reduceAxes) || axis >= rank || seen[axis] {
+			return 0, false
+		}
+		seen[axis] = true
+		rowLen *= dims[axis]
+	}
+	return rowLen, true
 }

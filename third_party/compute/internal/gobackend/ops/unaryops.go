@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"github.com/gomlx/compute/internal/simdf32"
 	"math"
 	"math/bits"
 	"sync"
@@ -479,7 +480,7 @@ func execExp(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 	}
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		execExpGeneric(input.Flat.([]float32), output.Flat.([]float32))
+		simdf32.Exp(output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized
 	case dtypes.Float64:
 		execExpGeneric(input.Flat.([]float64), output.Flat.([]float64))
 	case dtypes.BFloat16:
@@ -631,7 +632,7 @@ func execLogistic(backend *gobackend.Backend, node *gobackend.Node, inputs []*go
 	}
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		execLogisticGeneric(input.Flat.([]float32), output.Flat.([]float32))
+		simdf32.Logistic(output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized
 	case dtypes.Float64:
 		execLogisticGeneric(input.Flat.([]float64), output.Flat.([]float64))
 	case dtypes.BFloat16:

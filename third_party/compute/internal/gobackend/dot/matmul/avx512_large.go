@@ -279,10 +279,12 @@ func avx512LargeKernelFloat32( //alt:f32
 	rhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedRHS)))
 	lhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedLHS)))
 
-	// Loop 1 (ir): Micro-Kernel Rows (Mr == lhsL1BlockRows)
-	for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
-		// Loop 2 (jr): Micro-Kernel Columns (Nr == rhsL1BlockCols)
-		for rhsColIdx := 0; rhsColIdx < rhsActiveCols; rhsColIdx += kernelCols {
+	// Loop 2 (jr): Micro-Kernel Columns (Nr == rhsL1BlockCols), outside loop 1 (gominitron
+	// patch, BLIS order) so that one RHS micro-panel stays in L1 while the LHS panel's
+	// micro-panels stream past it.
+	for rhsColIdx := 0; rhsColIdx < rhsActiveCols; rhsColIdx += kernelCols {
+		// Loop 1 (ir): Micro-Kernel Rows (Mr == lhsL1BlockRows)
+		for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
 			// Output index calculation (relative to panel)
 			outputRowStart := lhsRowIdx
 			outputColStart := rhsColIdx
