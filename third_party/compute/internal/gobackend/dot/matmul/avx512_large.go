@@ -206,26 +206,11 @@ func avx512LargeMatrixSliceFloat32( //alt:f32
 				lhsPanelHeight := min(params.LHSPanelCrossSize, rowEnd-lhsPanelRowIdx)
 				avx512PackLHSKernelRows4(lhsMatrix, packedLHS, lhsPanelRowIdx, contractingPanelIdx, contractingSize, lhsPanelHeight, contractingPanelWidth, params.LHSL1KernelRows) //alt:f32|bf16|f16|f64
 
-				avx512LargeKernelFloat32( //alt:f32
-					//alt:bf16 avx512LargeKernelBFloat16(
-					//alt:f16 avx512LargeKernelFloat16(
-					//alt:f64 avx512LargeKernelFloat64(
-					packedLHS, packedRHS, packedOutput,
-					params.LHSPanelCrossSize, params.RHSPanelCrossSize,
-					contractingPanelWidth,
-					lhsPanelHeight, rhsPanelWidth,
-				)
-
-				// Accumulate (or write) packedOutput to output.
-				isFirstContractingPanel := contractingPanelIdx == 0
-				avx512ApplyPackedOutputFloat32( //alt:f32|bf16|f16
-					//alt:f64 avx512ApplyPackedOutputFloat64(
-					packedOutput, outputMatrix,
-					isFirstContractingPanel,
-					params.RHSPanelCrossSize,
-					lhsPanelRowIdx, rhsPanelColIdx,
-					rhsCrossSize,
-					lhsPanelHeight, rhsPanelWidth)
+				// gominitron patch: the float32 kernel writes (or adds) straight into outputMatrix;
+				// the generated bf16/f16/f64 files keep the packed output and its apply pass.
+				avx512LargeKernelFloat32Direct(packedLHS, packedRHS, outputMatrix, rhsCrossSize, lhsPanelRowIdx, rhsPanelColIdx,
+					contractingPanelWidth, lhsPanelHeight, rhsPanelWidth, contractingPanelIdx > 0)
+				_ = packedOutput
 			}
 		}
 	}

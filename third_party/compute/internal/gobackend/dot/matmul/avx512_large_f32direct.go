@@ -1,0 +1,124 @@
+// Copyright 2023-2026 The GoMLX Authors. SPDX-License-Identifier: Apache-2.0
+
+//go:build amd64 && goexperiment.simd
+
+package matmul
+
+// gominitron patch (issue 15): the float32 4×32 micro-kernel writes (or, after the first
+// contracting panel, adds) its tile straight into the output matrix, instead of into a packed
+// output panel that avx512ApplyPackedOutputFloat32 then copied over: one pass less over every
+// output panel (that copy was ~20% of a small model's forward).
+
+import (
+	"runtime"
+	"simd/archsimd"
+	"unsafe"
+)
+
+// avx512LargeKernelFloat32Direct computes output[row0:row0+lhsActiveRows, col0:col0+rhsActiveCols]
+// (row stride outputStride) = (accumulate ? output + : ) packedLHS · packedRHS over
+// contractingLen, for an LHS packed in strips of 4 rows and an RHS in strips of 32 columns
+// (both zero-padded to whole strips).
+func avx512LargeKernelFloat32Direct(
+	packedLHS, packedRHS []float32,
+	output []float32, outputStride, row0, col0 int,
+	contractingLen int,
+	lhsActiveRows, rhsActiveCols int,
+	accumulate bool,
+) {
+	defer func() {
+		runtime.KeepAlive(packedLHS)
+		runtime.KeepAlive(packedRHS)
+		runtime.KeepAlive(output)
+	}()
+	const (
+		kernelRows    = 4
+		kernelCols    = 32
+		numLanes      = 16
+		bytesPerElem  = 4
+		lhsStride     = kernelRows * bytesPerElem
+		rhsStride     = kernelCols * bytesPerElem
+		registerBytes = numLanes * bytesPerElem
+	)
+	lhsStrips := (lhsActiveRows + kernelRows - 1) / kernelRows
+	rhsStrips := (rhsActiveCols + kernelCols - 1) / kernelCols
+	_ = packedLHS[lhsStrips*kernelRows*contractingLen-1]
+	_ = packedRHS[rhsStrips*kernelCols*contractingLen-1]
+	_ = output[(row0+lhsActiveRows-1)*outputStride+col0+rhsActiveCols-1]
+
+	rhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedRHS)))
+	lhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedLHS)))
+	outputBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(output)))
+	outputRowBytes := uintptr(outputStride * bytesPerElem)
+	var edge [kernelRows][kernelCols]float32 // a partial tile, before it is copied to output
+
+	for rhsColIdx := 0; rhsColIdx < rhsActiveCols; rhsColIdx += kernelCols {
+		rhsRowPtr := rhsBasePtr + uintptr(rhsColIdx*contractingLen*bytesPerElem)
+		for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
+			lhsRowPtr := lhsBasePtr + uintptr(lhsRowIdx*contractingLen*bytesPerElem)
+			var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x16
+			rOffset, lOffset := uintptr(0), uintptr(0)
+			for range contractingLen {
+				r0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rhsRowPtr + rOffset)))
+				r1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rhsRowPtr + rOffset + registerBytes)))
+				rOffset += rhsStride
+				l0 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset)))
+				a00 = r0.MulAdd(l0, a00)
+				a01 = r1.MulAdd(l0, a01)
+				l1 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 4)))
+				a10 = r0.MulAdd(l1, a10)
+				a11 = r1.MulAdd(l1, a11)
+				l2 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 8)))
+				a20 = r0.MulAdd(l2, a20)
+				a21 = r1.MulAdd(l2, a21)
+				l3 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 12)))
+				a30 = r0.MulAdd(l3, a30)
+				a31 = r1.MulAdd(l3, a31)
+				lOffset += lhsStride
+			}
+
+			rows, cols := min(kernelRows, lhsActiveRows-lhsRowIdx), min(kernelCols, rhsActiveCols-rhsColIdx)
+			if rows == kernelRows && cols == kernelCols {
+				p := outputBasePtr + uintptr(row0+lhsRowIdx)*outputRowBytes + uintptr((col0+rhsColIdx)*bytesPerElem)
+				if accumulate {
+					a00 = a00.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p))))
+					a01 = a01.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + registerBytes))))
+					a10 = a10.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + outputRowBytes))))
+					a11 = a11.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + outputRowBytes + registerBytes))))
+					a20 = a20.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + 2*outputRowBytes))))
+					a21 = a21.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + 2*outputRowBytes + registerBytes))))
+					a30 = a30.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + 3*outputRowBytes))))
+					a31 = a31.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(p + 3*outputRowBytes + registerBytes))))
+				}
+				a00.Store((*[16]float32)(unsafe.Pointer(p)))
+				a01.Store((*[16]float32)(unsafe.Pointer(p + registerBytes)))
+				a10.Store((*[16]float32)(unsafe.Pointer(p + outputRowBytes)))
+				a11.Store((*[16]float32)(unsafe.Pointer(p + outputRowBytes + registerBytes)))
+				a20.Store((*[16]float32)(unsafe.Pointer(p + 2*outputRowBytes)))
+				a21.Store((*[16]float32)(unsafe.Pointer(p + 2*outputRowBytes + registerBytes)))
+				a30.Store((*[16]float32)(unsafe.Pointer(p + 3*outputRowBytes)))
+				a31.Store((*[16]float32)(unsafe.Pointer(p + 3*outputRowBytes + registerBytes)))
+				continue
+			}
+			// Partial tile (the matrix edge): through edge, only the valid part reaches output.
+			a00.Store((*[16]float32)(edge[0][0:16]))
+			a01.Store((*[16]float32)(edge[0][16:32]))
+			a10.Store((*[16]float32)(edge[1][0:16]))
+			a11.Store((*[16]float32)(edge[1][16:32]))
+			a20.Store((*[16]float32)(edge[2][0:16]))
+			a21.Store((*[16]float32)(edge[2][16:32]))
+			a30.Store((*[16]float32)(edge[3][0:16]))
+			a31.Store((*[16]float32)(edge[3][16:32]))
+			for r := range rows {
+				out := output[(row0+lhsRowIdx+r)*outputStride+col0+rhsColIdx:][:cols]
+				if accumulate {
+					for c := range out {
+						out[c] += edge[r][c]
+					}
+				} else {
+					copy(out, edge[r][:cols])
+				}
+			}
+		}
+	}
+}
