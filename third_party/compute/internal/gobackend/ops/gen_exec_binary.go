@@ -109,6 +109,33 @@ func execAddNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] + rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] + b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a + rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] + rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] + rhs[indices.RHSFlatIdx]
@@ -248,6 +275,33 @@ func execMulNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] * rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] * b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a * rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] * rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] * rhs[indices.RHSFlatIdx]
@@ -390,6 +444,33 @@ func execSubNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] - rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] - b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a - rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] - rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] - rhs[indices.RHSFlatIdx]
@@ -548,6 +629,33 @@ func execDivNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] / rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] / b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a / rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] / rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] / rhs[indices.RHSFlatIdx]
@@ -706,6 +814,33 @@ func execRemIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] % rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] % b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a % rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] % rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] % rhs[indices.RHSFlatIdx]
@@ -739,6 +874,33 @@ func execRemFloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output [
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Mod(float64(ls[i]), float64(rs[i])))
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = T(math.Mod(float64(ls[i]), float64(b)))
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Mod(float64(a), float64(rs[i])))
+				}
+			default:
+				for i := range out {
+					out[i] = T(math.Mod(float64(lhs[l]), float64(rhs[r])))
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = T(math.Mod(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
@@ -897,6 +1059,33 @@ func execPowIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = execScalarPowIntGeneric(ls[i], rs[i])
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = execScalarPowIntGeneric(ls[i], b)
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = execScalarPowIntGeneric(a, rs[i])
+				}
+			default:
+				for i := range out {
+					out[i] = execScalarPowIntGeneric(lhs[l], rhs[r])
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = execScalarPowIntGeneric(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
@@ -930,6 +1119,33 @@ func execPowFloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output [
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Pow(float64(ls[i]), float64(rs[i])))
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = T(math.Pow(float64(ls[i]), float64(b)))
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Pow(float64(a), float64(rs[i])))
+				}
+			default:
+				for i := range out {
+					out[i] = T(math.Pow(float64(lhs[l]), float64(rhs[r])))
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = T(math.Pow(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
@@ -1064,6 +1280,33 @@ func execAtan2FloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Atan2(float64(ls[i]), float64(rs[i])))
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = T(math.Atan2(float64(ls[i]), float64(b)))
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = T(math.Atan2(float64(a), float64(rs[i])))
+				}
+			default:
+				for i := range out {
+					out[i] = T(math.Atan2(float64(lhs[l]), float64(rhs[r])))
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = T(math.Atan2(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
@@ -1219,6 +1462,33 @@ func execMaxNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = max(ls[i], rs[i])
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = max(ls[i], b)
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = max(a, rs[i])
+				}
+			default:
+				for i := range out {
+					out[i] = max(lhs[l], rhs[r])
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = max(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
@@ -1358,6 +1628,33 @@ func execMinNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = min(ls[i], rs[i])
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = min(ls[i], b)
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = min(a, rs[i])
+				}
+			default:
+				for i := range out {
+					out[i] = min(lhs[l], rhs[r])
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = min(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
@@ -1488,6 +1785,33 @@ func execBitwiseAndIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] & rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] & b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a & rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] & rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] & rhs[indices.RHSFlatIdx]
@@ -1558,6 +1882,33 @@ func execBitwiseOrIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] | rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] | b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a | rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] | rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] | rhs[indices.RHSFlatIdx]
@@ -1628,6 +1979,33 @@ func execBitwiseXorIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] ^ rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] ^ b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a ^ rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] ^ rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] ^ rhs[indices.RHSFlatIdx]
@@ -1678,6 +2056,33 @@ func execLogicalAndBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] && rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] && b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a && rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] && rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] && rhs[indices.RHSFlatIdx]
@@ -1728,6 +2133,33 @@ func execLogicalOrBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []T
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] || rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] || b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a || rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] || rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] || rhs[indices.RHSFlatIdx]
@@ -1778,6 +2210,33 @@ func execLogicalXorBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] != rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] != b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a != rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] != rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] != rhs[indices.RHSFlatIdx]
@@ -1862,6 +2321,33 @@ func execEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, ou
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] == rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] == b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a == rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] == rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] == rhs[indices.RHSFlatIdx]
@@ -2006,6 +2492,33 @@ func execNotEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T,
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] != rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] != b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a != rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] != rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] != rhs[indices.RHSFlatIdx]
@@ -2153,6 +2666,33 @@ func execGreaterOrEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rh
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] >= rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] >= b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a >= rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] >= rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] >= rhs[indices.RHSFlatIdx]
@@ -2316,6 +2856,33 @@ func execGreaterThanNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs [
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] > rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] > b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a > rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] > rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] > rhs[indices.RHSFlatIdx]
@@ -2479,6 +3046,33 @@ func execLessOrEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs [
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] <= rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] <= b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a <= rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] <= rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] <= rhs[indices.RHSFlatIdx]
@@ -2642,6 +3236,33 @@ func execLessThanNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T,
 		return
 	default:
 		// Case 3: with broadcasting non-scalar tensors:
+		// gominitron patch: whole rows instead of the per-element iterator (broadcast_rows.go).
+		if broadcastRows(lhsShape, rhsShape, outputShape, func(l, r, o, n int, lStep, rStep bool) {
+			out := output[o : o+n]
+			switch {
+			case lStep && rStep:
+				ls, rs := lhs[l:l+n], rhs[r:r+n]
+				for i := range out {
+					out[i] = ls[i] < rs[i]
+				}
+			case lStep:
+				ls, b := lhs[l:l+n], rhs[r]
+				for i := range out {
+					out[i] = ls[i] < b
+				}
+			case rStep:
+				a, rs := lhs[l], rhs[r:r+n]
+				for i := range out {
+					out[i] = a < rs[i]
+				}
+			default:
+				for i := range out {
+					out[i] = lhs[l] < rhs[r]
+				}
+			}
+		}) {
+			return
+		}
 		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
 		for indices := range zipIter.IterFlatIndices() {
 			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] < rhs[indices.RHSFlatIdx]
