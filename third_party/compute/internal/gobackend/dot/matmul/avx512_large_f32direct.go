@@ -57,24 +57,55 @@ func avx512LargeKernelFloat32Direct(
 		for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
 			lhsRowPtr := lhsBasePtr + uintptr(lhsRowIdx*contractingLen*bytesPerElem)
 			var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x16
-			rOffset, lOffset := uintptr(0), uintptr(0)
-			for range contractingLen {
-				r0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rhsRowPtr + rOffset)))
-				r1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rhsRowPtr + rOffset + registerBytes)))
-				rOffset += rhsStride
-				l0 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset)))
-				a00 = r0.MulAdd(l0, a00)
-				a01 = r1.MulAdd(l0, a01)
-				l1 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 4)))
-				a10 = r0.MulAdd(l1, a10)
-				a11 = r1.MulAdd(l1, a11)
-				l2 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 8)))
-				a20 = r0.MulAdd(l2, a20)
-				a21 = r1.MulAdd(l2, a21)
-				l3 := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lhsRowPtr + lOffset + 12)))
-				a30 = r0.MulAdd(l3, a30)
-				a31 = r1.MulAdd(l3, a31)
-				lOffset += lhsStride
+			rp, lp := rhsRowPtr, lhsRowPtr
+			k := contractingLen
+			for ; k >= 2; k -= 2 { // two contracting steps per iteration: half the loop overhead
+				r0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp)))
+				r1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp + registerBytes)))
+				b := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp)))
+				a00 = r0.MulAdd(b, a00)
+				a01 = r1.MulAdd(b, a01)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 4)))
+				a10 = r0.MulAdd(b, a10)
+				a11 = r1.MulAdd(b, a11)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 8)))
+				a20 = r0.MulAdd(b, a20)
+				a21 = r1.MulAdd(b, a21)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 12)))
+				a30 = r0.MulAdd(b, a30)
+				a31 = r1.MulAdd(b, a31)
+				r0 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp + rhsStride)))
+				r1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp + rhsStride + registerBytes)))
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + lhsStride)))
+				a00 = r0.MulAdd(b, a00)
+				a01 = r1.MulAdd(b, a01)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + lhsStride + 4)))
+				a10 = r0.MulAdd(b, a10)
+				a11 = r1.MulAdd(b, a11)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + lhsStride + 8)))
+				a20 = r0.MulAdd(b, a20)
+				a21 = r1.MulAdd(b, a21)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + lhsStride + 12)))
+				a30 = r0.MulAdd(b, a30)
+				a31 = r1.MulAdd(b, a31)
+				rp += 2 * rhsStride
+				lp += 2 * lhsStride
+			}
+			if k == 1 {
+				r0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp)))
+				r1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Pointer(rp + registerBytes)))
+				b := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp)))
+				a00 = r0.MulAdd(b, a00)
+				a01 = r1.MulAdd(b, a01)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 4)))
+				a10 = r0.MulAdd(b, a10)
+				a11 = r1.MulAdd(b, a11)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 8)))
+				a20 = r0.MulAdd(b, a20)
+				a21 = r1.MulAdd(b, a21)
+				b = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Pointer(lp + 12)))
+				a30 = r0.MulAdd(b, a30)
+				a31 = r1.MulAdd(b, a31)
 			}
 
 			rows, cols := min(kernelRows, lhsActiveRows-lhsRowIdx), min(kernelCols, rhsActiveCols-rhsColIdx)
