@@ -2,7 +2,10 @@
 
 package ops
 
-import "github.com/gomlx/compute/shapes"
+import (
+	"github.com/gomlx/compute/internal/simdf32"
+	"github.com/gomlx/compute/shapes"
+)
 
 // broadcastRows splits a broadcasting binary op into rows: maximal runs of trailing output axes
 // over which each operand either steps through contiguous memory or stays on one element. It
@@ -84,6 +87,28 @@ func broadcastRows(lhsShape, rhsShape, outputShape shapes.Shape, fn func(l, r, o
 			r -= rStrides[a] * dims[a]
 			idx[a] = 0
 		}
+	}
+	return true
+}
+
+// binaryFloat32 runs a float32 Add, Sub, Mul or Div with the vectorized loops of simdf32 (scalar
+// rhs, equal shapes, or broadcasting by rows); it reports false, doing nothing, for other
+// element types or broadcasts that broadcastRows leaves to the iterator.
+func binaryFloat32[T any](op simdf32.BinaryOp, lhs, rhs, output []T, lhsShape, rhsShape, outputShape shapes.Shape) bool {
+	o, ok := any(output).([]float32)
+	if !ok {
+		return false
+	}
+	l, r := any(lhs).([]float32), any(rhs).([]float32)
+	switch {
+	case len(r) == 1 && len(l) == len(o):
+		simdf32.Binary(op, o, l, r, true, false)
+	case lhsShape.Equal(rhsShape):
+		simdf32.Binary(op, o, l, r, true, true)
+	default:
+		return broadcastRows(lhsShape, rhsShape, outputShape, func(li, ri, oi, n int, lStep, rStep bool) {
+			simdf32.Binary(op, o[oi:oi+n], l[li:], r[ri:], lStep, rStep)
+		})
 	}
 	return true
 }

@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"github.com/gomlx/compute/internal/simdf32"
 	"math"
 
 	"github.com/gomlx/compute"
@@ -93,6 +94,9 @@ func execAdd(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 
 func execAddNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, output []T,
 	lhsShape, rhsShape, outputShape shapes.Shape) {
+	if binaryFloat32(simdf32.OpAdd, lhs, rhs, output, lhsShape, rhsShape, outputShape) { // gominitron patch: vectorized float32
+		return
+	}
 	switch {
 	case len(rhs) == 1:
 		// Case 1: One side (rhs) is a scalar: only iterate over the lhs.
@@ -259,6 +263,9 @@ func execMul(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 
 func execMulNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, output []T,
 	lhsShape, rhsShape, outputShape shapes.Shape) {
+	if binaryFloat32(simdf32.OpMul, lhs, rhs, output, lhsShape, rhsShape, outputShape) { // gominitron patch: vectorized float32
+		return
+	}
 	switch {
 	case len(rhs) == 1:
 		// Case 1: One side (rhs) is a scalar: only iterate over the lhs.
@@ -421,6 +428,9 @@ func execSub(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 
 func execSubNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, output []T,
 	lhsShape, rhsShape, outputShape shapes.Shape) {
+	if binaryFloat32(simdf32.OpSub, lhs, rhs, output, lhsShape, rhsShape, outputShape) { // gominitron patch: vectorized float32
+		return
+	}
 	switch {
 	case len(rhs) == 1:
 		// Case 1: One side (rhs) is a scalar: only iterate over the lhs.
@@ -606,6 +616,9 @@ func execDiv(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 
 func execDivNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, output []T,
 	lhsShape, rhsShape, outputShape shapes.Shape) {
+	if binaryFloat32(simdf32.OpDiv, lhs, rhs, output, lhsShape, rhsShape, outputShape) { // gominitron patch: vectorized float32
+		return
+	}
 	switch {
 	case len(rhs) == 1:
 		// Case 1: One side (rhs) is a scalar: only iterate over the lhs.
