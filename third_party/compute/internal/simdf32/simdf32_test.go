@@ -40,34 +40,37 @@ func TestExpLogistic(t *testing.T) {
 	const maxULP = 2
 	xs := testInputs()
 	got := make([]float32, len(xs))
-	for _, tc := range []struct {
-		name string
-		fn   func(dst, src []float32)
-		ref  func(float64) float64
-	}{
-		{"Exp", Exp, math.Exp},
-		{"Logistic", Logistic, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
-	} {
-		tc.fn(got, xs)
-		for i, x := range xs {
-			want := float32(tc.ref(float64(x)))
-			g := got[i]
-			switch {
-			case math.IsNaN(float64(want)):
-				if !math.IsNaN(float64(g)) {
-					t.Errorf("%s(%g) = %g, want NaN", tc.name, x, g)
-				}
-			case math.IsInf(float64(want), 0) || want == 0:
-				if g != want {
-					t.Errorf("%s(%g) = %g, want %g", tc.name, x, g, want)
-				}
-			case math.Abs(float64(want)) < 1.1754944e-38: // subnormal
-				if math.Abs(float64(g-want)) > 2e-45 {
-					t.Errorf("%s(%g) = %g, want %g (subnormal)", tc.name, x, g, want)
-				}
-			default:
-				if d := ulpsApart(g, want); d > maxULP {
-					t.Errorf("%s(%g) = %g, want %g (%d ulp apart)", tc.name, x, g, want, d)
+	for _, im := range implementations() {
+		t.Logf("implementation %s", im.name)
+		for _, tc := range []struct {
+			name string
+			fn   func(dst, src []float32)
+			ref  func(float64) float64
+		}{
+			{im.name + "/Exp", im.exp, math.Exp},
+			{im.name + "/Logistic", im.logistic, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+		} {
+			tc.fn(got, xs)
+			for i, x := range xs {
+				want := float32(tc.ref(float64(x)))
+				g := got[i]
+				switch {
+				case math.IsNaN(float64(want)):
+					if !math.IsNaN(float64(g)) {
+						t.Errorf("%s(%g) = %g, want NaN", tc.name, x, g)
+					}
+				case math.IsInf(float64(want), 0) || want == 0:
+					if g != want {
+						t.Errorf("%s(%g) = %g, want %g", tc.name, x, g, want)
+					}
+				case math.Abs(float64(want)) < 1.1754944e-38: // subnormal
+					if math.Abs(float64(g-want)) > 2e-45 {
+						t.Errorf("%s(%g) = %g, want %g (subnormal)", tc.name, x, g, want)
+					}
+				default:
+					if d := ulpsApart(g, want); d > maxULP {
+						t.Errorf("%s(%g) = %g, want %g (%d ulp apart)", tc.name, x, g, want, d)
+					}
 				}
 			}
 		}
@@ -77,37 +80,39 @@ func TestExpLogistic(t *testing.T) {
 // TestRows: MaxRows (NaN propagates) and SumRows against float64 references, row lengths
 // below and above the vector paths.
 func TestRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, rowLen := range []int{1, 7, 31, 32, 33, 100, 4096} {
-		rows := 5
-		src := make([]float32, rows*rowLen)
-		for i := range src {
-			src[i] = float32(rng.NormFloat64() * 10)
-		}
-		src[3*rowLen+rowLen/2] = float32(math.NaN())
-		mx, sm := make([]float32, rows), make([]float32, rows)
-		MaxRows(mx, src, rowLen)
-		SumRows(sm, src, rowLen)
-		for r := range rows {
-			row := src[r*rowLen : (r+1)*rowLen]
-			wantMax, wantSum, absSum := math.Inf(-1), 0.0, 0.0
-			for _, v := range row {
-				wantMax = math.Max(wantMax, float64(v))
-				wantSum += float64(v)
-				absSum += math.Abs(float64(v))
+	for _, im := range implementations() {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, rowLen := range []int{1, 7, 15, 16, 31, 32, 33, 100, 4096} {
+			rows := 5
+			src := make([]float32, rows*rowLen)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 10)
 			}
-			if r == 3 {
-				if !math.IsNaN(float64(mx[r])) || !math.IsNaN(float64(sm[r])) {
-					t.Errorf("rowLen %d: row with a NaN: max %g, sum %g, want NaN", rowLen, mx[r], sm[r])
+			src[3*rowLen+rowLen/2] = float32(math.NaN())
+			mx, sm := make([]float32, rows), make([]float32, rows)
+			im.maxRows(mx, src, rowLen)
+			im.sumRows(sm, src, rowLen)
+			for r := range rows {
+				row := src[r*rowLen : (r+1)*rowLen]
+				wantMax, wantSum, absSum := math.Inf(-1), 0.0, 0.0
+				for _, v := range row {
+					wantMax = math.Max(wantMax, float64(v))
+					wantSum += float64(v)
+					absSum += math.Abs(float64(v))
 				}
-				continue
-			}
-			if float64(mx[r]) != wantMax {
-				t.Errorf("rowLen %d row %d: max %g, want %g", rowLen, r, mx[r], wantMax)
-			}
-			// float32 summation: error ≤ rowLen·ε·Σ|v| (any order).
-			if bound := float64(rowLen) * 6e-8 * absSum; math.Abs(float64(sm[r])-wantSum) > bound {
-				t.Errorf("rowLen %d row %d: sum %g, want %g ± %g", rowLen, r, sm[r], wantSum, bound)
+				if r == 3 {
+					if !math.IsNaN(float64(mx[r])) || !math.IsNaN(float64(sm[r])) {
+						t.Errorf("rowLen %d: row with a NaN: max %g, sum %g, want NaN", rowLen, mx[r], sm[r])
+					}
+					continue
+				}
+				if float64(mx[r]) != wantMax {
+					t.Errorf("rowLen %d row %d: max %g, want %g", rowLen, r, mx[r], wantMax)
+				}
+				// float32 summation: error ≤ rowLen·ε·Σ|v| (any order).
+				if bound := float64(rowLen) * 6e-8 * absSum; math.Abs(float64(sm[r])-wantSum) > bound {
+					t.Errorf("%s rowLen %d row %d: sum %g, want %g ± %g", im.name, rowLen, r, sm[r], wantSum, bound)
+				}
 			}
 		}
 	}
@@ -127,33 +132,35 @@ func BenchmarkExp(b *testing.B) {
 // sequential float32 sum (rowLen·ε).
 func TestSoftmaxRows(t *testing.T) {
 	const eps32 = 6e-8
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, rowLen := range []int{1, 5, 16, 17, 128, 130} {
-		rows := 3
-		src := make([]float32, rows*rowLen)
-		for i := range src {
-			src[i] = float32(rng.NormFloat64() * 5)
-		}
-		if rowLen > 2 {
-			src[rowLen+1] = float32(math.Inf(-1)) // a masked position
-		}
-		dst := make([]float32, len(src))
-		SoftmaxRows(dst, src, rowLen)
-		for r := range rows {
-			row := src[r*rowLen : (r+1)*rowLen]
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = math.Max(m, float64(v))
+	for _, im := range implementations() {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, rowLen := range []int{1, 5, 8, 9, 16, 17, 128, 130} {
+			rows := 3
+			src := make([]float32, rows*rowLen)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 5)
 			}
-			sum := 0.0
-			for _, v := range row {
-				sum += math.Exp(float64(v) - m)
+			if rowLen > 2 {
+				src[rowLen+1] = float32(math.Inf(-1)) // a masked position
 			}
-			for i, v := range row {
-				want := math.Exp(float64(v)-m) / sum
-				bound := want * eps32 * (8 + math.Abs(float64(v)-m) + float64(rowLen))
-				if got := float64(dst[r*rowLen+i]); math.Abs(got-want) > bound+1e-30 {
-					t.Errorf("rowLen %d row %d [%d]: %g, want %g", rowLen, r, i, got, want)
+			dst := make([]float32, len(src))
+			im.softmaxRows(dst, src, rowLen)
+			for r := range rows {
+				row := src[r*rowLen : (r+1)*rowLen]
+				m := math.Inf(-1)
+				for _, v := range row {
+					m = math.Max(m, float64(v))
+				}
+				sum := 0.0
+				for _, v := range row {
+					sum += math.Exp(float64(v) - m)
+				}
+				for i, v := range row {
+					want := math.Exp(float64(v)-m) / sum
+					bound := want * eps32 * (8 + math.Abs(float64(v)-m) + float64(rowLen))
+					if got := float64(dst[r*rowLen+i]); math.Abs(got-want) > bound+1e-30 {
+						t.Errorf("%s rowLen %d row %d [%d]: %g, want %g", im.name, rowLen, r, i, got, want)
+					}
 				}
 			}
 		}
@@ -163,28 +170,30 @@ func TestSoftmaxRows(t *testing.T) {
 // TestBinary: the vectorized loops equal plain float32 arithmetic bit for bit (IEEE add, sub,
 // mul and div are correctly rounded either way), in every operand form, with tails.
 func TestBinary(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	for _, n := range []int{1, 15, 16, 17, 100} {
-		a, b := make([]float32, n), make([]float32, n)
-		for i := range a {
-			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-		}
-		b[0] = 0.375
-		for _, op := range []BinaryOp{OpAdd, OpSub, OpMul, OpDiv} {
-			for _, form := range [][2]bool{{true, true}, {true, false}, {false, true}, {false, false}} {
-				got := make([]float32, n)
-				Binary(op, got, a, b, form[0], form[1])
-				for i := range got {
-					x, y := a[0], b[0]
-					if form[0] {
-						x = a[i]
-					}
-					if form[1] {
-						y = b[i]
-					}
-					want := [...]float32{x + y, x - y, x * y, x / y}[op]
-					if got[i] != want {
-						t.Fatalf("op %d form %v n %d [%d]: %g, want %g", op, form, n, i, got[i], want)
+	for _, im := range implementations() {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 100} {
+			a, b := make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			b[0] = 0.375
+			for _, op := range []BinaryOp{OpAdd, OpSub, OpMul, OpDiv} {
+				for _, form := range [][2]bool{{true, true}, {true, false}, {false, true}, {false, false}} {
+					got := make([]float32, n)
+					im.binary(op, got, a, b, form[0], form[1])
+					for i := range got {
+						x, y := a[0], b[0]
+						if form[0] {
+							x = a[i]
+						}
+						if form[1] {
+							y = b[i]
+						}
+						want := [...]float32{x + y, x - y, x * y, x / y}[op]
+						if got[i] != want {
+							t.Fatalf("%s op %d form %v n %d [%d]: %g, want %g", im.name, op, form, n, i, got[i], want)
+						}
 					}
 				}
 			}
