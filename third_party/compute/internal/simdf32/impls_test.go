@@ -11,9 +11,10 @@ type impl struct {
 	sumRows     func(dst, src []float32, rowLen int)
 	softmaxRows func(dst, src []float32, rowLen int)
 	binary      func(op BinaryOp, dst, a, b []float32, aStep, bStep bool)
+	sqrt        func(dst, src []float32)
 }
 
-var scalarImpl = impl{"scalar", expScalar, logisticScalar, maxRowsScalar, sumRowsScalar, softmaxRowsScalar, binaryScalar}
+var scalarImpl = impl{"scalar", expScalar, logisticScalar, maxRowsScalar, sumRowsScalar, softmaxRowsScalar, binaryScalar, sqrtScalar}
 
 // implementations: the scalar set, plus the vector sets (implsSIMD) in GOEXPERIMENT=simd builds.
 func implementations() []impl { return append([]impl{scalarImpl}, implsSIMD()...) }

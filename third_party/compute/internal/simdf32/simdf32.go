@@ -93,3 +93,13 @@ func softmaxRowsScalar(dst, src []float32, rowLen int) {
 		}
 	}
 }
+
+// Sqrt sets dst[i] = √src[i], correctly rounded (bit for bit math.Sqrt rounded to float32).
+var Sqrt = sqrtScalar
+
+func sqrtScalar(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = float32(math.Sqrt(float64(x)))
+	}
+}

@@ -21,6 +21,7 @@ func init() {
 		SumRows = sumRowsAVX2
 		SoftmaxRows = softmaxRowsAVX2
 		Binary = binaryAVX2
+		Sqrt = sqrtAVX2
 	}
 }
 
@@ -212,4 +213,13 @@ func binaryAVX2(op BinaryOp, dst, a, b []float32, aStep, bStep bool) {
 		}
 		binaryScalar(op, dst[i:], ta, tb, aStep, bStep)
 	}
+}
+
+func sqrtAVX2(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		archsimd.LoadFloat32x8Slice(src[i:]).Sqrt().StoreSlice(dst[i:])
+	}
+	sqrtScalar(dst[i:], src[i:])
 }

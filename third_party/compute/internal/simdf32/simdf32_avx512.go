@@ -16,6 +16,7 @@ func init() {
 		MaxRows = maxRowsAVX512
 		SumRows = sumRowsAVX512
 		SoftmaxRows = softmaxRowsAVX512
+		Sqrt = sqrtAVX512
 	}
 }
 
@@ -185,4 +186,13 @@ func softmaxRowsAVX512(dst, src []float32, rowLen int) {
 			out[j] *= 1 / sum
 		}
 	}
+}
+
+func sqrtAVX512(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+16 <= len(src); i += 16 {
+		archsimd.LoadFloat32x16Slice(src[i:]).Sqrt().StoreSlice(dst[i:])
+	}
+	sqrtScalar(dst[i:], src[i:])
 }

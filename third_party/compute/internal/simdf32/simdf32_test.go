@@ -200,3 +200,18 @@ func TestBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestSqrt: bit for bit float32(math.Sqrt), NaN for negatives, on every implementation.
+func TestSqrt(t *testing.T) {
+	xs := testInputs()
+	for _, im := range implementations() {
+		got := make([]float32, len(xs))
+		im.sqrt(got, xs)
+		for i, x := range xs {
+			want := float32(math.Sqrt(float64(x)))
+			if got[i] != want && !(math.IsNaN(float64(want)) && math.IsNaN(float64(got[i]))) {
+				t.Fatalf("%s: sqrt(%g) = %g, want %g", im.name, x, got[i], want)
+			}
+		}
+	}
+}

@@ -53,7 +53,11 @@ func init() {
 func execTranspose(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobackend.Buffer, inputsOwned []bool) (*gobackend.Buffer, error) {
 	operand := inputs[0]
 	permutations := node.Data.([]int)
-	_ = inputsOwned // We don't reuse the inputs.
+	if dims, _ := mergeTransposeAxes(operand.RawShape.Dimensions, permutations); len(dims) <= 1 {
+		// gominitron patch: only size-1 axes move, the memory layout is unchanged: a reshape
+		// (no copy at all when the input buffer is ours to reuse).
+		return reshapeToShape(backend, node.Shape, inputs, inputsOwned)
+	}
 
 	// We can't write to the same buffer we read from because it's not done with swaps.
 	output, err := backend.GetBuffer(node.Shape)

@@ -59,3 +59,22 @@ func TestTransposeFast(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposeLayoutIdentity: a transpose that only moves size-1 axes keeps the memory layout
+// (mergeTransposeAxes leaves at most one axis), so execTranspose may run it as a reshape.
+func TestTransposeLayoutIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		dims, perm []int
+		identity   bool
+	}{
+		{[]int{8, 1, 128}, []int{1, 0, 2}, true},
+		{[]int{1, 5, 1, 7}, []int{2, 0, 1, 3}, true},
+		{[]int{1, 1}, []int{1, 0}, true},
+		{[]int{3, 1, 4}, []int{2, 1, 0}, false},
+	} {
+		dims, _ := mergeTransposeAxes(tc.dims, tc.perm)
+		if got := len(dims) <= 1; got != tc.identity {
+			t.Errorf("dims %v perm %v: merged to %v, layout identity %v, want %v", tc.dims, tc.perm, dims, got, tc.identity)
+		}
+	}
+}
