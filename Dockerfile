@@ -30,6 +30,8 @@ RUN if [ -n "$JAX_CUDA" ]; then python3 -m venv /opt/jax && /opt/jax/bin/pip ins
 
 WORKDIR /opt/gominitron
 COPY go.mod go.sum ./
+# go.mod replaces github.com/gomlx/compute with the patched copy (third_party/compute/PATCHES.md).
+COPY third_party ./third_party
 RUN go mod download
 COPY . .
 RUN kernel/install.sh

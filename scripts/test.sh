@@ -26,6 +26,10 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/gominitron-test.log
+# issue 15: the patched GoMLX compute module (third_party/compute/PATCHES.md) is its own
+# module, outside ./...: its tests, with the SIMD kernels and with the plain-Go fallbacks.
+echo "== third_party/compute (patched Go backend)"
+(cd third_party/compute && go test -count=1 ./... && GOEXPERIMENT= go test -count=1 ./...)
 echo "== fuzz (short)"
 bash scripts/fuzz.sh
 # A fresh clone: the README's build line and pipeline blocks run verbatim

@@ -100,6 +100,31 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("script %s is not executable", s)
 		}
 	}
+	// go.mod's local replacements (third_party/compute) must be in the image before
+	// `go mod download`, which needs them.
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(gomod), "\n") {
+		_, target, ok := strings.Cut(line, "=> ")
+		if !strings.HasPrefix(strings.TrimSpace(line), "replace") || !ok || !strings.HasPrefix(target, "./") {
+			continue
+		}
+		dir := strings.TrimPrefix(strings.Fields(target)[0], "./")
+		copied := false
+		for _, in := range instrs {
+			if in.cmd == "copy" && (strings.HasPrefix(in.args, dir+" ") || strings.HasPrefix(in.args, ". ")) {
+				copied = true
+			}
+			if in.cmd == "run" && strings.Contains(in.args, "go mod download") {
+				if !copied {
+					t.Errorf("line %d runs go mod download before COPYing %s (go.mod replaces a module with it)", in.line, dir)
+				}
+				break
+			}
+		}
+	}
 	// Token authentication must stay on.
 	for _, in := range instrs {
 		if strings.Contains(in.args, "token=''") || strings.Contains(in.args, `token=""`) || strings.Contains(in.args, "NotebookApp.token=") {
