@@ -114,8 +114,11 @@ func TestDockerfile(t *testing.T) {
 		dir := strings.TrimPrefix(strings.Fields(target)[0], "./")
 		copied := false
 		for _, in := range instrs {
-			if in.cmd == "copy" && (strings.HasPrefix(in.args, dir+" ") || strings.HasPrefix(in.args, ". ")) {
-				copied = true
+			if fields := strings.Fields(in.args); in.cmd == "copy" && len(fields) > 1 {
+				src := strings.TrimSuffix(fields[0], "/")
+				if src == "." || src == dir || strings.HasPrefix(dir, src+"/") {
+					copied = true
+				}
 			}
 			if in.cmd == "run" && strings.Contains(in.args, "go mod download") {
 				if !copied {
