@@ -53,7 +53,8 @@ func init() {
 func execTranspose(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobackend.Buffer, inputsOwned []bool) (*gobackend.Buffer, error) {
 	operand := inputs[0]
 	permutations := node.Data.([]int)
-	if dims, _ := mergeTransposeAxes(operand.RawShape.Dimensions, permutations); len(dims) <= 1 {
+	dims, perm := mergeTransposeAxes(operand.RawShape.Dimensions, permutations)
+	if len(dims) <= 1 {
 		// gominitron patch: only size-1 axes move, the memory layout is unchanged: a reshape
 		// (no copy at all when the input buffer is ours to reuse).
 		return reshapeToShape(backend, node.Shape, inputs, inputsOwned)
@@ -64,7 +65,7 @@ func execTranspose(backend *gobackend.Backend, node *gobackend.Node, inputs []*g
 	if err != nil {
 		return nil, err
 	}
-	if transposeFast(operand, output, permutations) {
+	if transposeFast(operand, output, dims, perm) {
 		return output, nil
 	}
 	it := NewTransposeIterator(operand.RawShape, permutations)

@@ -13,9 +13,9 @@ import (
 // place becomes contiguous row copies, and one that swaps the last two (merged) axes, with any
 // leading axes in place, a tiled 2D transpose per batch. Anything else takes the generic path.
 
-// transposeFast transposes operand into output if it can; it reports whether it did.
-func transposeFast(operand, output *gobackend.Buffer, permutations []int) bool {
-	dims, perm := mergeTransposeAxes(operand.RawShape.Dimensions, permutations)
+// transposeFast transposes operand into output if it can, given the transpose's merged axes
+// (mergeTransposeAxes); it reports whether it did.
+func transposeFast(operand, output *gobackend.Buffer, dims, perm []int) bool {
 	size := operand.RawShape.DType.Size()
 	n := operand.RawShape.Size()
 	if n == 0 {

@@ -81,7 +81,7 @@ func gemvRows4Float32(x, w, out []float32, outStride, r0, rows, colStart, colEnd
 		}
 	}
 	store := func(n int, s0, s1, s2, s3 archsimd.Float32x16) {
-		sums := [4]float32{hsum16(s0), hsum16(s1), hsum16(s2), hsum16(s3)}
+		sums := [4]float32{avx512ReduceSumFloat32x16(s0), avx512ReduceSumFloat32x16(s1), avx512ReduceSumFloat32x16(s2), avx512ReduceSumFloat32x16(s3)}
 		for r := range rows {
 			out[(r0+r)*outStride+n] = sums[r]
 		}
@@ -143,6 +143,3 @@ func gemvRows4Float32(x, w, out []float32, outStride, r0, rows, colStart, colEnd
 		store(n, a0, a1, a2, a3)
 	}
 }
-
-// hsum16 is the sum of the 16 lanes.
-func hsum16(v archsimd.Float32x16) float32 { return avx512ReduceSumFloat32x16(v) }
