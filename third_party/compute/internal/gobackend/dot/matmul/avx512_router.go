@@ -46,7 +46,7 @@ func avx512RouterFloat32( //alt:f32
 	if layout == dot.LayoutTransposed && lhsCrossSize <= gemvMaxRows && contractingSize >= 16 { //alt:f32
 		// gominitron patch: few LHS rows (decoding), RHS read once, split over columns.
 		avx512GemvTransposedFloat32(backend, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output) //alt:f32
-		return //alt:f32
+		return                                                                                                         //alt:f32
 	} //alt:f32
 	if useSmallVariant {
 		// Vector width: 16 for float32, 32 for bfloat16/float16, 8 for float64
