@@ -15,6 +15,19 @@ import (
 	"unsafe"
 )
 
+//go:generate python3 gen_avx512_kernel12x32.py
+
+// avx512Kernel12x32Float32 (avx512_kernel12x32_f32_amd64.s) computes a 12×32 output tile from
+// three packed LHS strips of 4 rows (lhsStripBytes apart, each [k][4]) and one packed RHS strip
+// ([k][32]), into out (rows outRowBytes apart), overwriting it or, when accumulate, adding to it.
+//
+//go:noescape
+func avx512Kernel12x32Float32(lhs *float32, lhsStripBytes int, rhs *float32, k int, out *float32, outRowBytes int, accumulate bool)
+
+// avx512Use12x32Float32 selects the 12×32 assembly kernel wherever three LHS strips are left; the
+// tests and the benchmark turn it off to run (and time) the 4×32 Go kernel alone.
+var avx512Use12x32Float32 = true
+
 // avx512LargeKernelFloat32Direct computes output[row0:row0+lhsActiveRows, col0:col0+rhsActiveCols]
 // (row stride outputStride) = (accumulate ? output + : ) packedLHS · packedRHS over
 // contractingLen, for an LHS packed in strips of 4 rows and an RHS in strips of 32 columns
@@ -50,12 +63,37 @@ func avx512LargeKernelFloat32Direct(
 	lhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedLHS)))
 	outputBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(output)))
 	outputRowBytes := uintptr(outputStride * bytesPerElem)
-	var edge [kernelRows][kernelCols]float32 // a partial tile, before it is copied to output
+	var edge [kernelRows][kernelCols]float32       // a partial tile, before it is copied to output
+	var edge12 [3 * kernelRows][kernelCols]float32 // the same for the 12×32 kernel
 
 	for rhsColIdx := 0; rhsColIdx < rhsActiveCols; rhsColIdx += kernelCols {
 		rhsRowPtr := rhsBasePtr + uintptr(rhsColIdx*contractingLen*bytesPerElem)
 		for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
 			lhsRowPtr := lhsBasePtr + uintptr(lhsRowIdx*contractingLen*bytesPerElem)
+			if avx512Use12x32Float32 && lhsActiveRows-lhsRowIdx > 2*kernelRows { // three strips left (the last may be padding): the 12×32 assembly kernel
+				rows, cols := min(3*kernelRows, lhsActiveRows-lhsRowIdx), min(kernelCols, rhsActiveCols-rhsColIdx)
+				stripBytes := contractingLen * kernelRows * bytesPerElem
+				if rows == 3*kernelRows && cols == kernelCols {
+					avx512Kernel12x32Float32(&packedLHS[lhsRowIdx*contractingLen], stripBytes,
+						&packedRHS[rhsColIdx*contractingLen], contractingLen,
+						&output[(row0+lhsRowIdx)*outputStride+col0+rhsColIdx], int(outputRowBytes), accumulate)
+				} else {
+					avx512Kernel12x32Float32(&packedLHS[lhsRowIdx*contractingLen], stripBytes,
+						&packedRHS[rhsColIdx*contractingLen], contractingLen, &edge12[0][0], kernelCols*bytesPerElem, false)
+					for r := range rows {
+						out := output[(row0+lhsRowIdx+r)*outputStride+col0+rhsColIdx:][:cols]
+						if accumulate {
+							for c := range out {
+								out[c] += edge12[r][c]
+							}
+						} else {
+							copy(out, edge12[r][:cols])
+						}
+					}
+				}
+				lhsRowIdx += 2 * kernelRows // and kernelRows more by the loop
+				continue
+			}
 			var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x16
 			rp, lp := rhsRowPtr, lhsRowPtr
 			k := contractingLen
