@@ -227,8 +227,7 @@ func execBroadcastInDimGeneric[T gobackend.SupportedTypesConstraints](
 		return
 	}
 
-	// Arbitrary broadcasting using the flexible but slower broadcast iterator:
-	for operandFlatIdx, outputFlatIdx := range iter.IterFlatIndices() {
-		outputFlat[outputFlatIdx] = operandFlat[operandFlatIdx]
-	}
+	// gominitron patch: arbitrary broadcasting by whole blocks (copies and fills), not the
+	// per-element iterator.
+	gobackend.BroadcastCopy(iter, operandFlat, outputFlat)
 }
