@@ -45,14 +45,15 @@ func main() {
 	newTokens := flag.Int("new", 32, "generate: new tokens per row")
 	rounds := flag.Int("rounds", 1, "timed rounds after one warm-up")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed rounds to this file (go tool pprof -top)")
+	memProfile := flag.String("memprofile", "", "write an allocation profile to this file after the rounds (go tool pprof -sample_index=alloc_space -top)")
 	flag.Parse()
-	if err := run(*configPath, *row, *batch, *seq, *newTokens, *rounds, *cpuProfile); err != nil {
+	if err := run(*configPath, *row, *batch, *seq, *newTokens, *rounds, *cpuProfile, *memProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "benchcpu:", err)
 		os.Exit(1)
 	}
 }
 
-func run(configPath, row string, batch, seq, newTokens, rounds int, cpuProfile string) error {
+func run(configPath, row string, batch, seq, newTokens, rounds int, cpuProfile, memProfile string) error {
 	if batch < 1 || seq < 2 || newTokens < 1 || rounds < 1 {
 		return fmt.Errorf("-batch %d, -seq %d, -new %d, -rounds %d: want ≥ 1 (seq ≥ 2)", batch, seq, newTokens, rounds)
 	}
@@ -115,11 +116,29 @@ func run(configPath, row string, batch, seq, newTokens, rounds int, cpuProfile s
 			bestCPU = cpu
 		}
 	}
+	if memProfile != "" {
+		if err := writeAllocProfile(memProfile); err != nil {
+			return fmt.Errorf("-memprofile: %w", err)
+		}
+	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"impl": "gominitron", "row": row, "shape": filepath.Base(configPath), "batch": batch, "seq": seq,
 		"seconds": best, "tokens_per_sec": float64(tokens) / best, "backend": be.Name(),
 		"cpu_seconds": bestCPU, // less sensitive than seconds to other processes on a shared machine
 	})
+}
+
+// writeAllocProfile writes the heap profile (with every allocation since the start) to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // randomIDs are batch rows of seq token ids, fixed seed.

@@ -62,7 +62,11 @@ func execFusedSoftmax(backend *gobackend.Backend, node *gobackend.Node, inputs [
 	case dtypes.Float32:
 		if _, axisSize, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 && axisSize > 0 {
 			// gominitron patch: softmax over the last axis, vectorized.
-			simdf32.SoftmaxRows(output.Flat.([]float32), input.Flat.([]float32), axisSize)
+			// and split across cores by whole rows.
+			dst, src := output.Flat.([]float32), input.Flat.([]float32)
+			simdf32.Parallel(len(src)/axisSize, axisSize, func(lo, hi int) {
+				simdf32.SoftmaxRows(dst[lo*axisSize:hi*axisSize], src[lo*axisSize:hi*axisSize], axisSize)
+			})
 		} else {
 			fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
 		}

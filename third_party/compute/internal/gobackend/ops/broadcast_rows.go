@@ -102,9 +102,9 @@ func binaryFloat32[T any](op simdf32.BinaryOp, lhs, rhs, output []T, lhsShape, r
 	l, r := any(lhs).([]float32), any(rhs).([]float32)
 	switch {
 	case len(r) == 1 && len(l) == len(o):
-		simdf32.Binary(op, o, l, r, true, false)
+		simdf32.Parallel(len(o), 1, func(lo, hi int) { simdf32.Binary(op, o[lo:hi], l[lo:hi], r, true, false) })
 	case lhsShape.Equal(rhsShape):
-		simdf32.Binary(op, o, l, r, true, true)
+		simdf32.Parallel(len(o), 1, func(lo, hi int) { simdf32.Binary(op, o[lo:hi], l[lo:hi], r[lo:hi], true, true) })
 	default:
 		return broadcastRows(lhsShape, rhsShape, outputShape, func(li, ri, oi, n int, lStep, rStep bool) {
 			simdf32.Binary(op, o[oi:oi+n], l[li:], r[ri:], lStep, rStep)

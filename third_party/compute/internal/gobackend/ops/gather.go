@@ -228,6 +228,20 @@ func execGatherGeneric[T gobackend.PODIntegerConstraints](
 	operandRank := len(sliceSizes)
 	startIndexMap := gatherParams.startIndexMap
 
+	// gominitron patch: when the innermost sliced axis is contiguous in both the operand and the
+	// output (an embedding row, say), copy it as one run instead of element by element.
+	innerAxis, run := -1, 1
+	for axis := operandRank - 1; axis >= 0; axis-- {
+		if sliceSizes[axis] == 1 {
+			continue
+		}
+		if operandByteStrides[axis] == dataSize && sliceOutputBytesStride[axis] == dataSize {
+			innerAxis, run = axis, sliceSizes[axis]
+		}
+		break
+	}
+	runBytes := run * dataSize
+
 	// Outer-loop: loop over the start indices and outputBytesIdx to gather from.
 	var operandBytesIdx, outputBytesIdx int
 	sliceIndices := make([]int, operandRank)
@@ -254,14 +268,13 @@ func execGatherGeneric[T gobackend.PODIntegerConstraints](
 		for ii := range sliceIndices {
 			sliceIndices[ii] = 0
 		}
-		for range slicesSize {
-			// TODO: copy more than one element (dataSize) at a time, when possible.
-			copy(outputBytes[outputBytesIdx:outputBytesIdx+dataSize],
-				operandBytes[operandBytesIdx:operandBytesIdx+dataSize])
+		for range slicesSize / run {
+			copy(outputBytes[outputBytesIdx:outputBytesIdx+runBytes],
+				operandBytes[operandBytesIdx:operandBytesIdx+runBytes])
 
 			// Increment index in the operand.
 			for axis := operandRank - 1; axis >= 0; axis-- {
-				if sliceSizes[axis] == 1 {
+				if sliceSizes[axis] == 1 || axis == innerAxis {
 					// We don't iterate over sliceSizes of 1.
 					continue
 				}

@@ -152,10 +152,10 @@ func execReduce(backend *gobackend.Backend, node *gobackend.Node, inputs []*goba
 		// gominitron patch: contiguous rows, vectorized (the iterator costs ~5 ns per element).
 		switch node.OpType { //nolint:exhaustive
 		case compute.OpTypeReduceMax:
-			simdf32.MaxRows(output.Flat.([]float32), operand.Flat.([]float32), rowLen)
+			parallelRowsFloat32(simdf32.MaxRows, output.Flat.([]float32), operand.Flat.([]float32), rowLen)
 			return output, nil
 		case compute.OpTypeReduceSum:
-			simdf32.SumRows(output.Flat.([]float32), operand.Flat.([]float32), rowLen)
+			parallelRowsFloat32(simdf32.SumRows, output.Flat.([]float32), operand.Flat.([]float32), rowLen)
 			return output, nil
 		}
 	}
@@ -624,4 +624,10 @@ func trailingReduceLen(dims, reduceAxes []int) (int, bool) {
 		rowLen *= dims[axis]
 	}
 	return rowLen, true
+}
+
+// parallelRowsFloat32 (gominitron patch) runs a simdf32 row reduction (one output per row of
+// rowLen values) split across cores by whole rows (simdf32.Parallel).
+func parallelRowsFloat32(kernel func(dst, src []float32, rowLen int), dst, src []float32, rowLen int) {
+	simdf32.Parallel(len(dst), rowLen, func(lo, hi int) { kernel(dst[lo:hi], src[lo*rowLen:hi*rowLen], rowLen) })
 }

@@ -181,6 +181,29 @@ func execSliceGeneric[T gobackend.SupportedTypesConstraints](operand, output *go
 		operandFlatIdx += start * operandFlatStrides[axis]
 	}
 
+	// gominitron patch: with a unit stride on the last axis, copy whole runs (the last axis, and
+	// the axes before it while the ones inside are taken whole) instead of one element at a time.
+	if rank > 0 && params.strides[rank-1] == 1 && len(outputFlat) > 0 {
+		runLen, outer := outputDimensions[rank-1], rank-2
+		for outer >= 0 && params.strides[outer] == 1 && outputDimensions[outer+1] == operand.RawShape.Dimensions[outer+1] {
+			runLen *= outputDimensions[outer]
+			outer--
+		}
+		for outputFlatIdx := 0; outputFlatIdx < len(outputFlat); outputFlatIdx += runLen {
+			copy(outputFlat[outputFlatIdx:outputFlatIdx+runLen], operandFlat[operandFlatIdx:operandFlatIdx+runLen])
+			for axis := outer; axis >= 0; axis-- {
+				outputAxisIdxs[axis]++
+				if outputAxisIdxs[axis] < outputDimensions[axis] {
+					operandFlatIdx += params.strides[axis] * operandFlatStrides[axis]
+					break
+				}
+				operandFlatIdx -= (outputDimensions[axis] - 1) * params.strides[axis] * operandFlatStrides[axis]
+				outputAxisIdxs[axis] = 0
+			}
+		}
+		return
+	}
+
 	for outputFlatIdx := 0; outputFlatIdx < len(outputFlat); outputFlatIdx++ {
 		// Copy value at current position.
 		outputFlat[outputFlatIdx] = operandFlat[operandFlatIdx]

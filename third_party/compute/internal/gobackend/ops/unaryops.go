@@ -480,7 +480,7 @@ func execExp(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobacke
 	}
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		simdf32.Exp(output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized
+		parallelUnaryFloat32(simdf32.Exp, output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized, split over cores
 	case dtypes.Float64:
 		execExpGeneric(input.Flat.([]float64), output.Flat.([]float64))
 	case dtypes.BFloat16:
@@ -632,7 +632,7 @@ func execLogistic(backend *gobackend.Backend, node *gobackend.Node, inputs []*go
 	}
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		simdf32.Logistic(output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized
+		parallelUnaryFloat32(simdf32.Logistic, output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized, split over cores
 	case dtypes.Float64:
 		execLogisticGeneric(input.Flat.([]float64), output.Flat.([]float64))
 	case dtypes.BFloat16:
@@ -835,7 +835,7 @@ func execSqrt(backend *gobackend.Backend, node *gobackend.Node, inputs []*goback
 	}
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		simdf32.Sqrt(output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized
+		parallelUnaryFloat32(simdf32.Sqrt, output.Flat.([]float32), input.Flat.([]float32)) // gominitron patch: vectorized, split over cores
 	case dtypes.Float64:
 		execSqrtGeneric(input.Flat.([]float64), output.Flat.([]float64))
 	case dtypes.BFloat16:
@@ -1090,4 +1090,10 @@ func execIsFiniteHalfPrecision[T gotype.HalfPrecision[T]](inputs []T, outputs []
 		f := input.Float32()
 		outputs[ii] = !math.IsInf(float64(f), 0) && !math.IsNaN(float64(f))
 	}
+}
+
+// parallelUnaryFloat32 (gominitron patch) runs a simdf32 elementwise kernel over src split
+// across cores (simdf32.Parallel).
+func parallelUnaryFloat32(kernel func(dst, src []float32), dst, src []float32) {
+	simdf32.Parallel(len(src), 1, func(lo, hi int) { kernel(dst[lo:hi], src[lo:hi]) })
 }
