@@ -64,6 +64,19 @@ func avx512GemvTransposedFloat32(backend *gobackend.Backend, lhs, rhs []float32,
 	backend.Workers.Saturate(run)
 }
 
+//go:generate python3 gen_avx512_gemv4x4.py
+
+// avx512Gemv4x4Float32 (avx512_gemv4x4_f32_amd64.s) sets out[r*outRowBytes/4 + c] = x[r, :]·w[c, :]
+// for r < rows and c < cols (a multiple of 4), where x holds 4 rows of k floats (those past rows
+// zero) and w cols rows of k floats.
+//
+//go:noescape
+func avx512Gemv4x4Float32(x, w *float32, k, cols int, out *float32, outRowBytes, rows int)
+
+// avx512UseGemv4x4 selects the assembly kernel for whole groups of 4 columns; the tests turn it
+// off to run the Go loop alone.
+var avx512UseGemv4x4 = true
+
 // gemvRows4Float32 sets out[(r0+r)*outStride + n] = x[r, :] · w[n, :] for r < rows and
 // n ∈ [colStart, colEnd); x holds 4 rows of k values (rows past `rows` are zero).
 func gemvRows4Float32(x, w, out []float32, outStride, r0, rows, colStart, colEnd, k int) {
@@ -87,6 +100,10 @@ func gemvRows4Float32(x, w, out []float32, outStride, r0, rows, colStart, colEnd
 		}
 	}
 	n := colStart
+	if groups := (colEnd - colStart) &^ 3; avx512UseGemv4x4 && groups > 0 { // whole groups of 4 columns: the assembly kernel
+		avx512Gemv4x4Float32(&x[0], &w[colStart*k], k, groups, &out[r0*outStride+colStart], outStride*4, rows)
+		n += groups
+	}
 	for ; n+2 <= colEnd; n += 2 {
 		w0p, w1p := wp+uintptr(n)*rowBytes, wp+uintptr(n+1)*rowBytes
 		var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x16
