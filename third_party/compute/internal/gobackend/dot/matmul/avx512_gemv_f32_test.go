@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"simd/archsimd"
 	"testing"
+
+	"github.com/gomlx/compute/internal/gobackend/dot"
 )
 
 // TestAVX512GemvTransposedFloat32 (gominitron patch): the few-rows transposed product against a
@@ -64,6 +66,47 @@ func TestAVX512GemvTransposedFloat32(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestAVX512KernelsBitIdentical (gominitron patch): the assembly kernels sum every output in
+// the same order as the Go kernels they stand in for, so a product is bit for bit the same
+// whichever kernel computes a given output (a product split into column chunks must equal the
+// whole one: gominitron's lm_head conversion in chunks relies on it).
+func TestAVX512KernelsBitIdentical(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("no AVX-512")
+	}
+	defer func(g, l bool) { avx512UseGemv4x4, avx512Use12x32Float32 = g, l }(avx512UseGemv4x4, avx512Use12x32Float32)
+	rng := rand.New(rand.NewPCG(13, 14))
+	params := AVX512ParamsFloat32
+	for _, sh := range []struct{ m, n, k int }{{3, 37, 100}, {6, 64, 576}, {8, 21, 17}, {30, 70, 300}, {13, 33, 5}} {
+		lhs, rhs := make([]float32, sh.m*sh.k), make([]float32, sh.n*sh.k)
+		for i := range lhs {
+			lhs[i] = float32(rng.NormFloat64())
+		}
+		for i := range rhs {
+			rhs[i] = float32(rng.NormFloat64())
+		}
+		product := func(asm bool) []float32 {
+			avx512UseGemv4x4, avx512Use12x32Float32 = asm, asm
+			out := make([]float32, sh.m*sh.n)
+			if sh.m <= gemvMaxRows {
+				avx512GemvTransposedFloat32(nil, lhs, rhs, 1, sh.m, sh.n, sh.k, out)
+			} else {
+				avx512LargeMatrixSliceFloat32(dot.LayoutTransposed, lhs, rhs, out, sh.m, sh.n, sh.k, 0, sh.m, 0, sh.n, params,
+					make([]float32, params.LHSPanelCrossSize*params.PanelContractingSize),
+					make([]float32, params.PanelContractingSize*params.RHSPanelCrossSize),
+					make([]float32, params.LHSPanelCrossSize*params.RHSPanelCrossSize))
+			}
+			return out
+		}
+		withAsm, goOnly := product(true), product(false)
+		for i := range withAsm {
+			if math.Float32bits(withAsm[i]) != math.Float32bits(goOnly[i]) {
+				t.Fatalf("%+v: output %d is %g with the assembly kernels, %g with the Go ones", sh, i, withAsm[i], goOnly[i])
 			}
 		}
 	}

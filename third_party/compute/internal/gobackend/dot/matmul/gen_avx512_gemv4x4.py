@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # gominitron patch (issue 15): writes avx512_gemv4x4_f32_amd64.s, the float32 decoding kernel
 # (x[4, k] · W[n, k]ᵀ, 4 LHS rows × 4 weight rows per step: 16 accumulators Z16–Z31, a
-# masked last step for k % 16, a horizontal-add transpose reduce per 4×4 block).
+# masked last step for k % 16, a horizontal-add transpose reduce per 4×4 block, in the Go reduction's order).
 #   cd third_party/compute/internal/gobackend/dot/matmul && python3 gen_avx512_gemv4x4.py
 HEADER = """// Copyright 2023-2026 The GoMLX Authors. SPDX-License-Identifier: Apache-2.0
 
@@ -66,12 +66,15 @@ lines += loads("", False) + fmas()
 lines += ["\tADDQ $64, R13", "\tADDQ $64, R15", "\tDECQ R9", "\tJNZ kloop"]
 lines += ["tail:", "\tTESTQ CX, CX", "\tJZ reduce"] + loads("", True) + fmas()
 lines += ["reduce:"]
+# Each accumulator is summed in avx512ReduceSumFloat32x16's order (upper 256 bits onto the
+# lower, upper 128 onto the lower, then pairs), so an output is bit for bit the same whichever
+# of this kernel or the Go loop computes it (chunked and whole products agree exactly).
 for r in range(4):
     for c in range(4):
         z = 16 + 4 * r + c
-        lines += [f"\tVEXTRACTF64X4 $1, Z{z}, Y{8 + c}", f"\tVADDPS Y{z}, Y{8 + c}, Y{8 + c}"]
-    lines += ["\tVHADDPS Y9, Y8, Y8", "\tVHADDPS Y11, Y10, Y10", "\tVHADDPS Y10, Y8, Y8",
-              "\tVEXTRACTF128 $1, Y8, X9", f"\tVADDPS X9, X8, X{12 + r}"]
+        lines += [f"\tVEXTRACTF64X4 $1, Z{z}, Y{8 + c}", f"\tVADDPS Y{z}, Y{8 + c}, Y{8 + c}",
+                  f"\tVEXTRACTF128 $1, Y{8 + c}, X4", f"\tVADDPS X4, X{8 + c}, X{8 + c}"]
+    lines += ["\tVHADDPS X9, X8, X8", "\tVHADDPS X11, X10, X10", f"\tVHADDPS X10, X8, X{12 + r}"]
 lines += ["\tVMOVUPS X12, (DX)", "\tMOVQ DX, R9"]
 for r in range(1, 4):
     lines += [f"\tCMPQ R11, ${r + 1}", "\tJLT stored", "\tADDQ BX, R9", f"\tVMOVUPS X{12 + r}, (R9)"]
