@@ -20,6 +20,7 @@ func TestTransposeFast(t *testing.T) {
 	}{
 		{[]int{7}, []int{0}},
 		{[]int{33, 65}, []int{1, 0}},
+		{[]int{2, 48, 40}, []int{0, 2, 1}}, // whole 16×16 tiles (the AVX-512 transpose for 32-bit values) and edges
 		{[]int{3, 1, 40, 5}, []int{0, 2, 1, 3}},
 		{[]int{2, 5, 4, 3}, []int{0, 2, 1, 3}},
 		{[]int{2, 5, 4, 3}, []int{0, 1, 3, 2}},
