@@ -152,38 +152,48 @@ func softmaxRowsAVX512(dst, src []float32, rowLen int) {
 		softmaxRowsScalar(dst, src, rowLen)
 		return
 	}
-	var maxOne [1]float32
+	// Per row: a vector max, exp(x - max) stored and summed, a vector multiply by 1/sum; the
+	// horizontal max and sum are vector folds (a 128-long row is 8 vectors: scalar loops over
+	// the lanes cost as much as the row). A NaN (or +Inf) in a row makes its sum NaN, so the
+	// whole row comes out NaN whatever the max picked, as in the scalar version.
+	vecEnd := rowLen &^ 15
 	for r := range len(src) / rowLen {
 		row, out := src[r*rowLen:(r+1)*rowLen], dst[r*rowLen:(r+1)*rowLen]
-		maxRowsAVX512(maxOne[:], row, rowLen)
-		m := archsimd.BroadcastFloat32x16(maxOne[0])
+		mv := archsimd.LoadFloat32x16Slice(row)
+		for i := 16; i < vecEnd; i += 16 {
+			mv = mv.Max(archsimd.LoadFloat32x16Slice(row[i:]))
+		}
+		m8 := mv.GetHi().Max(mv.GetLo())
+		m4 := m8.GetHi().Max(m8.GetLo())
+		m := max(m4.GetElem(0), m4.GetElem(1), m4.GetElem(2), m4.GetElem(3))
+		for _, v := range row[vecEnd:] {
+			m = max(m, v)
+		}
+		mb := archsimd.BroadcastFloat32x16(m)
 		var s archsimd.Float32x16
-		i := 0
-		for ; i+16 <= rowLen; i += 16 {
-			e := exp16(archsimd.LoadFloat32x16Slice(row[i:]).Sub(m))
+		for i := 0; i < vecEnd; i += 16 {
+			e := exp16(archsimd.LoadFloat32x16Slice(row[i:]).Sub(mb))
 			e.StoreSlice(out[i:])
 			s = s.Add(e)
 		}
-		if i < rowLen {
-			// The padding lanes would be exp(0 - max): the tail is summed from out below.
-			exp16(archsimd.LoadFloat32x16SlicePart(row[i:]).Sub(m)).StoreSlicePart(out[i:])
+		s8 := s.GetHi().Add(s.GetLo())
+		s4 := s8.GetHi().Add(s8.GetLo())
+		s4 = s4.AddPairs(s4)
+		sum := s4.GetElem(0) + s4.GetElem(1)
+		if vecEnd < rowLen {
+			// The padding lanes would be exp(0 - max): the tail is summed from out.
+			exp16(archsimd.LoadFloat32x16SlicePart(row[vecEnd:]).Sub(mb)).StoreSlicePart(out[vecEnd:])
+			for _, v := range out[vecEnd:] {
+				sum += v
+			}
 		}
-		var lanes [16]float32
-		s.Store(&lanes)
-		var sum float32
-		for _, v := range lanes {
-			sum += v
+		inv := 1 / sum
+		ib := archsimd.BroadcastFloat32x16(inv)
+		for j := 0; j < vecEnd; j += 16 {
+			archsimd.LoadFloat32x16Slice(out[j:]).Mul(ib).StoreSlice(out[j:])
 		}
-		for _, v := range out[i:] {
-			sum += v
-		}
-		inv := archsimd.BroadcastFloat32x16(1 / sum)
-		j := 0
-		for ; j+16 <= rowLen; j += 16 {
-			archsimd.LoadFloat32x16Slice(out[j:]).Mul(inv).StoreSlice(out[j:])
-		}
-		for ; j < rowLen; j++ {
-			out[j] *= 1 / sum
+		for j := vecEnd; j < rowLen; j++ {
+			out[j] *= inv
 		}
 	}
 }

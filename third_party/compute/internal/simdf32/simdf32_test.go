@@ -215,3 +215,45 @@ func TestSqrt(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSoftmaxRows: the attention-score shape of the demo teacher (rows of 128), one core.
+func BenchmarkSoftmaxRows(b *testing.B) {
+	const rowLen, rows = 128, 512
+	rng := rand.New(rand.NewPCG(9, 10))
+	src := make([]float32, rowLen*rows)
+	for i := range src {
+		src[i] = float32(rng.NormFloat64() * 3)
+	}
+	out := make([]float32, len(src))
+	b.SetBytes(int64(4 * len(src)))
+	for b.Loop() {
+		SoftmaxRows(out, src, rowLen)
+	}
+}
+
+// TestSoftmaxRowsNonFinite: a row holding a NaN or +Inf comes out all NaN (as a float64 softmax
+// gives: the sum is NaN), in every implementation and wherever the value sits (vector body or
+// tail), while the other rows stay finite.
+func TestSoftmaxRowsNonFinite(t *testing.T) {
+	for _, im := range implementations() {
+		for _, rowLen := range []int{5, 16, 35, 128} {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+				for _, pos := range []int{0, rowLen - 1} {
+					src := make([]float32, 2*rowLen)
+					for i := range src {
+						src[i] = float32(i%7) - 3
+					}
+					src[rowLen+pos] = bad
+					out := make([]float32, len(src))
+					im.softmaxRows(out, src, rowLen)
+					for i, v := range out {
+						nan := math.IsNaN(float64(v))
+						if i < rowLen && (nan || v <= 0 || v >= 1) || i >= rowLen && !nan {
+							t.Fatalf("%s rowLen %d, %g at %d: out[%d] = %g", im.name, rowLen, bad, pos, i, v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
