@@ -100,7 +100,7 @@ func BenchmarkAVX512LargeFloat32Direct(b *testing.B) {
 		b.Skip("no AVX-512")
 	}
 	params := AVX512ParamsFloat32
-	for _, sh := range []struct{ m, k, n int }{{1024, 128, 352}, {1024, 576, 1536}, {128, 2048, 8192}} {
+	for _, sh := range []struct{ m, k, n int }{{1024, 128, 352}, {1024, 128, 4096}, {1024, 352, 128}, {1024, 576, 1536}, {128, 2048, 8192}} {
 		for _, use12x32 := range []bool{true, false} {
 			b.Run(fmt.Sprintf("%dx%dx%d/12x32=%v", sh.m, sh.k, sh.n, use12x32), func(b *testing.B) {
 				defer func(saved bool) { avx512Use12x32Float32 = saved }(avx512Use12x32Float32)
