@@ -381,9 +381,10 @@ func dotRowsConverted(x, w *Node, dtype dtypes.DType, repeated bool) *Node {
 // dotRowsConverted holds at a time (a variable so tests can force many chunks).
 var weightChunkBytes = 16 << 20
 
-// ropeTables are cos/sin of the rotary angles, [batchSize|1, seqLen, 1, headDim/2]
-// in the compute dtype.
-type ropeTables struct{ cos, sin *Node }
+// ropeTables are the rotary tables [batchSize|1, seqLen, 1, headDim] in the compute
+// dtype: cos of the angles repeated over both halves of a head, and sin with the first
+// half negated (the signs of rotate_half), so that applyRope is two full-width products.
+type ropeTables struct{ cos, signedSin *Node }
 
 // ropeTables computes the tables for positions [batchSize|1, seqLen] (int).
 func (d *decoder) ropeTables(positions *Node) ropeTables {
@@ -395,7 +396,8 @@ func (d *decoder) ropeTables(positions *Node) ropeTables {
 	g := positions.Graph()
 	pos := InsertAxes(ConvertDType(positions, dtypes.Float32), -1, -1) // [b, s, 1, 1]
 	angles := Mul(pos, alignLast(Const(g, inv32), 4))                  // [b, s, 1, headDim/2]
-	return ropeTables{cos: d.cast(Cos(angles)), sin: d.cast(Sin(angles))}
+	cos, sin := d.cast(Cos(angles)), d.cast(Sin(angles))
+	return ropeTables{cos: Concatenate([]*Node{cos, cos}, -1), signedSin: Concatenate([]*Node{Neg(sin), sin}, -1)}
 }
 
 // RopeInvFreq returns the rotary inverse frequencies [headDim/2] of the
@@ -433,14 +435,16 @@ func RopeInvFreq(cfg *Config) []float64 {
 }
 
 // applyRope rotates x [batchSize, seqLen, heads, headDim] (HF rotate_half convention:
-// the first and second halves of each head are the pair components).
+// the first and second halves of each head are the pair components):
+// x·cos + [x2, x1]·[-sin, sin], which is x1·cos - x2·sin and x2·cos + x1·sin bit for
+// bit (negation is exact) in 6 ops over whole heads instead of 9 over half heads (the
+// Go backend runs a broadcast product row by row, and half-head rows are short).
 func applyRope(x *Node, rt ropeTables) *Node {
 	half := x.Shape().Dim(-1) / 2
 	x1 := SliceAxis(x, -1, AxisRange(0, half))
 	x2 := SliceAxis(x, -1, AxisRange(half, 2*half))
-	out1 := Sub(Mul(x1, rt.cos), Mul(x2, rt.sin))
-	out2 := Add(Mul(x2, rt.cos), Mul(x1, rt.sin))
-	return Concatenate([]*Node{out1, out2}, -1)
+	swapped := Concatenate([]*Node{x2, x1}, -1)
+	return Add(Mul(x, rt.cos), Mul(swapped, rt.signedSin))
 }
 
 // causalMask is [querySeqLen, keySeqLen] bool: key t is visible from query s
