@@ -63,13 +63,11 @@ func avx512LargeKernelFloat32Direct(
 	lhsBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(packedLHS)))
 	outputBasePtr := uintptr(unsafe.Pointer(unsafe.SliceData(output)))
 	outputRowBytes := uintptr(outputStride * bytesPerElem)
-	var edge [kernelRows][kernelCols]float32       // a partial tile, before it is copied to output
-	var edge12 [3 * kernelRows][kernelCols]float32 // the same for the 12×32 kernel
+	var edge [3 * kernelRows][kernelCols]float32 // a partial tile (of either kernel), before it is copied to output
 
 	for rhsColIdx := 0; rhsColIdx < rhsActiveCols; rhsColIdx += kernelCols {
 		rhsRowPtr := rhsBasePtr + uintptr(rhsColIdx*contractingLen*bytesPerElem)
 		for lhsRowIdx := 0; lhsRowIdx < lhsActiveRows; lhsRowIdx += kernelRows {
-			lhsRowPtr := lhsBasePtr + uintptr(lhsRowIdx*contractingLen*bytesPerElem)
 			if avx512Use12x32Float32 && lhsActiveRows-lhsRowIdx > 2*kernelRows { // three strips left (the last may be padding): the 12×32 assembly kernel
 				rows, cols := min(3*kernelRows, lhsActiveRows-lhsRowIdx), min(kernelCols, rhsActiveCols-rhsColIdx)
 				stripBytes := contractingLen * kernelRows * bytesPerElem
@@ -79,21 +77,13 @@ func avx512LargeKernelFloat32Direct(
 						&output[(row0+lhsRowIdx)*outputStride+col0+rhsColIdx], int(outputRowBytes), accumulate)
 				} else {
 					avx512Kernel12x32Float32(&packedLHS[lhsRowIdx*contractingLen], stripBytes,
-						&packedRHS[rhsColIdx*contractingLen], contractingLen, &edge12[0][0], kernelCols*bytesPerElem, false)
-					for r := range rows {
-						out := output[(row0+lhsRowIdx+r)*outputStride+col0+rhsColIdx:][:cols]
-						if accumulate {
-							for c := range out {
-								out[c] += edge12[r][c]
-							}
-						} else {
-							copy(out, edge12[r][:cols])
-						}
-					}
+						&packedRHS[rhsColIdx*contractingLen], contractingLen, &edge[0][0], kernelCols*bytesPerElem, false)
+					writeEdgeTile(output, outputStride, row0+lhsRowIdx, col0+rhsColIdx, edge[:rows], cols, accumulate)
 				}
 				lhsRowIdx += 2 * kernelRows // and kernelRows more by the loop
 				continue
 			}
+			lhsRowPtr := lhsBasePtr + uintptr(lhsRowIdx*contractingLen*bytesPerElem)
 			var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x16
 			rp, lp := rhsRowPtr, lhsRowPtr
 			k := contractingLen
@@ -178,16 +168,22 @@ func avx512LargeKernelFloat32Direct(
 			a21.Store((*[16]float32)(edge[2][16:32]))
 			a30.Store((*[16]float32)(edge[3][0:16]))
 			a31.Store((*[16]float32)(edge[3][16:32]))
-			for r := range rows {
-				out := output[(row0+lhsRowIdx+r)*outputStride+col0+rhsColIdx:][:cols]
-				if accumulate {
-					for c := range out {
-						out[c] += edge[r][c]
-					}
-				} else {
-					copy(out, edge[r][:cols])
-				}
+			writeEdgeTile(output, outputStride, row0+lhsRowIdx, col0+rhsColIdx, edge[:rows], cols, accumulate)
+		}
+	}
+}
+
+// writeEdgeTile writes (or, when accumulate, adds) the first cols values of each row of a
+// partial tile into output at [row, col] (row stride outputStride).
+func writeEdgeTile(output []float32, outputStride, row, col int, tile [][32]float32, cols int, accumulate bool) {
+	for r := range tile {
+		out := output[(row+r)*outputStride+col:][:cols]
+		if accumulate {
+			for c := range out {
+				out[c] += tile[r][c]
 			}
+		} else {
+			copy(out, tile[r][:cols])
 		}
 	}
 }
