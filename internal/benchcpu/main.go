@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/gominitron/gominitron/internal/fileio"
 	"github.com/gominitron/gominitron/ops/backend"
 	"github.com/gominitron/gominitron/ops/importance"
 	"github.com/gominitron/gominitron/ops/llm"
@@ -56,6 +58,11 @@ func main() {
 func run(configPath, row string, batch, seq, newTokens, rounds int, cpuProfile, memProfile string) error {
 	if batch < 1 || seq < 2 || newTokens < 1 || rounds < 1 {
 		return fmt.Errorf("-batch %d, -seq %d, -new %d, -rounds %d: want ≥ 1 (seq ≥ 2)", batch, seq, newTokens, rounds)
+	}
+	if memProfile != "" {
+		if err := fileio.CheckOutput(memProfile, configPath); err != nil {
+			return fmt.Errorf("-memprofile: %w", err)
+		}
 	}
 	raw, err := os.ReadFile(configPath)
 	if err != nil {
@@ -128,17 +135,10 @@ func run(configPath, row string, batch, seq, newTokens, rounds int, cpuProfile, 
 	})
 }
 
-// writeAllocProfile writes the heap profile (with every allocation since the start) to path.
+// writeAllocProfile writes the heap profile (with every allocation since the start) to path,
+// atomically (run checked the path against the input first).
 func writeAllocProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return fileio.WriteStream(path, func(w io.Writer) error { return pprof.Lookup("allocs").WriteTo(w, 0) })
 }
 
 // randomIDs are batch rows of seq token ids, fixed seed.
